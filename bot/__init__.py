@@ -1,0 +1,1 @@
+"""roombot: a Slack bot that creates and manages Azure Communication Services Rooms."""

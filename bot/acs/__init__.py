@@ -1,0 +1,26 @@
+"""Azure Communication Services: signing, wire models, errors, clients and the local emulator.
+
+The client knows nothing of Slack; the emulator is imported only by who runs it.
+"""
+
+from bot.acs.auth import AccessKey
+from bot.acs.client import DEFAULT_RETRY, CallRecord, IdentityClient, RetryPolicy, RoomsClient
+from bot.acs.connection import AcsConnection, parse_connection_string
+from bot.acs.errors import AcsError, AcsResponseError, AcsTransportError, RoomNotFound
+from bot.acs.models import Role
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "AccessKey",
+    "AcsConnection",
+    "AcsError",
+    "AcsResponseError",
+    "AcsTransportError",
+    "CallRecord",
+    "IdentityClient",
+    "RetryPolicy",
+    "Role",
+    "RoomNotFound",
+    "RoomsClient",
+    "parse_connection_string",
+]

@@ -1,0 +1,125 @@
+"""Settings: the only code that reads the environment.
+
+Every other module receives a `Settings` (or the pieces it needs) as an argument. A missing or
+malformed setting becomes one line naming it (`ConfigError`), which the CLI prints before
+exiting 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.acs.connection import AcsConnection, parse_connection_string
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/roombot.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+_HINTS = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token, xoxb-… (OAuth & Permissions page)",
+    "SLACK_SIGNING_SECRET": "the Signing Secret (Basic Information page)",
+    "SLACK_APP_TOKEN": "an app-level token, xapp-…, with connections:write (for Socket Mode)",
+    "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
+    "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
+    "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
+}
+
+
+class ConfigError(Exception):
+    """One setting is missing or malformed; the message is the single line to print."""
+
+
+class Settings(BaseSettings):
+    """roombot's configuration, read from conventionally named environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, alias="SLACK_API_URL")
+    acs_connection_string: SecretStr | None = Field(default=None, alias="ACS_CONNECTION_STRING")
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "database_url"),
+    )
+    join_url: str | None = Field(default=None, alias="ROOMBOT_JOIN_URL")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_is_http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL ending in /api/")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("acs_connection_string")
+    @classmethod
+    def _connection_string_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_connection_string(value.get_secret_value())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_async(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("join_url")
+    @classmethod
+    def _join_url_has_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and "{room_id}" not in value:
+            raise ValueError("must contain {room_id}")
+        return value
+
+    @property
+    def acs(self) -> AcsConnection:
+        """The parsed ACS connection; ConfigError when it is not set."""
+        if self.acs_connection_string is None:
+            raise ConfigError(_missing("ACS_CONNECTION_STRING"))
+        return parse_connection_string(self.acs_connection_string.get_secret_value())
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming the first of *names* (env var names) that is unset."""
+        for name in names:
+            if getattr(self, _FIELD_BY_ENV[name]) is None:
+                raise ConfigError(_missing(name))
+
+
+_FIELD_BY_ENV = {
+    (field.alias or name).upper(): name for name, field in Settings.model_fields.items()
+}
+_FIELD_BY_ENV["DATABASE_URL"] = "database_url"
+
+
+def _missing(name: str) -> str:
+    return f"{name} is not set: set it to {_HINTS.get(name, 'a value')}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (keywords win); ConfigError with one line on bad input."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field_name = str(error["loc"][0]) if error["loc"] else "configuration"
+        env_name = field_name.upper() if field_name.isupper() else _env_name(field_name)
+        reason = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        if reason.startswith(env_name):
+            raise ConfigError(reason) from None
+        hint = _HINTS.get(env_name)
+        raise ConfigError(
+            f"{env_name} is malformed: {reason}" + (f" (expected {hint})" if hint else "")
+        ) from None
+
+
+def _env_name(field_name: str) -> str:
+    for env, name in _FIELD_BY_ENV.items():
+        if name == field_name:
+            return env
+    return field_name.upper()
