@@ -1,0 +1,46 @@
+"""The /room command language: text + now + the user's zone -> a typed command or a `ParseError`.
+
+Pure and fast; see `bot.parsing.parser` for the verbs and `bot.parsing.windows` for time windows.
+"""
+
+from bot.parsing.commands import (
+    AddParticipants,
+    CreateRoom,
+    DeleteRoom,
+    Duration,
+    ErrorCode,
+    ExtendRoom,
+    Invitee,
+    ListRooms,
+    Mention,
+    OpenModal,
+    ParseError,
+    RemoveParticipants,
+    RoomCommand,
+    ShowHelp,
+    ShowRoom,
+    Window,
+)
+from bot.parsing.parser import USAGE, parse, warm_up
+
+__all__ = [
+    "USAGE",
+    "AddParticipants",
+    "CreateRoom",
+    "DeleteRoom",
+    "Duration",
+    "ErrorCode",
+    "ExtendRoom",
+    "Invitee",
+    "ListRooms",
+    "Mention",
+    "OpenModal",
+    "ParseError",
+    "RemoveParticipants",
+    "RoomCommand",
+    "ShowHelp",
+    "ShowRoom",
+    "Window",
+    "parse",
+    "warm_up",
+]

@@ -1,0 +1,36 @@
+# roombot: the Slack app server (`roombot serve`), HTTP on port 3000 or Socket Mode.
+#   docker build -t roombot .
+#   docker run -p 3000:3000 -v roombot-data:/data -e SLACK_BOT_TOKEN=… -e SLACK_SIGNING_SECRET=… \
+#     -e ACS_CONNECTION_STRING=… roombot
+# tests/test_dockerfile.py replays this file's COPY and pip steps in a fresh venv.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
+
+# A fixed uid/gid so volume permissions and runAsNonRoot policies can name it.
+RUN groupadd --system --gid 10001 roombot \
+    && useradd --system --uid 10001 --gid roombot --no-log-init \
+       --home-dir /home/roombot --create-home --shell /usr/sbin/nologin roombot \
+    && mkdir /data \
+    && chown roombot:roombot /data
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+# The runtime dependencies only: no test or bench extras in the image.
+RUN pip install --no-cache-dir .
+
+WORKDIR /home/roombot
+USER 10001:10001
+ENV DATABASE_URL=sqlite+aiosqlite:////data/roombot.db
+VOLUME ["/data"]
+EXPOSE 3000
+
+# slim has no curl: ask /healthz with the interpreter that is there anyway.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)"]
+
+CMD ["roombot", "serve"]

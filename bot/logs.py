@@ -1,0 +1,50 @@
+"""Logging set-up, with a filter that redacts anything shaped like a secret.
+
+The code never logs tokens, keys or signatures on purpose; this is the second line: a
+library's debug line (slack-sdk logs request headers at DEBUG) is scrubbed on its way out.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_SECRETS = re.compile(
+    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
+    r"|(?<=Signature=)[A-Za-z0-9+/=]+"
+    r"|(?i:accesskey=)[A-Za-z0-9+/=]+"
+    r"|(?<=Bearer )[A-Za-z0-9._~+/=-]+"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"
+)
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """*text* with tokens, access keys, signatures and JWTs replaced by ***."""
+    return _SECRETS.sub(REDACTED, text)
+
+
+class RedactingFilter(logging.Filter):
+    """Formats the record once and scrubs the result."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """One stderr handler with the redacting filter; idempotent."""
+    root = logging.getLogger()
+    if any(isinstance(f, RedactingFilter) for h in root.handlers for f in h.filters):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(level.upper())

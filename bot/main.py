@@ -1,0 +1,218 @@
+"""The composition root: Settings -> store, HTTP session, clients, service, worker, web app.
+
+`Runtime` opens everything in dependency order and closes it in reverse; `web_app` mounts
+Bolt's handler at `/slack/events` beside `/healthz` and `/metrics`. Nothing else in the
+package wires collaborators together, so tests and `roombot dev` build exactly what
+`roombot serve` builds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
+from bot.config import ConfigError, Settings
+from bot.parsing.parser import warm_up
+from bot.service.interpret import Interpreter
+from bot.service.rooms import RoomService
+from bot.service.runner import CommandRunner
+from bot.service.worker import JournalWorker
+from bot.slack.adapter import slack_events_handler
+from bot.slack.answerer import ChannelPacer, SlackAnswerer
+from bot.slack.app import SlackDeps, build_app
+from bot.slack.metrics import CONTENT_TYPE, Metrics
+from bot.slack.people import SlackPeople
+from bot.store.errors import StoreUnavailable
+from bot.store.store import Store
+
+logger = logging.getLogger("roombot")
+
+RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime")
+
+
+@dataclass
+class Options:
+    """Knobs that are not configuration a deployer sets, but that dev, tests and benches tune."""
+
+    acs_retry: RetryPolicy = DEFAULT_RETRY
+    acs_ssl: Any = True
+    channel_post_interval: float = 1.0
+    worker_poll_interval: float = 2.0
+    response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
+    admins: frozenset[str] = frozenset()
+    allowed_channels: frozenset[str] = frozenset()
+    worker_id: str | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+class Runtime:
+    """Everything roombot runs on, opened together and closed in reverse order."""
+
+    def __init__(self, settings: Settings, options: Options | None = None) -> None:
+        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ACS_CONNECTION_STRING")
+        self.settings = settings
+        self.options = options or Options()
+        self.metrics = Metrics()
+        self._stack = contextlib.AsyncExitStack()
+        self.socket_mode: AsyncSocketModeHandler | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._open()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _open(self) -> None:
+        settings, options = self.settings, self.options
+        warm_up()  # dateparser's first call is slow: pay it here, not on a user's first command
+        self.store = await self._stack.enter_async_context(
+            Store.open(settings.database_url, migrate=True)
+        )
+        self.http = new_session(ssl=options.acs_ssl)
+        self._stack.push_async_callback(self.http.close)
+        acs = settings.acs
+        client_options: dict[str, Any] = {
+            "session": self.http,
+            "retry": options.acs_retry,
+            "observer": self.metrics.acs_call,
+        }
+        self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
+        self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
+        assert settings.slack_bot_token is not None, "required above"
+        self.slack = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            retry_handlers=[
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+                AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            ],
+        )
+        self.people = SlackPeople(self.slack)
+        self.service = RoomService(
+            rooms=self.rooms,
+            identities=self.identities,
+            store=self.store,
+            people=self.people,
+            admins=options.admins,
+            clock=options.clock,
+        )
+        self.answerer = SlackAnswerer(
+            client=self.slack,
+            http=self.http,
+            journal=self.store.journal,
+            join_url=settings.join_url,
+            pacer=ChannelPacer(options.channel_post_interval),
+            clock=options.clock,
+        )
+        runner_worker_id: list[str] = []
+        self.runner = CommandRunner(
+            service=self.service,
+            interpreter=Interpreter(people=self.people, registry=self.store.rooms),
+            journal=self.store.journal,
+            registry=self.store.rooms,
+            answerer=self.answerer,
+            worker_id=lambda: runner_worker_id[0],
+            clock=options.clock,
+        )
+        self.worker = JournalWorker(
+            self.store.journal,
+            self.runner,
+            worker_id=options.worker_id,
+            poll_interval=options.worker_poll_interval,
+            clock=options.clock,
+        )
+        runner_worker_id.append(self.worker.worker_id)
+        self._stack.push_async_callback(self.worker.aclose)
+        assert settings.slack_signing_secret is not None, "required above"
+        self.app: AsyncApp = build_app(
+            client=self.slack,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            deps=SlackDeps(
+                service=self.service,
+                worker=self.worker,
+                journal=self.store.journal,
+                people=self.people,
+                metrics=self.metrics,
+                join_url=settings.join_url,
+                response_url_prefixes=options.response_url_prefixes,
+                allowed_channels=options.allowed_channels,
+                clock=options.clock,
+            ),
+        )
+        self.worker.start()
+
+    async def start_socket_mode(self) -> None:
+        """Connect over Socket Mode (SLACK_APP_TOKEN); the client reconnects by itself."""
+        assert self.settings.slack_app_token is not None, "only with an app token"
+        self.socket_mode = AsyncSocketModeHandler(
+            self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.slack
+        )
+        await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        self._stack.push_async_callback(self.socket_mode.close_async)
+
+    async def health(self) -> tuple[bool, dict[str, str]]:
+        """Whether this replica can serve, and why not, for `/healthz`."""
+        report: dict[str, str] = {}
+        healthy = True
+        try:
+            await self.store.ping()
+            report["database"] = "ok"
+        except StoreUnavailable as exc:
+            report["database"] = str(exc)
+            healthy = False
+        if self.socket_mode is not None:
+            connected = await self.socket_mode.client.is_connected()
+            report["socket_mode"] = "connected" if connected else "disconnected"
+            healthy = healthy and connected
+        report["pending_commands"] = str(self.worker.in_flight)
+        return healthy, report
+
+
+def web_app(runtime: Runtime) -> web.Application:
+    """The HTTP surface: Slack's events, a health check and Prometheus metrics."""
+    app = web.Application()
+    app[RUNTIME_KEY] = runtime
+    app.router.add_post("/slack/events", slack_events_handler(runtime.app))
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    healthy, report = await request.app[RUNTIME_KEY].health()
+    report["status"] = "ok" if healthy else "unhealthy"
+    return web.json_response(report, status=200 if healthy else 503, dumps=json.dumps)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[RUNTIME_KEY].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+__all__ = ["RUNTIME_KEY", "ConfigError", "Options", "Runtime", "web_app"]

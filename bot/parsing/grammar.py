@@ -1,0 +1,287 @@
+"""Tokens of a /room command: Slack's escaped mentions, plain words, and the roles after mentions.
+
+Why this layer: with "Escape channels, users, and links" on (``should_escape: true`` in the
+manifest) Slack sends ``<@U024BE7LH|alice>``, ``<@W…>`` and ``<!subteam^S0123|@team>`` and
+escapes the user's own ``& < >`` as ``&amp; &lt; &gt;``. Taking the ``<…>`` escapes out first and
+unescaping only the text between them means a user can never type a mention into existence. A
+plain ``@alice`` means escaping is off; we refuse it rather than guess a user by name.
+
+Words are case-folded and split where people glue ranges together (``9am-5pm``, ``mon–fri``)
+but not inside dates (``2027-01-20``) or ``dial-out``. `read_invitees` then takes out mentions,
+their roles and dial-out, and leaves the words of the time window, in order, for `windows`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.domain import Role
+from bot.parsing.commands import ErrorCode, Invitee, Mention, Refusal
+
+ESCAPING_HELP = (
+    "Ask a Slack admin to turn on “Escape channels, users, and links sent to your app” for the "
+    "/room command (should_escape: true in the app manifest), then pick people from Slack's @ menu."
+)
+
+
+class Kind(enum.Enum):
+    """What a token is."""
+
+    WORD = "word"
+    USER = "user"  # <@U…|name> or <@W…>
+    GROUP = "group"  # <!subteam^S…|@team>
+    PLAIN_AT = "plain_at"  # @alice typed as text: escaping is off
+    NOT_A_PERSON = "not_a_person"  # <#C…>, <!here>, <mailto:…>: cannot join a room
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token: *text* is the case-folded word or the Slack id; *raw* is as typed."""
+
+    kind: Kind
+    text: str
+    raw: str
+    label: str | None = None
+
+
+_PIECE = re.compile(r"<([^<>]*)>|[^\s<]+|<")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-") | {"’": "'", "‘": "'"})
+_MERIDIEM_DOTS = re.compile(r"(?<![a-z])([ap])\.m\b\.?", re.IGNORECASE)
+_SEPARATORS = re.compile(r"[\s,;]+")
+_ISO_TIME = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})[Tt](\d)")
+_EDGE_CHARS = "\"'“”()[]{}"
+_TRAILING = ".!?:"
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_SUBTOKEN = re.compile(
+    r"\d{4}-\d{1,2}-\d{1,2}(?!\d)"  # ISO 2027-01-20
+    r"|\d{1,2}-\d{1,2}-\d{4}(?!\d)"  # 20-01-2027
+    rf"|\d{{1,2}}-{_MONTH}-\d{{2,4}}(?!\d)"  # 20-jan-2027
+    rf"|{_MONTH}-\d{{1,2}}(?:-\d{{4}})?(?![\d:.])(?=-|$)"  # jan-20
+    r"|dial-out"
+    r"|(?:twenty|thirty|forty|fifty)-(?:one|two|three|four|five|six|seven|eight|nine)"
+    r"|-"
+    r"|[^-]+",
+    re.IGNORECASE,
+)
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9:]*[A-Za-z0-9]")
+_AT_CLOCK = re.compile(r"\d{1,2}(?:[:.]\d{2})?(?:am|pm)?|noon|midnight", re.IGNORECASE)
+
+
+def _unescape(text: str) -> str:
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of *text* as Slack sent it (mentions escaped, ``& < >`` escaped)."""
+    tokens: list[Token] = []
+    for match in _PIECE.finditer(text):
+        inner = match.group(1)
+        if inner is not None:
+            tokens.append(_escape_token(inner, match.group(0)))
+        else:
+            _word_tokens(_unescape(match.group(0)), tokens)
+    return tokens
+
+
+def _escape_token(inner: str, raw: str) -> Token:
+    target, _, label = inner.partition("|")
+    shown = _unescape(label) or None
+    if target.startswith("@"):
+        user_id = target[1:]
+        if _USER_ID.fullmatch(user_id):
+            return Token(Kind.USER, user_id, raw, shown)
+        return Token(Kind.PLAIN_AT, user_id, _unescape(raw))
+    if target.startswith("!subteam^"):
+        group_id = target.removeprefix("!subteam^")
+        if _GROUP_ID.fullmatch(group_id):
+            return Token(Kind.GROUP, group_id, raw, shown)
+        return Token(Kind.PLAIN_AT, group_id, _unescape(raw))
+    if target.startswith(("#", "!", "mailto:")):
+        shown = shown or _unescape(target).replace("!", "@", 1).removeprefix("mailto:")
+        return Token(Kind.NOT_A_PERSON, target, shown)
+    # a link: not a person and not a time; left as a word so it is quoted as unreadable
+    text = shown or _unescape(target)
+    return Token(Kind.WORD, text.casefold(), text)
+
+
+def _word_tokens(piece: str, tokens: list[Token]) -> None:
+    if _PLAIN_WORD.fullmatch(piece):  # the common case, nothing to split or strip
+        tokens.append(Token(Kind.WORD, piece.casefold(), piece))
+        return
+    if piece.startswith("@"):
+        rest = piece[1:]
+        if rest and not _AT_CLOCK.fullmatch(rest):
+            tokens.append(Token(Kind.PLAIN_AT, rest, piece))
+            return
+        tokens.append(Token(Kind.WORD, "at", "@"))  # "@ 3pm", "@3pm"
+        piece = rest
+    piece = _MERIDIEM_DOTS.sub(r"\1m", piece.translate(_DASHES))
+    piece = _ISO_TIME.sub(r"\1 \2", piece)  # 2027-01-20T09:00 -> 2027-01-20 09:00
+    for part in _SEPARATORS.split(piece):
+        word = part.strip(_EDGE_CHARS).rstrip(_TRAILING).strip(_EDGE_CHARS)
+        if not word:
+            continue
+        if "-" not in word:
+            tokens.append(Token(Kind.WORD, word.casefold(), word))
+            continue
+        for sub in _SUBTOKEN.findall(word):
+            tokens.append(Token(Kind.WORD, sub.casefold(), sub))
+
+
+_AS = "as"
+_JOINERS = frozenset({"and", "with", "&", "+", "plus"})
+_DIAL_OUT = frozenset({"dial-out", "dialout", "pstn"})
+ROLE_NAMES = tuple(role.value.casefold() for role in Role)
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A command's arguments taken apart: who, dial-out, and the remaining (window) words."""
+
+    invitees: tuple[Invitee, ...]
+    dial_out: bool
+    rest: tuple[Token, ...]
+
+
+def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]) -> Split:
+    """Take mentions, their roles and dial-out out of *tokens*; the other words stay in order.
+
+    A role word applies to the mention right before it (``as presenter`` too); the default is
+    Attendee. A mention repeated without a role keeps its earlier role. *is_window_word* tells a
+    time word (left for the window) from a word in a role's place (``unknown_role``).
+
+    Raises `Refusal` with ``unresolved_mention``, ``role_without_mention`` or ``unknown_role``.
+    """
+    roles: dict[Mention, Role] = {}
+    dial_out = False
+    rest: list[Token] = []
+    last: Mention | None = None  # the mention a role word would apply to
+    i, count = 0, len(tokens)
+    while i < count:
+        token = tokens[i]
+        following = tokens[i + 1] if i + 1 < count else None
+        i += 1
+        if token.kind is Kind.USER or token.kind is Kind.GROUP:
+            last = Mention(token.text, token.label)
+            roles.setdefault(last, Role.ATTENDEE)
+            continue
+        if token.kind is Kind.PLAIN_AT:
+            raise _refuse_plain_mention(token)
+        if token.kind is Kind.NOT_A_PERSON:
+            raise _refuse_not_a_person(token)
+        word = token.text
+        if word in _DIAL_OUT or (word == "dial" and following and following.text == "out"):
+            dial_out = True
+            i += word == "dial"
+            last = None
+            continue
+        if word == _AS and following is not None and following.kind is Kind.WORD:
+            if following.text in {"a", "an"} and i + 1 < count:  # "as a presenter"
+                i += 1
+                following = tokens[i]
+            role = Role.from_word(following.text)
+            if role is None:
+                raise _refuse_unknown_role(following, last)
+            token, word = following, following.text
+            i += 1
+        role = Role.from_word(word)
+        if role is not None:
+            if last is None:
+                raise _refuse_role_without_mention(token)
+            roles[last] = role
+            last = None
+            continue
+        if word in _JOINERS and following is not None and _joins(following):
+            continue
+        if last is not None and _in_roles_place(word, following, is_window_word):
+            raise _refuse_unknown_role(token, last)
+        rest.append(token)
+        last = None
+    invitees = tuple(Invitee(who, role) for who, role in roles.items())
+    return Split(invitees, dial_out, tuple(rest))
+
+
+_PEOPLE = frozenset({Kind.USER, Kind.GROUP, Kind.PLAIN_AT, Kind.NOT_A_PERSON})
+
+
+def _joins(following: Token) -> bool:
+    """Whether an "and"/"with" before *following* only joins people or dial-out."""
+    return following.kind in _PEOPLE or following.text in _DIAL_OUT or following.text == "dial"
+
+
+def _in_roles_place(
+    word: str, following: Token | None, is_window_word: Callable[[str], bool]
+) -> bool:
+    """Whether *word*, right after a mention, was meant as a role (rather than as a time word)."""
+    if is_window_word(word):
+        return False
+    if following is None or following.kind is not Kind.WORD or following.text in _DIAL_OUT:
+        return True
+    return _close_role(word) is not None
+
+
+def _close_role(word: str) -> str | None:
+    return did_you_mean(word, ROLE_NAMES, cutoff=0.75)
+
+
+def did_you_mean(word: str, known: Iterable[str], *, cutoff: float) -> str | None:
+    """The *known* word closest to *word* (same first letter, similar length), if close enough."""
+    candidates = [
+        candidate
+        for candidate in known
+        if candidate[:1] == word[:1] and abs(len(candidate) - len(word)) <= 2
+    ]
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def _refuse_plain_mention(token: Token) -> Refusal:
+    message = (
+        f"“{token.raw}” reached me as plain text, so I can't tell who it is, and I never guess "
+        f"a person by name. {ESCAPING_HELP} Then `/room create tomorrow @ann presenter` works."
+    )
+    return Refusal(ErrorCode.UNRESOLVED_MENTION, message)
+
+
+def _refuse_not_a_person(token: Token) -> Refusal:
+    message = (
+        f"“{token.raw}” is not a person, so it can't join a room. Mention people or user groups "
+        "with Slack's @ menu, e.g. `/room create tomorrow @ann presenter`."
+    )
+    return Refusal(ErrorCode.UNRESOLVED_MENTION, message)
+
+
+def _refuse_role_without_mention(token: Token) -> Refusal:
+    message = (
+        f"“{token.raw}” is a role, but no person comes right before it. Put the role after the "
+        "person it is for, e.g. `/room create tomorrow @ann presenter`."
+    )
+    return Refusal(ErrorCode.ROLE_WITHOUT_MENTION, message)
+
+
+def _refuse_unknown_role(token: Token, mention: Mention | None) -> Refusal:
+    whom = f" for {_display(mention)}" if mention is not None else ""
+    close = _close_role(token.text)
+    hint = f" Did you mean “{close}”?" if close else ""
+    message = (
+        f"“{token.raw}”{whom} is not a role I know.{hint} The roles are presenter, attendee "
+        "(the default), consumer and collaborator, e.g. `/room create tomorrow @ann presenter`."
+    )
+    return Refusal(ErrorCode.UNKNOWN_ROLE, message)
+
+
+def _display(mention: Mention) -> str:
+    if mention.label:
+        return mention.label if mention.label.startswith("@") else f"@{mention.label}"
+    return f"<@{mention.id}>"

@@ -1,0 +1,225 @@
+"""`parse`: the text of a /room command, the moment and the user's zone -> a command or a refusal.
+
+Why a pure function: the Slack listener calls it before ``ack()``, the journal replays it, and
+``roombot parse`` runs thousands of cases in one process; so the clock and the zone are arguments,
+nothing is read from the environment, and nothing slow runs on the common path (dateparser only
+for rare date atoms, and `warm_up` pays its first-call cost at start-up).
+
+The verb comes first and ``create`` is the default: ``/room tomorrow for 1 week @ann`` creates.
+An empty text opens the modal; an unknown first word gets a did-you-mean and the usage.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from bot.parsing.commands import (
+    AddParticipants,
+    CreateRoom,
+    DeleteRoom,
+    ErrorCode,
+    ExtendRoom,
+    ListRooms,
+    OpenModal,
+    ParseError,
+    Refusal,
+    RemoveParticipants,
+    RoomCommand,
+    ShowHelp,
+    ShowRoom,
+)
+from bot.parsing.grammar import ROLE_NAMES, Kind, Token, did_you_mean, read_invitees, tokenize
+from bot.parsing.windows import (
+    EXAMPLES,
+    VOCABULARY,
+    is_window_word,
+    read_extension,
+    read_window,
+)
+from bot.parsing.windows import (
+    warm_up as _warm_up_windows,
+)
+
+VERBS = {
+    "create": "create",
+    "list": "list",
+    "show": "show",
+    "extend": "extend",
+    "add": "add",
+    "remove": "remove",
+    "delete": "delete",
+    "cancel": "delete",
+    "help": "help",
+}
+"""Each verb a user may type -> the command it names (``cancel`` is ``delete``)."""
+
+USAGE = (
+    "Usage: `/room [create] [WHEN] [@person [role]]… [dial-out]` · `/room list` · "
+    "`/room show ROOM_ID` · `/room extend ROOM_ID by 2 hours` (or `to friday 5pm`) · "
+    "`/room add ROOM_ID @person [role]…` · `/room remove ROOM_ID @person…` · "
+    "`/room delete ROOM_ID` · `/room help`. Roles: presenter, attendee (default), consumer, "
+    "collaborator."
+)
+_ROOM_ID = re.compile(r"\d{1,40}")
+_ROOM_EXAMPLE = "99117812428622880"
+_CREATE_STARTERS = frozenset({"as", "with", "dial", "dial-out", "dialout", "pstn", *ROLE_NAMES})
+
+
+def parse(
+    text: str, *, now: datetime, tz: str | tzinfo, locale: str = "en-US"
+) -> RoomCommand | ParseError:
+    """Read the slash-command *text* said at *now* by a user in zone *tz* (IANA name or tzinfo).
+
+    *now* may be aware (any zone) or naive local time in *tz*; *locale* (Slack's, e.g. ``en-GB``)
+    decides whether ``1/2`` is January 2 or 1 February. Returns a command, or a `ParseError`
+    for anything refused. Raises ValueError only for a *tz* that is not a known zone.
+    """
+    zone = _zone(tz)
+    local_now = _local(now, zone)
+    try:
+        return _parse(tokenize(text), local_now, zone, locale)
+    except Refusal as refusal:
+        return refusal.error
+
+
+def warm_up() -> None:
+    """Pay dateparser's import and first-call cost (about 0.1 s) now; call it once at start-up."""
+    _warm_up_windows()
+
+
+def _zone(tz: str | tzinfo) -> tzinfo:
+    return tz if not isinstance(tz, str) else _named_zone(tz)
+
+
+@functools.lru_cache(maxsize=1024)
+def _named_zone(tz: str) -> tzinfo:
+    """ZoneInfo keeps only 8 zones strongly cached; a Slack workspace spans more."""
+    try:
+        return ZoneInfo(tz)
+    except (KeyError, ValueError, OSError) as exc:  # ZoneInfoNotFoundError is a KeyError
+        msg = f"unknown time zone {tz!r}"
+        raise ValueError(msg) from exc
+
+
+def _local(now: datetime, zone: tzinfo) -> datetime:
+    """*now* on the wall clock of *zone*, to the second (ACS and our messages show no fractions)."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=zone)
+    return now.astimezone(zone).replace(microsecond=0)
+
+
+def _parse(tokens: list[Token], now: datetime, zone: tzinfo, locale: str) -> RoomCommand:
+    if not tokens:
+        return OpenModal()
+    first = tokens[0]
+    verb = VERBS.get(first.text) if first.kind is Kind.WORD else None
+    if verb is None:
+        if first.kind is Kind.WORD and not _starts_create(first.text):
+            raise _unknown_command(first)
+        verb, arguments = "create", tokens
+    else:
+        arguments = tokens[1:]
+    if verb == "create":
+        return _create(arguments, now, locale)
+    if verb == "list":
+        _nothing_after("list", arguments)
+        return ListRooms()
+    if verb == "help":
+        topic = VERBS.get(arguments[0].text) if arguments else None
+        return ShowHelp(topic)
+    room_id = _room_id(verb, arguments)
+    rest = arguments[1:]
+    if verb == "show":
+        _nothing_after("show", rest)
+        return ShowRoom(room_id)
+    if verb == "delete":
+        _nothing_after(first.text, rest)
+        return DeleteRoom(room_id)
+    if verb == "extend":
+        by, until = read_extension(rest, now, locale)
+        return ExtendRoom(room_id, by, until, zone)
+    # after a mention, any word is a role's place for add, and never for remove
+    split = read_invitees(rest, lambda _word: verb == "remove")
+    if not split.invitees:
+        raise _missing_mention(verb, room_id)
+    if split.rest or split.dial_out or (verb == "remove" and _has_role(rest)):
+        words = " ".join(token.raw for token in split.rest) or "roles and dial-out"
+        example = f"`/room {verb} {room_id} @ann" + (" presenter`" if verb == "add" else "`")
+        message = f"`{verb}` takes only people{' and roles' * (verb == 'add')}, not “{words}”; "
+        raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message + f"e.g. {example}.")
+    if verb == "add":
+        return AddParticipants(room_id, split.invitees)
+    return RemoveParticipants(room_id, tuple(item.who for item in split.invitees))
+
+
+def _create(arguments: Sequence[Token], now: datetime, locale: str) -> CreateRoom:
+    split = read_invitees(arguments, is_window_word)
+    window = read_window(split.rest, now, locale)
+    return CreateRoom(
+        valid_from=window.valid_from,
+        valid_until=window.valid_until,
+        invitees=split.invitees,
+        pstn_dial_out=split.dial_out,
+        window=window.window,
+    )
+
+
+def _starts_create(word: str) -> bool:
+    return is_window_word(word) or word in _CREATE_STARTERS
+
+
+def _has_role(tokens: Sequence[Token]) -> bool:
+    return any(token.kind is Kind.WORD and token.text in ROLE_NAMES for token in tokens)
+
+
+def _room_id(verb: str, arguments: Sequence[Token]) -> str:
+    if arguments and arguments[0].kind is Kind.WORD and _ROOM_ID.fullmatch(arguments[0].raw):
+        return arguments[0].raw
+    got = f" “{arguments[0].raw}” is not one." if arguments else ""
+    example = f"`/room {verb} {_ROOM_EXAMPLE}`"
+    if verb in {"extend", "add", "remove"}:
+        tail = {"extend": "by 2 hours", "add": "@ann presenter", "remove": "@ann"}[verb]
+        example = f"`/room {verb} {_ROOM_EXAMPLE} {tail}`"
+    message = (
+        f"`{verb}` needs a room id first (the number `/room list` shows).{got} "
+        f"For example {example}."
+    )
+    raise Refusal(ErrorCode.MISSING_ROOM_ID, message)
+
+
+def _nothing_after(verb: str, rest: Sequence[Token]) -> None:
+    if rest:
+        words = " ".join(token.raw for token in rest)
+        message = f"`{verb}` takes nothing more, not “{words}”; e.g. `/room {verb}"
+        example = f" {_ROOM_EXAMPLE}`." if verb != "list" else "`."
+        raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message + example)
+
+
+def _missing_mention(verb: str, room_id: str) -> Refusal:
+    role = " presenter" if verb == "add" else ""
+    message = (
+        f"`{verb}` needs at least one person, picked from Slack's @ menu, e.g. "
+        f"`/room {verb} {room_id} @ann{role}`."
+    )
+    return Refusal(ErrorCode.MISSING_MENTION, message)
+
+
+def _unknown_command(first: Token) -> Refusal:
+    close = difflib.get_close_matches(first.text, VERBS, n=1, cutoff=0.6)
+    guess = f" Did you mean `{close[0]}`?" if close else ""
+    time_word = None if close else did_you_mean(first.text, VOCABULARY, cutoff=0.8)
+    if time_word is not None:  # a misspelt time word: "tomorow"
+        guess = f" Did you mean “{time_word}”?"
+    message = (
+        f"I don't know the command “{first.raw}”.{guess} To create a room, say when, e.g. "
+        f"{EXAMPLES}. {USAGE}"
+    )
+    return Refusal(ErrorCode.UNKNOWN_COMMAND, message)
+
+
+__all__ = ["USAGE", "VERBS", "parse", "warm_up"]

@@ -1,0 +1,91 @@
+"""From a journalled command as typed to a `ResolvedCommand` with absolute values.
+
+The words are read in the asker's zone at the moment the command was accepted (not when a
+worker gets to it), so a command finished after a restart means what it meant when typed.
+Relative changes ("extend by 2 days") are resolved against the registry here, once, and the
+result is pinned in the journal by the runner.
+"""
+
+from __future__ import annotations
+
+from bot.parsing import commands as parsed
+from bot.parsing.parser import parse
+from bot.service.outcomes import ServiceError
+from bot.service.ports import People
+from bot.service.resolved import ResolvedCommand
+from bot.store.records import JournalEntry
+from bot.store.rooms import RoomRegistry
+
+
+class Interpreter:
+    """Reads journal entries' text in their author's zone and resolves it."""
+
+    def __init__(self, *, people: People, registry: RoomRegistry) -> None:
+        self._people = people
+        self._registry = registry
+
+    async def resolve(self, entry: JournalEntry) -> ResolvedCommand:
+        """The absolute change the entry asks for; ServiceError when the words are refused."""
+        zone = await self._people.zone(entry.team_id, entry.user_id)
+        locale = entry.command.get("locale") or zone.locale
+        result = parse(
+            str(entry.command.get("text", "")), now=entry.accepted_at, tz=zone.tz, locale=locale
+        )
+        if isinstance(result, parsed.ParseError):
+            raise ServiceError(str(result.code), result.message)
+        return await self.resolve_command(entry, result, tz=zone.tz)
+
+    async def resolve_command(
+        self, entry: JournalEntry, command: parsed.RoomCommand, *, tz: str
+    ) -> ResolvedCommand:
+        match command:
+            case parsed.CreateRoom():
+                return ResolvedCommand(
+                    action="create",
+                    valid_from=command.valid_from,
+                    valid_until=command.valid_until,
+                    participants=command.participants,
+                    groups=command.groups,
+                    pstn_dial_out=command.pstn_dial_out,
+                    tz=tz,
+                )
+            case parsed.ExtendRoom():
+                room = await self._registry.get(command.room_id)
+                if room is None or room.team_id != entry.team_id:
+                    raise ServiceError(
+                        "room_not_found",
+                        f"There is no room `{command.room_id}` here.",
+                        example="/room list",
+                    )
+                return ResolvedCommand(
+                    action="extend",
+                    room_id=command.room_id,
+                    valid_until=command.new_valid_until(room.valid_until),
+                    tz=tz,
+                )
+            case parsed.AddParticipants():
+                return ResolvedCommand(
+                    action="add",
+                    room_id=command.room_id,
+                    participants=command.participants,
+                    groups=command.groups,
+                    tz=tz,
+                )
+            case parsed.RemoveParticipants():
+                leaving: list[str] = []
+                for mention in command.mentions:
+                    if mention.is_group:
+                        leaving += await self._people.group_members(entry.team_id, mention.id)
+                    else:
+                        leaving.append(mention.id)
+                return ResolvedCommand(
+                    action="remove",
+                    room_id=command.room_id,
+                    removals=tuple(dict.fromkeys(leaving)),
+                    tz=tz,
+                )
+            case parsed.DeleteRoom():
+                return ResolvedCommand(action="delete", room_id=command.room_id, tz=tz)
+        raise ServiceError(
+            "not_a_change", f"`{command.action}` does not change a room.", example="/room help"
+        )

@@ -1,0 +1,51 @@
+"""How a command ended, as values the Slack layer renders and the journal records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.store.records import RoomRecord
+
+
+class ServiceError(Exception):
+    """A command that cannot be done, with words for the person who asked.
+
+    *code* is stable (for the journal, metrics and tests); *message* says what was wrong;
+    *example* is a command that would work.
+    """
+
+    def __init__(self, code: str, message: str, *, example: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.example = example
+
+
+class TryLater(Exception):
+    """The command is fine but ACS could not be reached; the journal retries it later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChanged:
+    """A room was created or changed; *verb* says which (create, extend, add, remove, delete)."""
+
+    verb: str
+    room: RoomRecord
+    actor_id: str
+    tz: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The command was refused or failed for good; answered ephemerally."""
+
+    code: str
+    message: str
+    example: str | None = None
+
+
+Outcome = RoomChanged | Refused

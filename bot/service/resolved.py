@@ -1,0 +1,71 @@
+"""Resolved commands: what the journal pins before any side effect.
+
+A command as typed ("extend by 2 days", "in 2 hours") depends on when and where it is read.
+Before touching ACS, the worker turns it into absolute values and pins them in the journal, so
+a re-run after a crash repeats exactly the same change: the same repeatability key for a
+create, the same end time for an extend, the same participant set for add and remove.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain import Role
+
+RESOLVED = "resolved"
+TEXT = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCommand:
+    """One change to make; fields beyond *action* are set as the action needs them."""
+
+    action: str  # create | extend | add | remove | delete
+    room_id: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    participants: Mapping[str, Role] = field(default_factory=dict)  # Slack user -> role
+    groups: Mapping[str, Role] = field(default_factory=dict)  # Slack user group -> role
+    removals: tuple[str, ...] = ()
+    pstn_dial_out: bool = False
+    tz: str = "UTC"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": RESOLVED,
+            "action": self.action,
+            "room_id": self.room_id,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "participants": {user: role.value for user, role in self.participants.items()},
+            "groups": {group: role.value for group, role in self.groups.items()},
+            "removals": list(self.removals),
+            "pstn_dial_out": self.pstn_dial_out,
+            "tz": self.tz,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResolvedCommand:
+        return cls(
+            action=str(data["action"]),
+            room_id=data.get("room_id"),
+            valid_from=_time(data.get("valid_from")),
+            valid_until=_time(data.get("valid_until")),
+            participants={u: Role(r) for u, r in (data.get("participants") or {}).items()},
+            groups={g: Role(r) for g, r in (data.get("groups") or {}).items()},
+            removals=tuple(data.get("removals") or ()),
+            pstn_dial_out=bool(data.get("pstn_dial_out")),
+            tz=str(data.get("tz") or "UTC"),
+        )
+
+
+def text_command(text: str, *, locale: str | None) -> dict[str, Any]:
+    """The journal form of a command as typed, read later in the user's zone."""
+    return {"kind": TEXT, "text": text, "locale": locale}
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

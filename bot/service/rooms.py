@@ -1,0 +1,199 @@
+"""RoomService: applies resolved commands to ACS and the registry, idempotently.
+
+Every method here can be run again after a crash with the same input and ends in the same
+state: a create reuses the journal key as its Repeatability-Request-ID (ACS returns the
+original room), the registry upserts by room id, and extends, adds, removes and deletes set
+absolute values. Permission is checked against the registry: the creator, the room's
+presenters and admins may change a room.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+
+from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
+from bot.domain import Role
+from bot.service.outcomes import RoomChanged, ServiceError, TryLater
+from bot.service.ports import People
+from bot.service.resolved import ResolvedCommand
+from bot.store.records import JournalEntry, ParticipantRecord, RoomRecord
+from bot.store.store import Store
+
+logger = logging.getLogger("roombot.service")
+
+MAX_PARTICIPANTS = 250
+_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class RoomService:
+    """The operations behind `/room`, given its collaborators by `bot.main`."""
+
+    def __init__(
+        self,
+        *,
+        rooms: RoomsClient,
+        identities: IdentityClient,
+        store: Store,
+        people: People,
+        admins: Iterable[str] = (),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._rooms = rooms
+        self._identities = identities
+        self._store = store
+        self._people = people
+        self._admins = frozenset(admins)
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def channel_rooms(self, team_id: str, channel_id: str) -> list[RoomRecord]:
+        """The channel's current and upcoming rooms, soonest first."""
+        return await self._store.rooms.list_channel(team_id, channel_id, now=self._clock())
+
+    async def room(self, team_id: str, room_id: str) -> RoomRecord:
+        """A room this workspace created; ServiceError `room_not_found` otherwise."""
+        record = await self._store.rooms.get(room_id)
+        if record is None or record.team_id != team_id:
+            raise ServiceError(
+                "room_not_found",
+                f"There is no room `{room_id}` here.",
+                example="/room list",
+            )
+        return record
+
+    def may_change(self, room: RoomRecord, user_id: str) -> bool:
+        """The creator, the room's presenters and admins may change a room."""
+        if user_id == room.creator_id or user_id in self._admins:
+            return True
+        participant = room.participant(user_id)
+        return participant is not None and participant.role is Role.PRESENTER
+
+    # --- writes ---------------------------------------------------------------------------
+
+    async def apply(self, entry: JournalEntry, command: ResolvedCommand) -> RoomChanged:
+        """Make the change; ServiceError when refused, TryLater when ACS is unreachable."""
+        try:
+            if command.action == "create":
+                room = await self._create(entry, command)
+            else:
+                room = await self._change(entry, command)
+        except RoomNotFound:
+            raise ServiceError(
+                "room_not_found",
+                f"Room `{command.room_id}` no longer exists in Azure Communication Services.",
+                example="/room list",
+            ) from None
+        except AcsResponseError as exc:
+            if exc.status in _TRANSIENT_STATUSES:
+                raise TryLater(exc.hint) from exc
+            raise ServiceError(f"acs_{exc.code}", _acs_words(exc)) from exc
+        except AcsError as exc:
+            raise TryLater(exc.hint) from exc
+        return RoomChanged(verb=command.action, room=room, actor_id=entry.user_id, tz=command.tz)
+
+    async def _create(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
+        wanted = await self._participants(entry, command)
+        raw_ids = await self._raw_ids(entry.team_id, wanted)
+        room = await self._rooms.create_room(
+            valid_from=command.valid_from,
+            valid_until=command.valid_until,
+            participants={raw_ids[user]: role for user, role in wanted.items()},
+            pstn_dial_out_enabled=command.pstn_dial_out,
+            repeatability_request_id=entry.key,
+            repeatability_first_sent=entry.first_sent,
+        )
+        return await self._store.rooms.record_created(
+            room_id=room.id,
+            team_id=entry.team_id,
+            channel_id=entry.channel_id,
+            creator_id=entry.user_id,
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+            pstn_dial_out=room.pstn_dial_out_enabled,
+            participants=[
+                ParticipantRecord(user, raw_ids[user], role) for user, role in wanted.items()
+            ],
+            now=self._clock(),
+        )
+
+    async def _participants(self, entry: JournalEntry, command: ResolvedCommand) -> dict[str, Role]:
+        """Named users win over group membership; the invoker presents unless they said so."""
+        wanted: dict[str, Role] = {}
+        for group, role in command.groups.items():
+            for member in await self._people.group_members(entry.team_id, group):
+                wanted.setdefault(member, role)
+        wanted.update(command.participants)
+        if command.action == "create":
+            wanted.setdefault(entry.user_id, Role.PRESENTER)
+        if len(wanted) > MAX_PARTICIPANTS:
+            raise ServiceError(
+                "too_many_participants",
+                f"That is {len(wanted)} people; a room takes at most {MAX_PARTICIPANTS}.",
+                example="/room create tomorrow @alice @bob",
+            )
+        return wanted
+
+    async def _raw_ids(self, team_id: str, users: Mapping[str, Role]) -> dict[str, str]:
+        mappings = await self._store.identities.get_or_create_many(
+            team_id, list(users), self._identities, now=self._clock()
+        )
+        return {user: mapping.acs_raw_id for user, mapping in mappings.items()}
+
+    async def _change(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
+        assert command.room_id is not None, "only create has no room id"
+        room = await self.room(entry.team_id, command.room_id)
+        if not self.may_change(room, entry.user_id):
+            raise ServiceError(
+                "not_allowed",
+                f"Only the room's creator (<@{room.creator_id}>), its presenters or an admin "
+                f"can {command.action} room `{room.room_id}`.",
+            )
+        now = self._clock()
+        if command.action == "delete":
+            if room.active:
+                try:
+                    await self._rooms.delete_room(room.room_id)
+                except RoomNotFound:
+                    logger.info("room %s was already gone from ACS", room.room_id)
+            return await self._store.rooms.mark_deleted(room.room_id, now=now)
+        if not room.active:
+            raise ServiceError(
+                "room_deleted",
+                f"Room `{room.room_id}` was deleted; create a new one instead.",
+                example="/room create tomorrow",
+            )
+        if command.action == "extend":
+            assert command.valid_until is not None, "an extend carries its new end"
+            updated = await self._rooms.update_room(room.room_id, valid_until=command.valid_until)
+            return await self._store.rooms.update_window(
+                room.room_id,
+                valid_from=updated.valid_from,
+                valid_until=updated.valid_until,
+                now=now,
+            )
+        if command.action == "add":
+            wanted = await self._participants(entry, command)
+            raw_ids = await self._raw_ids(entry.team_id, wanted)
+            await self._rooms.add_or_update_participants(
+                room.room_id, {raw_ids[user]: role for user, role in wanted.items()}
+            )
+            return await self._store.rooms.upsert_participants(
+                room.room_id,
+                [ParticipantRecord(user, raw_ids[user], role) for user, role in wanted.items()],
+                now=now,
+            )
+        if command.action == "remove":
+            leaving = [p for p in room.participants if p.slack_user_id in command.removals]
+            await self._rooms.remove_participants(room.room_id, [p.acs_raw_id for p in leaving])
+            return await self._store.rooms.remove_participants(
+                room.room_id, [p.slack_user_id for p in leaving], now=now
+            )
+        raise ServiceError("unknown_command", f"Cannot {command.action} a room.")
+
+
+def _acs_words(error: AcsResponseError) -> str:
+    """The service's reason in words, for a refusal shown to a person."""
+    return f"Azure Communication Services refused: {error.reason}"

@@ -1,0 +1,158 @@
+"""The journal worker: every accepted command ends with one change and one answer.
+
+Each replica runs one. The replica that acks a command starts it at once as a tracked task
+(`submit`); a loop also claims whatever is unfinished (at start-up and every few seconds), so
+work a crashed replica left behind is finished by whoever is alive. A lease keeps two
+replicas off the same entry; `CommandRunner` makes re-running an entry harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.store.journal import Journal
+from bot.store.records import JournalEntry
+
+logger = logging.getLogger("roombot.worker")
+
+Process = Callable[[JournalEntry], Awaitable[None]]
+
+
+def default_worker_id() -> str:
+    """Unique per process, readable in the journal: host, pid and a short random tag."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class JournalWorker:
+    """Claims journal entries and runs *process* on each, in tracked tasks."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        process: Process,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        poll_interval: float = 2.0,
+        batch: int = 50,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.worker_id = worker_id or default_worker_id()
+        self._journal = journal
+        self._process = process
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._batch = batch
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[str] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def submit(self, key: str) -> None:
+        """Run the entry *key* now (the replica that accepted it), if no one else has it."""
+        if key not in self._running:
+            self._track(self._claim_and_run(key), key)
+
+    def spawn(self, work: Awaitable[None], *, name: str) -> None:
+        """Run other after-the-ack work (opening a modal) as a tracked, drained task."""
+
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                logger.exception("background task %s failed", name)
+
+        task = asyncio.create_task(run(), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def start(self) -> None:
+        """Start the claim loop: once now, then every *poll_interval* seconds."""
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._loop(), name="journal-worker")
+
+    def poke(self) -> None:
+        """Claim again now rather than at the next tick (e.g. after ACS came back)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim what is unfinished and start it; returns how many entries were started."""
+        entries = await self._journal.claim(
+            self.worker_id, lease=self._lease, limit=self._batch, now=self._clock()
+        )
+        started = 0
+        for entry in entries:
+            if entry.key not in self._running:
+                self._track(self._run(entry), entry.key)
+                started += 1
+        return started
+
+    async def drain(self, within: float = 10.0) -> bool:
+        """Wait for the tasks in flight; True when all finished within *within* seconds."""
+        if not self._tasks:
+            return True
+        _, pending = await asyncio.wait(set(self._tasks), timeout=within)
+        return not pending
+
+    async def aclose(self, within: float = 10.0) -> None:
+        """Stop claiming, let work in flight finish (bounded), cancel the rest."""
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if not await self.drain(within):
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                logger.exception("journal claim failed; trying again shortly")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+
+    async def _claim_and_run(self, key: str) -> None:
+        entry = await self._journal.claim_one(
+            key, self.worker_id, lease=self._lease, now=self._clock()
+        )
+        if entry is not None:
+            await self._run(entry)
+
+    async def _run(self, entry: JournalEntry) -> None:
+        try:
+            await self._process(entry)
+        except Exception:
+            logger.exception("command %s failed unexpectedly; it stays in the journal", entry.key)
+            with contextlib.suppress(Exception):
+                await self._journal.release(
+                    entry.key, self.worker_id, error="internal error", now=self._clock()
+                )
+
+    def _track(self, work: Awaitable[None], key: str) -> None:
+        async def run() -> None:
+            self._running.add(key)
+            try:
+                await work
+            finally:
+                self._running.discard(key)
+
+        task = asyncio.create_task(run(), name=f"command-{key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,57 @@
+"""aiohttp <-> Bolt at the edge, with slack-bolt 1.30's form-body bug fixed.
+
+Bolt's `parse_body` treats any form body that merely *contains* the text "payload" (a
+command's text, a channel or team name…) as an interactivity payload, finds no `payload=`
+field and returns `{}`, so `/room create payload review tomorrow` would 404. We let Bolt
+build its request as usual (it must keep the raw body for signature verification), then
+re-parse a form body by its fields, not by substring, and rebuild the context from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+
+def parse_form_body(raw_body: str) -> dict[str, Any]:
+    """A Slack form body: the JSON in its `payload` field if it has one, else its fields."""
+    fields = dict(parse_qsl(raw_body, keep_blank_values=True))
+    if set(fields) == {"payload"}:
+        parsed: dict[str, Any] = json.loads(fields["payload"])
+        return parsed
+    return fields
+
+
+def to_bolt_request(raw_body: str, query: str, headers: dict[str, str]) -> AsyncBoltRequest:
+    """Bolt's request for this HTTP request, with the form body parsed correctly."""
+    request = AsyncBoltRequest(body=raw_body, query=query, headers=headers)  # type: ignore[arg-type]
+    is_form = (
+        raw_body and not raw_body.startswith("{") and request.content_type != "application/json"
+    )
+    if is_form:
+        body = parse_form_body(raw_body)
+        if body != request.body:
+            request.body = body
+            request.context = build_async_context(AsyncBoltContext({}), body)
+    return request
+
+
+def slack_events_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler for `POST /slack/events`."""
+
+    async def handle(request: web.Request) -> web.Response:
+        raw_body = await request.text()
+        bolt_request = to_bolt_request(raw_body, request.query_string, dict(request.headers))
+        bolt_response = await app.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    return handle

@@ -1,0 +1,330 @@
+"""build_app: the Bolt `AsyncApp` with roombot's listeners, built fresh for every caller.
+
+The ack path does only what is fast and local: read the words (in the user's zone when it is
+cached, else just to pick the verb), journal a change, and ack. Everything that talks to ACS or
+to Slack's Web API runs after the ack in tracked tasks (`JournalWorker`). Bolt runs with
+`process_before_response=True`, so an ack goes out when the listener returns instead of after
+Bolt's 10 ms polling tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.parsing import commands as parsed
+from bot.parsing.parser import parse
+from bot.service.outcomes import ServiceError
+from bot.service.ports import UserZone
+from bot.service.resolved import text_command
+from bot.service.rooms import RoomService
+from bot.service.worker import JournalWorker
+from bot.slack import blocks
+from bot.slack.metrics import Metrics
+from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
+from bot.slack.people import SlackPeople
+from bot.store.journal import Journal
+from bot.store.records import NewJournalEntry, new_journal_key
+
+logger = logging.getLogger("roombot.slack")
+
+COMMAND = "/room"
+SHORTCUT = "create_room"
+HANDLED_COMMANDS = (COMMAND,)
+HANDLED_SHORTCUTS = (SHORTCUT,)
+MAX_TEXT_LENGTH = 1500
+LIMITS = (
+    f"commands up to {MAX_TEXT_LENGTH} characters",
+    "at most 250 people in a room",
+    "windows up to 180 days, starting within 180 days",
+)
+_ROOM_ID = re.compile(r"^\d{1,32}$")
+# Errors that do not depend on the user's time zone can be answered in the ack itself.
+_ZONE_FREE_ERRORS = frozenset(
+    {
+        parsed.ErrorCode.UNKNOWN_COMMAND,
+        parsed.ErrorCode.MISSING_ROOM_ID,
+        parsed.ErrorCode.MISSING_MENTION,
+        parsed.ErrorCode.UNEXPECTED_ARGUMENT,
+        parsed.ErrorCode.UNRESOLVED_MENTION,
+        parsed.ErrorCode.ROLE_WITHOUT_MENTION,
+        parsed.ErrorCode.UNKNOWN_ROLE,
+        parsed.ErrorCode.UNRECOGNISED_TIME,
+    }
+)
+
+
+@dataclass
+class SlackDeps:
+    """Everything the listeners use, handed over by `bot.main`."""
+
+    service: RoomService
+    worker: JournalWorker
+    journal: Journal
+    people: SlackPeople
+    metrics: Metrics
+    join_url: str | None = None
+    response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
+    allowed_channels: frozenset[str] = frozenset()
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def response_url_allowed(self, url: str) -> bool:
+        """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
+        return url.startswith(self.response_url_prefixes)
+
+
+def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -> AsyncApp:
+    """A new Bolt app wired to *deps*; nothing global, so tests build as many as they like."""
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+    listeners = _Listeners(deps)
+    app.middleware(_same_team)
+    app.command(COMMAND)(listeners.on_command)
+    app.shortcut(SHORTCUT)(listeners.on_shortcut)
+    app.view_submission(CALLBACK_ID)(listeners.on_modal_submit)
+    app.view_closed(CALLBACK_ID)(_ack_only)
+    app.action(blocks.ACTION_JOIN)(_ack_only)
+    app.action(blocks.ACTION_EXTEND)(listeners.on_extend)
+    app.action(blocks.ACTION_DELETE)(listeners.on_delete)
+    app.error(listeners.on_error)
+    return app
+
+
+async def _ack_only(ack: AsyncAck) -> None:
+    await ack()
+
+
+async def _same_team(
+    context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
+) -> BoltResponse | None:
+    """Refuse a payload that names another workspace than the one our token belongs to."""
+    authorized = context.authorize_result
+    team = context.team_id
+    if authorized is not None and authorized.team_id and team and team != authorized.team_id:
+        logger.warning(
+            "refused a request for team %s (the bot serves %s)", team, authorized.team_id
+        )
+        return BoltResponse(status=200, body="")
+    return await next()
+
+
+class _Listeners:
+    """The handlers; each is short: read, journal, ack, hand the rest to the worker."""
+
+    def __init__(self, deps: SlackDeps) -> None:
+        self._deps = deps
+
+    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+        deps = self._deps
+        text = str(command.get("text") or "").strip()
+        team, user = str(command.get("team_id", "")), str(command.get("user_id", ""))
+        channel = str(command.get("channel_id", ""))
+        if deps.allowed_channels and channel not in deps.allowed_channels:
+            deps.metrics.command("any", "refused")
+            await self._refuse(ack, "roombot is not enabled in this channel; ask an admin.")
+            return
+        if len(text) > MAX_TEXT_LENGTH:
+            deps.metrics.command("any", "refused")
+            await self._refuse(
+                ack,
+                f"That command is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}.",
+                example="/room create tomorrow @alice presenter",
+            )
+            return
+        zone = deps.people.cached_zone(team, user)
+        now = deps.clock()
+        result = parse(
+            text, now=now, tz=zone.tz if zone else "UTC", locale=zone.locale if zone else "en-US"
+        )
+        if isinstance(result, parsed.ParseError):
+            if zone is not None or result.code in _ZONE_FREE_ERRORS:
+                deps.metrics.command("unknown", "refused")
+                await self._refuse(ack, result.message)
+                return
+        elif isinstance(result, parsed.OpenModal):
+            await ack()
+            deps.worker.spawn(
+                self._open_modal(str(command.get("trigger_id", "")), team, user, channel),
+                name="open-modal",
+            )
+            deps.metrics.command("modal", "opened")
+            return
+        elif isinstance(result, parsed.ShowHelp):
+            deps.metrics.command("help", "answered")
+            await ack(
+                response_type="ephemeral",
+                blocks=blocks.help_blocks(LIMITS),
+                text="How to use /room",
+            )
+            return
+        elif isinstance(result, parsed.ListRooms):
+            rooms = await deps.service.channel_rooms(team, channel)
+            deps.metrics.command("list", "answered")
+            await ack(
+                response_type="ephemeral",
+                blocks=blocks.rooms_list_blocks(rooms, tz=_tz(zone), channel_id=channel),
+                text=f"{len(rooms)} rooms in this channel",
+            )
+            return
+        elif isinstance(result, parsed.ShowRoom):
+            await self._show(ack, team, result.room_id, zone)
+            return
+        verb = "create" if isinstance(result, parsed.ParseError) else result.action
+        response_url = str(command.get("response_url") or "")
+        await self._accept(
+            text_command(text, locale=zone.locale if zone else None),
+            team=team,
+            user=user,
+            channel=channel,
+            response_url=response_url,
+            now=now,
+        )
+        deps.metrics.command(verb, "accepted")
+        working = "Creating your room…" if verb == "create" else "Working on it…"
+        await ack(response_type="ephemeral", blocks=blocks.working_blocks(working), text=working)
+
+    async def on_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        user = body.get("user") or {}
+        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        self._deps.worker.spawn(
+            self._open_modal(str(body.get("trigger_id", "")), team, str(user.get("id", "")), None),
+            name="open-modal",
+        )
+
+    async def on_modal_submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        deps = self._deps
+        view = body.get("view")
+        result = read_submission(
+            view if isinstance(view, dict) else {},
+            body.get("response_urls"),
+            now=deps.clock(),
+            response_url_allowed=deps.response_url_allowed,
+        )
+        if isinstance(result, dict):
+            deps.metrics.command("create", "refused")
+            await ack(response_action="errors", errors=result)
+            return
+        user = body.get("user") or {}
+        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        if deps.allowed_channels and result.channel_id not in deps.allowed_channels:
+            await ack(
+                response_action="errors",
+                errors={"post_to": "roombot is not enabled in that channel."},
+            )
+            return
+        await self._accept(
+            result.command.to_json(),
+            team=team,
+            user=str(user.get("id", "")),
+            channel=result.channel_id,
+            response_url=result.response_url or "",
+            now=deps.clock(),
+        )
+        deps.metrics.command("create", "accepted")
+        await ack()
+
+    async def on_extend(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await self._button(ack, body, action, "extend {room} by 1 day")
+
+    async def on_delete(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await self._button(ack, body, action, "delete {room}")
+
+    async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        logger.error("listener failed: %s", error, exc_info=error)
+
+    async def _button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], template: str
+    ) -> None:
+        await ack()
+        room_id = str(action.get("value") or "")
+        user = body.get("user") or {}
+        channel = str((body.get("channel") or {}).get("id") or "")
+        if not _ROOM_ID.match(room_id) or not channel:
+            logger.warning("ignored a button press with a malformed room id or no channel")
+            return
+        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        await self._accept(
+            text_command(template.format(room=room_id), locale=None),
+            team=team,
+            user=str(user.get("id", "")),
+            channel=channel,
+            response_url=str(body.get("response_url") or ""),
+            now=self._deps.clock(),
+        )
+        self._deps.metrics.command(template.split()[0], "accepted")
+
+    async def _accept(
+        self,
+        command: dict[str, Any],
+        *,
+        team: str,
+        user: str,
+        channel: str,
+        response_url: str,
+        now: datetime,
+    ) -> None:
+        deps = self._deps
+        key = new_journal_key()
+        await deps.journal.accept(
+            NewJournalEntry(
+                key=key,
+                command=command,
+                team_id=team,
+                user_id=user,
+                channel_id=channel,
+                response_url=response_url if deps.response_url_allowed(response_url) else None,
+                accepted_at=now,
+            )
+        )
+        deps.worker.submit(key)
+
+    async def _show(self, ack: AsyncAck, team: str, room_id: str, zone: UserZone | None) -> None:
+        try:
+            room = await self._deps.service.room(team, room_id)
+        except ServiceError as refusal:
+            self._deps.metrics.command("show", "refused")
+            await self._refuse(ack, refusal.message, example=refusal.example)
+            return
+        self._deps.metrics.command("show", "answered")
+        await ack(
+            response_type="ephemeral",
+            blocks=blocks.room_blocks(
+                room,
+                tz=_tz(zone),
+                join_url=self._deps.join_url,
+                headline=f":information_source: *Room `{room.room_id}`*",
+            ),
+            text=blocks.room_summary(room, _tz(zone)),
+        )
+
+    async def _open_modal(self, trigger_id: str, team: str, user: str, channel: str | None) -> None:
+        zone = await self._deps.people.zone(team, user)
+        view = room_modal(ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel))
+        await self._deps.people.client.views_open(trigger_id=trigger_id, view=view)
+
+    @staticmethod
+    async def _refuse(ack: AsyncAck, message: str, *, example: str | None = None) -> None:
+        await ack(
+            response_type="ephemeral",
+            blocks=blocks.error_blocks(message, example=example),
+            text=message[:3000],
+        )
+
+
+def _tz(zone: UserZone | None) -> str:
+    return zone.tz if zone else "UTC"

@@ -1,0 +1,212 @@
+"""Block Kit for every message roombot posts: pure functions from results to block lists.
+
+All user-facing wording lives here. Times are shown with Slack's `<!date^…>` token so each
+reader sees their own zone; the fallback (for clients that cannot render it, and for
+notifications) is written in the invoker's zone with its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain import Role
+from bot.store.records import RoomRecord
+
+Block = dict[str, Any]
+
+ACTION_JOIN = "room_join"
+ACTION_EXTEND = "room_extend"
+ACTION_DELETE = "room_delete"
+
+EXAMPLE = "/room create tomorrow 9am-5pm <@you> presenter"
+SECTION_LIMIT = 3000
+_ROLE_ORDER = (Role.PRESENTER, Role.COLLABORATOR, Role.ATTENDEE, Role.CONSUMER)
+_ROLE_TITLES = {
+    Role.PRESENTER: "Presenters",
+    Role.COLLABORATOR: "Collaborators",
+    Role.ATTENDEE: "Attendees",
+    Role.CONSUMER: "Consumers",
+}
+
+
+def _text(markdown: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": _clip(markdown)}
+
+
+def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(markdown: str) -> Block:
+    return {"type": "section", "text": _text(markdown)}
+
+
+def context(*markdown: str) -> Block:
+    return {"type": "context", "elements": [_text(m) for m in markdown][:10]}
+
+
+def local_fallback(moment: datetime, tz: str) -> str:
+    """`Wed, Jan 14 2027 09:00 CET` in the invoker's zone: what old clients show."""
+    local = moment.astimezone(ZoneInfo(tz))
+    return f"{local:%a, %b} {local.day} {local:%Y %H:%M} {local.tzname()}"
+
+
+def slack_date(moment: datetime, tz: str) -> str:
+    """A `<!date>` token: each reader sees *moment* in their own zone."""
+    epoch = int(moment.timestamp())
+    return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{local_fallback(moment, tz)}>"
+
+
+def window_text(valid_from: datetime, valid_until: datetime, tz: str) -> str:
+    return f"{slack_date(valid_from, tz)} → {slack_date(valid_until, tz)}"
+
+
+def participants_text(room: RoomRecord) -> str:
+    by_role: dict[Role, list[str]] = {}
+    for participant in room.participants:
+        by_role.setdefault(participant.role, []).append(f"<@{participant.slack_user_id}>")
+    lines = [
+        f"*{_ROLE_TITLES[role]}:* {', '.join(by_role[role])}"
+        for role in _ROLE_ORDER
+        if role in by_role
+    ]
+    return "\n".join(lines) or "_No participants yet._"
+
+
+def room_blocks(
+    room: RoomRecord, *, tz: str, join_url: str | None, headline: str | None = None
+) -> list[Block]:
+    """The channel message that shows a room, with its buttons while it is active."""
+    if not room.active:
+        return [
+            section(f":wastebasket: ~Room `{room.room_id}`~ was deleted."),
+            context(f"It was scheduled for {window_text(room.valid_from, room.valid_until, tz)}"),
+        ]
+    title = headline or f":video_camera: *Room ready* — created by <@{room.creator_id}>"
+    blocks: list[Block] = [
+        section(title),
+        {
+            "type": "section",
+            "fields": [
+                _text(f"*Room id*\n`{room.room_id}`"),
+                _text(f"*Dial-out (PSTN)*\n{'On' if room.pstn_dial_out else 'Off'}"),
+                _text(f"*Opens*\n{slack_date(room.valid_from, tz)}"),
+                _text(f"*Closes*\n{slack_date(room.valid_until, tz)}"),
+            ],
+        },
+        section(participants_text(room)),
+    ]
+    buttons: list[Block] = []
+    if join_url:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ACTION_JOIN,
+                "text": {"type": "plain_text", "text": "Join"},
+                "url": join_url.format(room_id=room.room_id),
+                "style": "primary",
+                "value": room.room_id,
+            }
+        )
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": ACTION_EXTEND,
+            "text": {"type": "plain_text", "text": "Extend 1 day"},
+            "value": room.room_id,
+        }
+    )
+    buttons.append(
+        {
+            "type": "button",
+            "action_id": ACTION_DELETE,
+            "text": {"type": "plain_text", "text": "Delete"},
+            "style": "danger",
+            "value": room.room_id,
+            "confirm": {
+                "title": {"type": "plain_text", "text": "Delete this room?"},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"Room `{room.room_id}` will close for everyone at once.",
+                },
+                "confirm": {"type": "plain_text", "text": "Delete"},
+                "deny": {"type": "plain_text", "text": "Keep it"},
+                "style": "danger",
+            },
+        }
+    )
+    blocks.append({"type": "actions", "block_id": f"room:{room.room_id}", "elements": buttons})
+    return blocks
+
+
+def room_summary(room: RoomRecord, tz: str) -> str:
+    """The notification text of a room message (no Block Kit there)."""
+    state = "deleted" if not room.active else "ready"
+    return (
+        f"Room {room.room_id} {state}: {local_fallback(room.valid_from, tz)} → "
+        f"{local_fallback(room.valid_until, tz)}"
+    )
+
+
+def error_blocks(message: str, *, example: str | None = None) -> list[Block]:
+    """An ephemeral refusal: what was wrong and a command that works."""
+    blocks = [section(f":warning: {message}")]
+    if example:
+        blocks.append(context(f"Try: `{example}`"))
+    return blocks
+
+
+def working_blocks(text: str = "Creating your room…") -> list[Block]:
+    return [context(f":hourglass_flowing_sand: {text}")]
+
+
+def rooms_list_blocks(rooms: Sequence[RoomRecord], *, tz: str, channel_id: str) -> list[Block]:
+    """`/room list`: this channel's current and upcoming rooms."""
+    if not rooms:
+        return [
+            section(f"No current or upcoming rooms in <#{channel_id}>."),
+            context(f"Create one with `{EXAMPLE}`"),
+        ]
+    blocks: list[Block] = [section(f"*Rooms in <#{channel_id}>* ({len(rooms)})")]
+    for room in rooms[:45]:
+        people = len(room.participants)
+        blocks.append(
+            section(
+                f"`{room.room_id}` · {window_text(room.valid_from, room.valid_until, tz)}\n"
+                f"created by <@{room.creator_id}> · {people} participant{'s' * (people != 1)}"
+                f"{' · dial-out' if room.pstn_dial_out else ''}"
+            )
+        )
+    if len(rooms) > 45:
+        blocks.append(context(f"…and {len(rooms) - 45} more."))
+    return blocks
+
+
+def help_blocks(limits: Iterable[str] = ()) -> list[Block]:
+    """`/room help`: every verb with an example that works as typed."""
+    lines = [
+        "*Create a room* (the verb is optional):",
+        "• `/room create tomorrow for 2 weeks @alice presenter @bob`",
+        "• `/room friday 10am-12pm @ann collaborator dial-out`",
+        "• `/room from jan 20 to jan 22 @team` (a user group adds every member)",
+        "• `/room` with nothing else opens a form.",
+        "*Manage rooms:*",
+        "• `/room list` — this channel's current and upcoming rooms",
+        "• `/room show ROOM_ID`",
+        "• `/room extend ROOM_ID by 2 days` or `/room extend ROOM_ID to friday 5pm`",
+        "• `/room add ROOM_ID @carol presenter` (also changes a role)",
+        "• `/room remove ROOM_ID @bob`",
+        "• `/room delete ROOM_ID`",
+        "Roles: presenter, attendee (the default), collaborator, consumer. "
+        "You are added as presenter unless you name yourself with another role.",
+        "Times are read in your Slack time zone: `now`, `in 2 hours`, `tomorrow 9am-5pm`, "
+        "`next week`, `jan 20th 14:00 for 90 minutes`, `1/20 - 1/22`.",
+    ]
+    blocks = [section("\n".join(lines))]
+    limits = list(limits)
+    if limits:
+        blocks.append(context("Limits: " + "; ".join(limits)))
+    return blocks

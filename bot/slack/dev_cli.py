@@ -1,0 +1,258 @@
+"""`roombot dev`: the whole bot on this machine, no accounts — and a console to talk to it.
+
+One process runs the ACS emulator, SQLite, a fake Slack Web API and the real bot server. A
+line typed at the console (`/room create tomorrow @alice presenter`) is sent the way Slack
+sends it: a signed form POST to `/slack/events`, with plain `@names` turned into escaped
+mentions of local users (made on first use, each with a time zone). The console then shows
+what the channel shows, as text (`--json` for the raw Block Kit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import re
+import secrets
+import sys
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.acs.emulator import EmulatorServer
+from bot.config import load_settings
+from bot.logs import configure_logging
+from bot.main import Options, Runtime, web_app
+from bot.slack.fake_slack import FakeSlack, render_text
+
+TEAM = "T0LOCAL"
+CHANNEL = "C0LOCAL"
+ME = ("U0YOU", "you", "Europe/London")
+# Local people get zones round the world, so times in messages show what each reader sees.
+ZONES = itertools.cycle(
+    ["America/New_York", "Europe/Paris", "Asia/Kolkata", "Australia/Sydney", "America/Los_Angeles"]
+)
+PLAIN_MENTION = re.compile(r"(?<![<\w])@([A-Za-z][\w.-]{0,40})")
+PROMPT = "roombot> "
+HELP = """Type a /room command, e.g.
+  /room create tomorrow for 2 weeks @alice presenter @bob
+  /room list
+  /room help
+Plain @names become local users. :users lists them, :quit leaves."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--script", type=Path, help="run the commands in FILE, then exit")
+    parser.add_argument("--json", action="store_true", help="print raw Block Kit JSON")
+    parser.add_argument(
+        "--database",
+        default="sqlite+aiosqlite:///var/dev.db",
+        help="DATABASE_URL for the local bot (var/dev.db)",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="log level (WARNING)")
+    parser.add_argument("--as", dest="user", default=ME[1], help="your local user name (you)")
+
+
+def run(args: argparse.Namespace) -> int:
+    configure_logging(args.log_level)
+    if args.script is not None:
+        try:
+            lines: Iterable[str] = args.script.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            print(f"roombot: cannot read {args.script}: {exc.strerror}", file=sys.stderr)
+            return 2
+        interactive = False
+    else:
+        lines = sys.stdin
+        interactive = sys.stdin.isatty()
+    return asyncio.run(
+        console(
+            lines, interactive=interactive, raw=args.json, database=args.database, out=sys.stdout
+        )
+    )
+
+
+@dataclass
+class LocalBot:
+    """The running pieces, for the console (and tests) to drive."""
+
+    slack: FakeSlack
+    runtime: Runtime
+    events_url: str
+    signing_secret: str
+    http: aiohttp.ClientSession
+
+    def user(self, name: str) -> str:
+        """The local user called *name*, made (with the next time zone) if new."""
+        found = self.slack.user_by_name(name)
+        if found is not None:
+            return found
+        user_id = "U" + secrets.token_hex(4).upper()
+        self.slack.add_user(user_id, name, tz=next(ZONES))
+        return user_id
+
+    def escape(self, text: str) -> str:
+        """Plain `@name`s as Slack would send them with should_escape: `<@U…|name>`."""
+        return PLAIN_MENTION.sub(lambda m: f"<@{self.user(m.group(1))}|{m.group(1)}>", text)
+
+    async def command(self, line: str, *, user_id: str = ME[0]) -> dict[str, Any]:
+        """Send `/room …` as Slack does; returns the ack's JSON (or {} for an empty ack)."""
+        name, _, text = line.strip().partition(" ")
+        form = {
+            "token": "legacy-unused",
+            "team_id": TEAM,
+            "team_domain": "local",
+            "channel_id": CHANNEL,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": ME[1],
+            "command": name,
+            "text": self.escape(text),
+            "api_app_id": "A0LOCAL",
+            "response_url": self.slack.new_response_url(CHANNEL, user_id),
+            "trigger_id": self.slack.issue_trigger_id(),
+        }
+        return await self.post_signed(urlencode(form), "application/x-www-form-urlencoded")
+
+    async def post_signed(self, body: str, content_type: str) -> dict[str, Any]:
+        timestamp = str(int(time.time()))
+        signature = (
+            SignatureVerifier(self.signing_secret).generate_signature(
+                timestamp=timestamp, body=body
+            )
+            or ""
+        )
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        async with self.http.post(self.events_url, data=body.encode(), headers=headers) as resp:
+            text = await resp.text()
+            if resp.status != 200:
+                return {"error": f"HTTP {resp.status}", "body": text}
+            return json.loads(text) if text.startswith("{") else {}
+
+    async def settle(self, within: float = 30.0) -> None:
+        """Wait until every command in flight has been answered (polling, with a deadline)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            await self.runtime.worker.drain(within=1.0)
+            if await self.runtime.store.journal.pending_count() == 0:
+                return
+            await self.runtime.worker.run_once()
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def local_bot(database: str) -> AsyncIterator[LocalBot]:
+    """Emulator + fake Slack + the real bot server on loopback ports."""
+    signing_secret = secrets.token_hex(16)
+    async with EmulatorServer() as emulator, FakeSlack(team_id=TEAM) as slack:
+        slack.add_user(ME[0], ME[1], tz=ME[2])
+        settings = load_settings(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_SIGNING_SECRET=signing_secret,
+            SLACK_API_URL=slack.api_url,
+            ACS_CONNECTION_STRING=emulator.connection_string,
+            DATABASE_URL=database,
+            ROOMBOT_JOIN_URL="https://rooms.example.invalid/join/{room_id}",
+        )
+        options = Options(
+            channel_post_interval=0,
+            worker_poll_interval=0.5,
+            response_url_prefixes=(slack.base_url,),
+        )
+        async with Runtime(settings, options) as runtime:
+            runner = web.AppRunner(web_app(runtime), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
+            try:
+                async with aiohttp.ClientSession() as http:
+                    yield LocalBot(
+                        slack,
+                        runtime,
+                        f"http://127.0.0.1:{port}/slack/events",
+                        signing_secret,
+                        http,
+                    )
+            finally:
+                await runner.cleanup()
+
+
+async def console(
+    lines: Iterable[str], *, interactive: bool, raw: bool, database: str, out: TextIO
+) -> int:
+    """Run each line through the local bot and print what Slack would show."""
+    async with local_bot(database) as bot:
+        if interactive:
+            print(HELP, file=out)
+        shown_messages = len(bot.slack.messages)
+        shown_ephemerals = len(bot.slack.ephemerals)
+        for line in _lines(lines, interactive, out):
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line in (":quit", ":q", "exit"):
+                break
+            if line == ":users":
+                for user in bot.slack.users.values():
+                    print(f"  @{user.name} ({user.id}, {user.tz})", file=out)
+                continue
+            if not line.startswith("/"):
+                print("Commands start with /room (type :quit to leave).", file=out)
+                continue
+            print(
+                f"{PROMPT}{line}" if not interactive else "",
+                file=out,
+                end="\n" if not interactive else "",
+            )
+            ack = await bot.command(line)
+            if ack.get("error"):
+                print(f"  ! the bot answered {ack['error']}", file=out)
+            elif ack:
+                _show(ack, "(only you) ", raw, bot, out)
+            await bot.settle()
+            for note in bot.slack.ephemerals[shown_ephemerals:]:
+                _show(_as_dict(note), "(only you) ", raw, bot, out)
+            for message in bot.slack.messages[shown_messages:]:
+                _show(_as_dict(message), "#general ", raw, bot, out)
+            shown_messages = len(bot.slack.messages)
+            shown_ephemerals = len(bot.slack.ephemerals)
+    return 0
+
+
+def _lines(lines: Iterable[str], interactive: bool, out: TextIO) -> Iterable[str]:
+    if not interactive:
+        yield from lines
+        return
+    while True:
+        try:
+            yield input(PROMPT)
+        except EOFError:
+            print(file=out)
+            return
+
+
+def _as_dict(message: Any) -> dict[str, Any]:
+    return {"text": getattr(message, "text", ""), "blocks": getattr(message, "blocks", None) or []}
+
+
+def _show(message: dict[str, Any], prefix: str, raw: bool, bot: LocalBot, out: TextIO) -> None:
+    if raw:
+        print(prefix + json.dumps(message, indent=2), file=out)
+        return
+    text = render_text(message, users=bot.slack.users)
+    for index, line in enumerate(text.splitlines() or [""]):
+        print(("  " + prefix if index == 0 else "  ") + line, file=out)

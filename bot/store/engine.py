@@ -1,0 +1,180 @@
+"""The engine per backend, and `Sessions`: one transaction per repository call.
+
+SQLite (the embedded default) gets WAL, a busy timeout and foreign keys on every connection,
+and SQLAlchemy emits BEGIN itself: `BEGIN IMMEDIATE` for transactions that will write, so two
+writers queue on the busy timeout instead of one failing when it upgrades a read lock.
+PostgreSQL needs nothing special; cross-replica safety comes from the queries themselves
+(`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, conditional updates).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Insert, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from bot.store.tables import Base
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite writer waits for another to commit before the driver gives up."""
+
+POSTGRES_SERVER_SETTINGS = ("search_path", "application_name")
+"""URL query parameters sent to PostgreSQL as session settings, as asyncpg does for its DSNs.
+
+`postgresql+asyncpg://roombot@db/shared?search_path=roombot` keeps roombot's tables (and
+Alembic's version table) in the existing schema `roombot` of a shared database.
+"""
+
+WRITE_OPTION = "roombot_write"
+"""Execution option that marks a transaction as one that will write (SQLite: BEGIN IMMEDIATE)."""
+
+
+def prepare_url(url: str | URL) -> URL:
+    """The URL the engine will use; ValueError for backends roombot does not support.
+
+    A relative SQLite path is resolved against the current directory now, once, so that the
+    database stays put whatever the process does with its working directory later.
+    """
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise ValueError(
+                "roombot needs a SQLite file (sqlite+aiosqlite:///var/roombot.db): every "
+                "connection to an in-memory database would see a different, empty database"
+            )
+        return parsed.set(database=str(Path(database).expanduser().resolve()))
+    if parsed.drivername == "postgresql+asyncpg":
+        return parsed
+    raise ValueError(
+        f"unsupported DATABASE_URL driver {parsed.drivername!r}: "
+        "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+    )
+
+
+def _split_server_settings(url: URL) -> tuple[URL, dict[str, str]]:
+    # asyncpg takes these as server settings, not as connect() keywords; SQLAlchemy would
+    # pass them as keywords. `application_name` names our connections in pg_stat_activity.
+    settings = {"application_name": "roombot"}
+    for name in POSTGRES_SERVER_SETTINGS:
+        value = url.query.get(name)
+        if value is not None:
+            settings[name] = value if isinstance(value, str) else value[-1]
+    return url.difference_update_query(POSTGRES_SERVER_SETTINGS), settings
+
+
+def create_engine(url: str | URL, *, migrating: bool = False, **options: Any) -> AsyncEngine:
+    """An engine for *url* with roombot's per-backend settings; the SQLite folder is created.
+
+    *migrating* is for the short-lived engine that runs migrations: on SQLite it leaves
+    foreign keys unenforced, because a batch migration rebuilds a table by dropping it, and
+    with enforcement on that drop would cascade into the rows that reference it (SQLite
+    ignores the pragma inside a transaction, so it has to be set per connection).
+    *options* go to `create_async_engine` (tests use `echo=True` now and then).
+    """
+    prepared = prepare_url(url)
+    if prepared.get_backend_name() == "postgresql":
+        prepared, server_settings = _split_server_settings(prepared)
+        connect_args = dict(options.pop("connect_args", {}))
+        connect_args["server_settings"] = {
+            **server_settings,
+            **connect_args.get("server_settings", {}),
+        }
+        return create_async_engine(
+            prepared, pool_pre_ping=True, connect_args=connect_args, **options
+        )
+
+    Path(prepared.database or "").parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(prepared, **options)
+    foreign_keys = "OFF" if migrating else "ON"
+
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy emit BEGIN (see _sqlite_on_begin); the driver's own is DEFERRED.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA foreign_keys={foreign_keys}")
+            _switch_to_wal(cursor)
+        finally:
+            cursor.close()
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    # WAL is a property of the file, so only a new database needs switching, and reading the
+    # schema first makes `journal_mode` report the file's mode rather than the default. When
+    # several connections open a new database at once, one switches and the others may be
+    # refused at once ("database is locked": SQLite skips the busy handler where waiting could
+    # deadlock); for them it is enough that the file is in WAL mode afterwards.
+    cursor.execute("SELECT count(*) FROM sqlite_master")
+    cursor.fetchone()
+    cursor.execute("PRAGMA journal_mode")
+    if cursor.fetchone()[0] == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        cursor.execute("SELECT count(*) FROM sqlite_master")
+        cursor.fetchone()
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] != "wal":
+            raise
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Sessions:
+    """One transaction per repository call: `read()` for queries, `write()` for changes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._read = async_sessionmaker(engine, expire_on_commit=False)
+        self._write = async_sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that is rolled back at the end (nothing to keep)."""
+        async with self._read() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction committed at the end, or rolled back on error."""
+        async with self._write() as session, session.begin():
+            yield session
+
+
+def insert_ignoring_conflicts(
+    dialect: str, model: type[Base], index_elements: Sequence[str]
+) -> Insert:
+    """`INSERT … ON CONFLICT (index_elements) DO NOTHING` for *dialect*; add `.values()`.
+
+    Both backends spell it the same way but through their own `insert` constructs. Only a
+    conflict on *index_elements* is ignored: any other unique violation still raises.
+    """
+    if dialect == "postgresql":
+        return postgresql.insert(model).on_conflict_do_nothing(index_elements=index_elements)
+    return sqlite.insert(model).on_conflict_do_nothing(index_elements=index_elements)

@@ -1,0 +1,344 @@
+"""The command journal: nothing acknowledged is lost or done twice.
+
+Every command is written here at ack time under a key that doubles as the ACS
+Repeatability-Request-ID, so a retry after a crash gets the same room back instead of a second
+one. Workers in every replica `claim` unfinished entries under a lease; only the lease holder
+may move an entry, and an entry only moves forward:
+
+    accepted ──> room_created(room_id) ──> answered
+        │                                    ^
+        ├──> failed(code, message) ──────────┤
+        └────────────────────────────────────┘   (commands whose only outcome is the answer)
+
+A claim is a conditional UPDATE that takes only entries whose lease is free or expired, so two
+workers can never both hold one; on PostgreSQL the candidates are first picked with
+`FOR UPDATE SKIP LOCKED` so concurrent claimers pass each other instead of queueing.
+A worker may finish after its lease ran out as long as nobody else claimed the entry since;
+if somebody did, its next move raises `LeaseLost` and it must stop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.store.errors import EntryNotFound, InvalidTransition, LeaseLost
+from bot.store.records import (
+    RESPONSE_URL_LIFETIME,
+    RESPONSE_URL_MAX_USES,
+    JournalEntry,
+    JournalState,
+    NewJournalEntry,
+)
+from bot.store.tables import JournalRow
+
+_ANSWERED = JournalState.ANSWERED.value
+
+
+def _entry(row: JournalRow) -> JournalEntry:
+    return JournalEntry(
+        key=row.key,
+        first_sent=row.first_sent,
+        command=row.command,
+        team_id=row.team_id,
+        user_id=row.user_id,
+        channel_id=row.channel_id,
+        response_url=row.response_url,
+        response_url_expires_at=row.response_url_expires_at,
+        response_url_uses=row.response_url_uses,
+        accepted_at=row.accepted_at,
+        state=JournalState(row.state),
+        room_id=row.room_id,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        lease_owner=row.lease_owner,
+        lease_until=row.lease_until,
+        answered_at=row.answered_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        JournalRow.state != _ANSWERED,
+        or_(JournalRow.lease_until.is_(None), JournalRow.lease_until <= now),
+    )
+
+
+def _plain_json(command: Mapping[str, Any]) -> dict[str, Any]:
+    # A round trip now turns tuples into lists and refuses what JSON cannot hold, so what
+    # `get` returns later equals what was accepted, on both engines.
+    try:
+        plain: dict[str, Any] = json.loads(json.dumps(dict(command)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the journalled command must be plain JSON: {exc}") from None
+    return plain
+
+
+class Journal:
+    """Journal entries by key; every method is one transaction and returns `JournalEntry`s."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    async def accept(self, entry: NewJournalEntry) -> bool:
+        """Write *entry* in state accepted; False (and no change) if its key is already there."""
+        insert = (
+            insert_ignoring_conflicts(self._sessions.dialect, JournalRow, ["key"])
+            .values(
+                key=entry.key,
+                first_sent=entry.first_sent or entry.accepted_at,
+                command=_plain_json(entry.command),
+                team_id=entry.team_id,
+                user_id=entry.user_id,
+                channel_id=entry.channel_id,
+                response_url=entry.response_url,
+                response_url_expires_at=entry.accepted_at + RESPONSE_URL_LIFETIME,
+                response_url_uses=0,
+                accepted_at=entry.accepted_at,
+                state=JournalState.ACCEPTED.value,
+                attempts=0,
+                updated_at=entry.accepted_at,
+            )
+            .returning(JournalRow.key)
+        )
+        async with self._sessions.write() as session:
+            return (await session.execute(insert)).first() is not None
+
+    async def get(self, key: str) -> JournalEntry | None:
+        async with self._sessions.read() as session:
+            row = await session.get(JournalRow, key)
+            return None if row is None else _entry(row)
+
+    async def pending_count(self) -> int:
+        """How many entries are not answered yet (for health output and metrics)."""
+        async with self._sessions.read() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(JournalRow).where(JournalRow.state != _ANSWERED)
+            )
+            return count or 0
+
+    async def claim(
+        self, worker_id: str, *, lease: timedelta, now: datetime, limit: int = 10
+    ) -> list[JournalEntry]:
+        """Lease up to *limit* unfinished entries whose lease is free or expired, oldest first.
+
+        Each claimed entry's `attempts` goes up by one and its lease runs to *now* + *lease*.
+        """
+        candidates = (
+            select(JournalRow.key)
+            .where(_claimable(now))
+            .order_by(JournalRow.accepted_at, JournalRow.key)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite renders nothing
+        )
+        async with self._sessions.write() as session:
+            keys = list(await session.scalars(candidates))
+            if not keys:
+                return []
+            claimed = await _take_leases(session, keys, worker_id, lease=lease, now=now)
+        return sorted(claimed, key=lambda e: (e.accepted_at, e.key))
+
+    async def claim_one(
+        self, key: str, worker_id: str, *, lease: timedelta, now: datetime
+    ) -> JournalEntry | None:
+        """Lease the entry *key* if it is unfinished and free; None otherwise.
+
+        The replica that just accepted a command uses this to start on it at once.
+        """
+        async with self._sessions.write() as session:
+            claimed = await _take_leases(session, [key], worker_id, lease=lease, now=now)
+        return claimed[0] if claimed else None
+
+    async def renew(
+        self, key: str, worker_id: str, *, lease: timedelta, now: datetime
+    ) -> JournalEntry:
+        """Extend *worker_id*'s lease to *now* + *lease*; LeaseLost if it no longer holds it."""
+        async with self._sessions.write() as session:
+            row = await _load(session, key)
+            if row.state == _ANSWERED:
+                raise InvalidTransition(key, JournalState(row.state), "renew the lease")
+            _check_owner(row, worker_id)
+            row.lease_until, row.updated_at = now + lease, now
+            return await _saved(session, row)
+
+    async def pin_command(
+        self, key: str, command: Mapping[str, Any], worker_id: str, *, now: datetime
+    ) -> JournalEntry:
+        """Replace the entry's command with *command* (e.g. resolved to absolute times).
+
+        Only the lease holder may, and only while nothing has happened yet (state accepted):
+        from then on every retry repeats exactly the pinned command.
+        """
+        plain = _plain_json(command)
+        async with self._sessions.write() as session:
+            row = await _load(session, key)
+            state = JournalState(row.state)
+            if state is not JournalState.ACCEPTED:
+                raise InvalidTransition(key, state, "pin the command")
+            _check_owner(row, worker_id)
+            row.command, row.updated_at = plain, now
+            return await _saved(session, row)
+
+    async def mark_room_created(
+        self, key: str, room_id: str, worker_id: str, *, now: datetime
+    ) -> JournalEntry:
+        """Record that ACS created *room_id* for the entry.
+
+        Recording the same room again is a no-op; any other room id, or an entry that already
+        failed, raises InvalidTransition.
+        """
+        async with self._sessions.write() as session:
+            row = await _load(session, key)
+            state = JournalState(row.state)
+            if row.room_id is not None:
+                if row.room_id == room_id:
+                    return _entry(row)
+                raise InvalidTransition(key, state, f"record room {room_id} over {row.room_id}")
+            if state is not JournalState.ACCEPTED:
+                raise InvalidTransition(key, state, "record a created room")
+            _check_owner(row, worker_id)
+            row.state, row.room_id, row.updated_at = JournalState.ROOM_CREATED.value, room_id, now
+            return await _saved(session, row)
+
+    async def mark_failed(
+        self, key: str, code: str, message: str, worker_id: str, *, now: datetime
+    ) -> JournalEntry:
+        """Record that the command failed for good with *code* (the answer is still owed).
+
+        Only a definitive failure belongs here: a timeout may have created the room, so it
+        is a `release(error=...)` and a retry with the same key instead. Recording the same
+        code again is a no-op; a different one, or a created room, raises InvalidTransition.
+        """
+        async with self._sessions.write() as session:
+            row = await _load(session, key)
+            state = JournalState(row.state)
+            if row.error_code is not None:
+                if row.error_code == code:
+                    return _entry(row)
+                raise InvalidTransition(key, state, f"fail with {code} over {row.error_code}")
+            if state is not JournalState.ACCEPTED:
+                raise InvalidTransition(key, state, "record a failure")
+            _check_owner(row, worker_id)
+            row.state, row.updated_at = JournalState.FAILED.value, now
+            row.error_code, row.error_message = code, message
+            return await _saved(session, row)
+
+    async def mark_answered(self, key: str, worker_id: str, *, now: datetime) -> JournalEntry:
+        """Record that the user got their answer; the entry is finished and its lease freed.
+
+        Answering an answered entry is a no-op, so a worker that crashed after answering and
+        before noticing the commit does not make the caller answer twice.
+        """
+        async with self._sessions.write() as session:
+            row = await _load(session, key)
+            if row.state == _ANSWERED:
+                return _entry(row)
+            _check_owner(row, worker_id)
+            row.state, row.answered_at, row.updated_at = _ANSWERED, now, now
+            row.lease_owner, row.lease_until = None, None
+            return await _saved(session, row)
+
+    async def release(
+        self,
+        key: str,
+        worker_id: str,
+        *,
+        now: datetime,
+        error: str | None = None,
+        retry_at: datetime | None = None,
+    ) -> bool:
+        """Give up *worker_id*'s lease, noting *error*; the entry is claimable from *retry_at*.
+
+        Without *retry_at* it is claimable at once. Return False (and change nothing) when
+        the worker does not hold the lease, so this is safe in a `finally`.
+        """
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": retry_at, "updated_at": now}
+        if error is not None:
+            values["last_error"] = error
+        statement = (
+            update(JournalRow)
+            .where(JournalRow.key == key, JournalRow.lease_owner == worker_id)
+            .values(**values)
+            .returning(JournalRow.key)
+        )
+        async with self._sessions.write() as session:
+            released = await session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
+            return released.first() is not None
+
+    async def note_response_url_use(self, key: str, *, now: datetime) -> bool:
+        """Reserve one post to the entry's response_url; False when Slack would refuse it.
+
+        Call this before posting: the count goes up only while the URL exists, is younger
+        than 30 minutes and has had fewer than 5 posts, atomically, so two replicas cannot
+        both take the last use. On False, answer with `chat.postMessage` instead.
+        """
+        statement = (
+            update(JournalRow)
+            .where(
+                JournalRow.key == key,
+                JournalRow.response_url.is_not(None),
+                JournalRow.response_url_uses < RESPONSE_URL_MAX_USES,
+                JournalRow.response_url_expires_at > now,
+            )
+            .values(response_url_uses=JournalRow.response_url_uses + 1, updated_at=now)
+            .returning(JournalRow.key)
+        )
+        async with self._sessions.write() as session:
+            noted = await session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
+            return noted.first() is not None
+
+
+async def _take_leases(
+    session: AsyncSession,
+    keys: list[str],
+    worker_id: str,
+    *,
+    lease: timedelta,
+    now: datetime,
+) -> list[JournalEntry]:
+    # The WHERE repeats the claimable test: it is what makes the claim safe without row locks.
+    statement = (
+        update(JournalRow)
+        .where(JournalRow.key.in_(keys), _claimable(now))
+        .values(
+            lease_owner=worker_id,
+            lease_until=now + lease,
+            attempts=JournalRow.attempts + 1,
+            updated_at=now,
+        )
+        .returning(JournalRow)
+    )
+    rows = await session.scalars(
+        statement, execution_options={"synchronize_session": False, "populate_existing": True}
+    )
+    return [_entry(row) for row in rows]
+
+
+async def _load(session: AsyncSession, key: str) -> JournalRow:
+    row = await session.get(JournalRow, key, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise EntryNotFound(key)
+    return row
+
+
+def _check_owner(row: JournalRow, worker_id: str) -> None:
+    if row.lease_owner != worker_id:
+        raise LeaseLost(row.key, worker_id, row.lease_owner)
+
+
+async def _saved(session: AsyncSession, row: JournalRow) -> JournalEntry:
+    await session.flush()
+    return _entry(row)

@@ -1,0 +1,260 @@
+"""The room registry: what the bot knows about the rooms it created, without asking ACS.
+
+It answers `list` (a channel's current and upcoming rooms) and `show` from the database, and
+remembers the Slack message that shows each room so the Slack layer can update it. Recording
+a creation is idempotent on the room id, because a journal retry gets the same room back from
+ACS (same Repeatability-Request-ID) and records it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.domain import Role
+from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.store.errors import RoomDeleted, RoomNotFound
+from bot.store.records import ParticipantRecord, PostedMessage, RoomRecord, RoomState
+from bot.store.tables import ParticipantRow, RoomRow
+
+
+def _record(row: RoomRow) -> RoomRecord:
+    message = None
+    if row.message_channel_id is not None and row.message_ts is not None:
+        message = PostedMessage(channel_id=row.message_channel_id, ts=row.message_ts)
+    return RoomRecord(
+        room_id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        creator_id=row.creator_id,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        pstn_dial_out=row.pstn_dial_out,
+        participants=tuple(
+            ParticipantRecord(
+                slack_user_id=p.slack_user_id, acs_raw_id=p.acs_raw_id, role=Role(p.role)
+            )
+            for p in sorted(row.participants, key=lambda p: p.slack_user_id)
+        ),
+        message=message,
+        state=RoomState(row.state),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _by_user(participants: Iterable[ParticipantRecord]) -> dict[str, ParticipantRecord]:
+    # A user named twice keeps the last role given, as a repeated mention in a command would.
+    return {p.slack_user_id: p for p in participants}
+
+
+def _check_window(valid_from: datetime, valid_until: datetime) -> None:
+    if valid_from >= valid_until:
+        raise ValueError(
+            f"valid_from {valid_from.isoformat()} is not before valid_until "
+            f"{valid_until.isoformat()}"
+        )
+
+
+class RoomRegistry:
+    """Rooms by id; every method is one transaction and returns `RoomRecord`s."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    async def record_created(
+        self,
+        *,
+        room_id: str,
+        team_id: str,
+        channel_id: str,
+        creator_id: str,
+        valid_from: datetime,
+        valid_until: datetime,
+        pstn_dial_out: bool,
+        participants: Iterable[ParticipantRecord],
+        now: datetime,
+    ) -> RoomRecord:
+        """Record a room ACS just created; if *room_id* is already recorded, return it as is."""
+        _check_window(valid_from, valid_until)
+        wanted = _by_user(participants)
+        insert = (
+            insert_ignoring_conflicts(self._sessions.dialect, RoomRow, ["id"])
+            .values(
+                id=room_id,
+                team_id=team_id,
+                channel_id=channel_id,
+                creator_id=creator_id,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                pstn_dial_out=pstn_dial_out,
+                state=RoomState.ACTIVE.value,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(RoomRow.id)
+        )
+        async with self._sessions.write() as session:
+            inserted = (await session.execute(insert)).first() is not None
+            if inserted:
+                session.add_all(
+                    ParticipantRow(
+                        room_id=room_id,
+                        slack_user_id=p.slack_user_id,
+                        acs_raw_id=p.acs_raw_id,
+                        role=p.role.value,
+                    )
+                    for p in wanted.values()
+                )
+                await session.flush()
+            return _record(await _load(session, room_id))
+
+    async def get(self, room_id: str) -> RoomRecord | None:
+        """The room, deleted or not; None when it was never recorded."""
+        async with self._sessions.read() as session:
+            row = await session.get(RoomRow, room_id, options=[selectinload(RoomRow.participants)])
+            return None if row is None else _record(row)
+
+    async def list_channel(
+        self, team_id: str, channel_id: str, *, now: datetime
+    ) -> list[RoomRecord]:
+        """The channel's active rooms that have not ended by *now*, earliest start first."""
+        query = (
+            select(RoomRow)
+            .where(
+                RoomRow.team_id == team_id,
+                RoomRow.channel_id == channel_id,
+                RoomRow.state == RoomState.ACTIVE.value,
+                RoomRow.valid_until > now,
+            )
+            .order_by(RoomRow.valid_from, RoomRow.id)
+            .options(selectinload(RoomRow.participants))
+        )
+        async with self._sessions.read() as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def update_window(
+        self,
+        room_id: str,
+        *,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        now: datetime,
+    ) -> RoomRecord:
+        """Change the room's start and/or end (`extend`); ValueError if it would end first."""
+        async with self._sessions.write() as session:
+            row = await _load_active(session, room_id)
+            new_from = row.valid_from if valid_from is None else valid_from
+            new_until = row.valid_until if valid_until is None else valid_until
+            _check_window(new_from, new_until)
+            row.valid_from, row.valid_until, row.updated_at = new_from, new_until, now
+            return await _saved(session, row)
+
+    async def set_participants(
+        self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
+    ) -> RoomRecord:
+        """Make *participants* the room's whole participant list."""
+        wanted = _by_user(participants)
+        async with self._sessions.write() as session:
+            row = await _load_active(session, room_id)
+            await _apply_participants(session, row, upsert=wanted, remove=set(), replace=True)
+            row.updated_at = now
+            return await _saved(session, row)
+
+    async def upsert_participants(
+        self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
+    ) -> RoomRecord:
+        """Add *participants*, or change the role and identity of those already in (`add`)."""
+        wanted = _by_user(participants)
+        async with self._sessions.write() as session:
+            row = await _load_active(session, room_id)
+            await _apply_participants(session, row, upsert=wanted, remove=set(), replace=False)
+            row.updated_at = now
+            return await _saved(session, row)
+
+    async def remove_participants(
+        self, room_id: str, slack_user_ids: Iterable[str], *, now: datetime
+    ) -> RoomRecord:
+        """Take the users out of the room (`remove`); users not in it are ignored."""
+        unwanted = set(slack_user_ids)
+        async with self._sessions.write() as session:
+            row = await _load_active(session, room_id)
+            await _apply_participants(session, row, upsert={}, remove=unwanted, replace=False)
+            row.updated_at = now
+            return await _saved(session, row)
+
+    async def mark_deleted(self, room_id: str, *, now: datetime) -> RoomRecord:
+        """Mark the room deleted (`delete`); deleting a deleted room changes nothing."""
+        async with self._sessions.write() as session:
+            row = await _load(session, room_id, for_update=True)
+            if row.state != RoomState.DELETED.value:
+                row.state, row.updated_at = RoomState.DELETED.value, now
+            return await _saved(session, row)
+
+    async def set_message(
+        self, room_id: str, message: PostedMessage, *, now: datetime
+    ) -> RoomRecord:
+        """Remember the Slack message showing the room; allowed after deletion too."""
+        async with self._sessions.write() as session:
+            row = await _load(session, room_id, for_update=True)
+            row.message_channel_id, row.message_ts = message.channel_id, message.ts
+            row.updated_at = now
+            return await _saved(session, row)
+
+
+async def _load(session: AsyncSession, room_id: str, *, for_update: bool = False) -> RoomRow:
+    # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) keeps two
+    # replicas changing one room's participants from interleaving.
+    row = await session.get(
+        RoomRow,
+        room_id,
+        options=[selectinload(RoomRow.participants)],
+        with_for_update=for_update,
+        populate_existing=True,
+    )
+    if row is None:
+        raise RoomNotFound(room_id)
+    return row
+
+
+async def _load_active(session: AsyncSession, room_id: str) -> RoomRow:
+    row = await _load(session, room_id, for_update=True)
+    if row.state == RoomState.DELETED.value:
+        raise RoomDeleted(room_id)
+    return row
+
+
+async def _apply_participants(
+    session: AsyncSession,
+    row: RoomRow,
+    *,
+    upsert: dict[str, ParticipantRecord],
+    remove: set[str],
+    replace: bool,
+) -> None:
+    current = {p.slack_user_id: p for p in row.participants}
+    leaving = {user for user in current if user in remove or (replace and user not in upsert)}
+    for user in leaving:
+        row.participants.remove(current.pop(user))
+    # Deletions first: a raw id may move from a leaving row to an arriving one, and the
+    # (room_id, acs_raw_id) unique key must not see both at once.
+    await session.flush()
+    for user, wanted in upsert.items():
+        existing = current.get(user)
+        if existing is None:
+            row.participants.append(
+                ParticipantRow(
+                    slack_user_id=user, acs_raw_id=wanted.acs_raw_id, role=wanted.role.value
+                )
+            )
+        else:
+            existing.acs_raw_id, existing.role = wanted.acs_raw_id, wanted.role.value
+
+
+async def _saved(session: AsyncSession, row: RoomRow) -> RoomRecord:
+    await session.flush()
+    return _record(row)

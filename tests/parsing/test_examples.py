@@ -1,0 +1,29 @@
+"""The 40 cases of ``shared/commands/examples.jsonl``: the conventions the language must keep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.parsing import ParseError
+from bot.parsing.cli import to_json
+from tests.parsing.helpers import examples, run
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case["text"]) for case in examples()])
+def test_example(case: dict[str, Any]) -> None:
+    """Each example gives exactly its expected command, or a refusal with its expected code."""
+    result = run(case["text"], case["now"], case["tz"])
+    expected = case["expected"]
+    if "error" in expected:
+        assert isinstance(result, ParseError), to_json(result)
+        assert result.code == expected["error"], result.message
+        return
+    got = to_json(result)
+    assert {key: got.get(key) for key in expected} == expected
+
+
+def test_examples_file_is_complete() -> None:
+    """All 40 cases are read (a truncated file would pass the parametrised test vacuously)."""
+    assert len(examples()) == 40

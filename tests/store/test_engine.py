@@ -1,0 +1,126 @@
+"""Opening the store: URLs, SQLite settings, schema checks, ping, and aware datetimes."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import StatementError
+
+from bot.store import SchemaNotCurrent, Store, StoreUnavailable
+from bot.store.engine import create_engine, prepare_url
+from tests.store.helpers import NOW
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        # every connection to :memory: would open its own empty database
+        ("sqlite+aiosqlite:///:memory:", "SQLite file"),
+        ("sqlite+aiosqlite://", "SQLite file"),
+        # a synchronous driver would block the event loop
+        ("sqlite:///var/roombot.db", "unsupported DATABASE_URL driver 'sqlite'"),
+        ("postgresql://u@h/db", "unsupported DATABASE_URL driver 'postgresql'"),
+        ("mysql+aiomysql://u@h/db", "unsupported"),
+    ],
+)
+def test_unsupported_urls_are_refused(url: str, message: str) -> None:
+    """Only async SQLite files and asyncpg are accepted, with a message saying what to use."""
+    with pytest.raises(ValueError, match=message):
+        prepare_url(url)
+
+
+async def test_relative_sqlite_path_is_resolved_against_cwd_and_its_folder_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default `sqlite+aiosqlite:///var/roombot.db` lands in ./var, created on start."""
+    monkeypatch.chdir(tmp_path)
+    async with Store.open("sqlite+aiosqlite:///var/roombot.db", migrate=True) as store:
+        assert store.engine.url.database == str(tmp_path / "var" / "roombot.db")
+        monkeypatch.chdir("/")  # a later chdir must not move the database
+        await store.ping()
+    assert (tmp_path / "var" / "roombot.db").is_file()
+
+
+async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    """WAL lets readers run beside the writer; the busy timeout queues concurrent writers."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        async with engine.connect() as connection:
+            journal_mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+            busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+    finally:
+        await engine.dispose()
+    assert (journal_mode, busy_timeout, foreign_keys) == ("wal", 10_000, 1)
+
+
+async def test_open_without_migrate_refuses_an_empty_database(database_url: str) -> None:
+    """A replica told not to migrate fails at start with the command that fixes it."""
+    with pytest.raises(SchemaNotCurrent, match="roombot db upgrade"):
+        await Store.open(database_url)
+
+
+async def test_open_can_be_awaited_or_used_as_a_context_manager(database_url: str) -> None:
+    store = await Store.open(database_url, migrate=True)
+    async with store:
+        await store.ping()
+    async with Store.open(database_url) as again:
+        await again.ping()
+
+
+async def test_ping_reports_an_unreachable_database_without_raising_driver_errors() -> None:
+    """`/healthz` gets a StoreUnavailable with the reason, not an asyncpg traceback."""
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = Store(create_engine(f"postgresql+asyncpg://postgres:secret@127.0.0.1:{port}/none"))
+    try:
+        with pytest.raises(StoreUnavailable, match="unavailable") as raised:
+            await store.ping()
+        assert "secret" not in str(raised.value)
+        assert "secret" not in repr(store)
+    finally:
+        await store.aclose()
+
+
+async def test_datetimes_come_back_aware_in_utc(store: Store) -> None:
+    """SQLite stores no offset; the store re-attaches UTC so no naive value escapes."""
+    paris = timezone(timedelta(hours=1))
+    start = datetime(2025, 3, 3, 10, 30, 15, 123456, tzinfo=paris)
+    room = await store.rooms.record_created(
+        room_id="99000000000000001",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="U1",
+        valid_from=start,
+        valid_until=start + timedelta(hours=1),
+        pstn_dial_out=False,
+        participants=[],
+        now=NOW,
+    )
+    fetched = await store.rooms.get(room.room_id)
+    assert fetched is not None
+    for value in (fetched.valid_from, fetched.valid_until, fetched.created_at, fetched.updated_at):
+        assert value.tzinfo is UTC
+    assert fetched.valid_from == start
+    assert fetched.valid_from.hour == 9
+
+
+async def test_naive_datetimes_are_refused(store: Store) -> None:
+    """A naive time has no single meaning; storing it would silently shift it later."""
+    with pytest.raises(StatementError, match="naive datetime"):
+        await store.rooms.record_created(
+            room_id="99000000000000002",
+            team_id="T1",
+            channel_id="C1",
+            creator_id="U1",
+            valid_from=datetime(2025, 3, 3, 10, 0),  # naive: the point of the test
+            valid_until=datetime(2025, 3, 3, 11, 0),
+            pstn_dial_out=False,
+            participants=[],
+            now=NOW,
+        )

@@ -1,0 +1,222 @@
+"""The room registry on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.domain import Role
+from bot.store import (
+    ParticipantRecord,
+    PostedMessage,
+    RoomDeleted,
+    RoomNotFound,
+    RoomRecord,
+    RoomState,
+    Store,
+)
+from tests.store.helpers import NOW
+
+HOUR = timedelta(hours=1)
+ALICE = ParticipantRecord("UALICE", "8:acs:r_alice", Role.PRESENTER)
+BOB = ParticipantRecord("UBOB", "8:acs:r_bob", Role.ATTENDEE)
+CAROL = ParticipantRecord("UCAROL", "8:acs:r_carol", Role.CONSUMER)
+
+
+async def _room(
+    store: Store,
+    room_id: str,
+    *,
+    start: datetime = NOW,
+    length: timedelta = HOUR,
+    channel_id: str = "C1",
+    team_id: str = "T1",
+    participants: tuple[ParticipantRecord, ...] = (ALICE,),
+) -> RoomRecord:
+    return await store.rooms.record_created(
+        room_id=room_id,
+        team_id=team_id,
+        channel_id=channel_id,
+        creator_id="UALICE",
+        valid_from=start,
+        valid_until=start + length,
+        pstn_dial_out=False,
+        participants=participants,
+        now=NOW,
+    )
+
+
+async def test_record_created_then_get(store: Store) -> None:
+    created = await _room(store, "99000000000000001", participants=(BOB, ALICE))
+    assert created == RoomRecord(
+        room_id="99000000000000001",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="UALICE",
+        valid_from=NOW,
+        valid_until=NOW + HOUR,
+        pstn_dial_out=False,
+        participants=(ALICE, BOB),  # ordered by Slack user id
+        message=None,
+        state=RoomState.ACTIVE,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    assert await store.rooms.get("99000000000000001") == created
+    assert await store.rooms.get("99000000000000404") is None
+    assert created.participant("UBOB") == BOB
+    assert created.participant("UNOBODY") is None
+
+
+async def test_recording_the_same_room_again_keeps_the_first_record(store: Store) -> None:
+    """A journal retry gets the same room back from ACS and records it again: no change."""
+    first = await _room(store, "99000000000000001", participants=(ALICE,))
+    again = await _room(store, "99000000000000001", participants=(BOB, CAROL), length=2 * HOUR)
+    assert again == first
+    both = await asyncio.gather(
+        _room(store, "99000000000000002"), _room(store, "99000000000000002")
+    )
+    assert both[0] == both[1]
+
+
+async def test_a_window_that_ends_before_it_starts_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="not before"):
+        await _room(store, "99000000000000001", length=timedelta(0))
+    assert await store.rooms.get("99000000000000001") is None
+
+
+async def test_list_channel_shows_current_and_upcoming_active_rooms_by_start(
+    store: Store,
+) -> None:
+    await _room(store, "99000000000000003", start=NOW + 2 * HOUR)  # upcoming, later
+    await _room(store, "99000000000000001", start=NOW - HOUR, length=2 * HOUR)  # current
+    await _room(store, "99000000000000002", start=NOW + HOUR)  # upcoming, sooner
+    await _room(store, "99000000000000004", start=NOW - 2 * HOUR)  # ended at NOW - HOUR
+    await _room(store, "99000000000000005", start=NOW - HOUR)  # ends exactly now: over
+    await _room(store, "99000000000000006", channel_id="C2")  # another channel
+    await _room(store, "99000000000000007", team_id="T2")  # same channel id, other team
+    await _room(store, "99000000000000008")
+    await store.rooms.mark_deleted("99000000000000008", now=NOW)  # deleted
+
+    listed = await store.rooms.list_channel("T1", "C1", now=NOW)
+    assert [r.room_id for r in listed] == [
+        "99000000000000001",
+        "99000000000000002",
+        "99000000000000003",
+    ]
+    assert all(r.participants == (ALICE,) for r in listed)
+    assert await store.rooms.list_channel("T1", "C9", now=NOW) == []
+
+
+async def test_update_window_extends_and_moves(store: Store) -> None:
+    await _room(store, "99000000000000001")
+    later = NOW + timedelta(minutes=5)
+    extended = await store.rooms.update_window(
+        "99000000000000001", valid_until=NOW + 3 * HOUR, now=later
+    )
+    assert (extended.valid_from, extended.valid_until) == (NOW, NOW + 3 * HOUR)
+    assert (extended.created_at, extended.updated_at) == (NOW, later)
+    moved = await store.rooms.update_window(
+        "99000000000000001", valid_from=NOW + HOUR, valid_until=NOW + 2 * HOUR, now=later
+    )
+    assert (moved.valid_from, moved.valid_until) == (NOW + HOUR, NOW + 2 * HOUR)
+    assert await store.rooms.get("99000000000000001") == moved
+
+
+async def test_update_window_refuses_an_empty_window_and_changes_nothing(store: Store) -> None:
+    created = await _room(store, "99000000000000001")
+    with pytest.raises(ValueError, match="not before"):
+        await store.rooms.update_window("99000000000000001", valid_from=NOW + HOUR, now=NOW)
+    assert await store.rooms.get("99000000000000001") == created
+
+
+async def test_participants_upsert_set_and_remove(store: Store) -> None:
+    await _room(store, "99000000000000001", participants=(ALICE,))
+    promoted_bob = ParticipantRecord("UBOB", "8:acs:r_bob", Role.PRESENTER)
+
+    added = await store.rooms.upsert_participants("99000000000000001", [BOB, CAROL], now=NOW)
+    assert added.participants == (ALICE, BOB, CAROL)
+
+    changed = await store.rooms.upsert_participants("99000000000000001", [promoted_bob], now=NOW)
+    assert changed.participants == (ALICE, promoted_bob, CAROL)
+
+    removed = await store.rooms.remove_participants(
+        "99000000000000001", ["UCAROL", "UNOBODY"], now=NOW
+    )
+    assert removed.participants == (ALICE, promoted_bob)
+
+    replaced = await store.rooms.set_participants("99000000000000001", [CAROL, BOB], now=NOW)
+    assert replaced.participants == (BOB, CAROL)
+    assert await store.rooms.get("99000000000000001") == replaced
+
+    emptied = await store.rooms.set_participants("99000000000000001", [], now=NOW)
+    assert emptied.participants == ()
+
+
+async def test_an_identity_can_move_between_users_in_one_set(store: Store) -> None:
+    """After an identity re-import, one raw id leaves one user and reaches another at once."""
+    await _room(store, "99000000000000001", participants=(ALICE,))
+    heir = ParticipantRecord("UHEIR", ALICE.acs_raw_id, Role.PRESENTER)
+    updated = await store.rooms.set_participants("99000000000000001", [heir], now=NOW)
+    assert updated.participants == (heir,)
+
+
+async def test_concurrent_participant_changes_all_land(database_url: str, store: Store) -> None:
+    """Two replicas adding different people to one room: neither addition is lost."""
+    await _room(store, "99000000000000001", participants=(ALICE,))
+    async with Store.open(database_url) as replica:
+        await asyncio.gather(
+            store.rooms.upsert_participants("99000000000000001", [BOB], now=NOW),
+            replica.rooms.upsert_participants("99000000000000001", [CAROL], now=NOW),
+        )
+    room = await store.rooms.get("99000000000000001")
+    assert room is not None
+    assert room.participants == (ALICE, BOB, CAROL)
+
+
+async def test_mark_deleted_is_idempotent_and_freezes_the_room(store: Store) -> None:
+    await _room(store, "99000000000000001")
+    later = NOW + HOUR
+    deleted = await store.rooms.mark_deleted("99000000000000001", now=later)
+    assert (deleted.state, deleted.active, deleted.updated_at) == (RoomState.DELETED, False, later)
+    again = await store.rooms.mark_deleted("99000000000000001", now=later + HOUR)
+    assert again == deleted
+
+    for change in (
+        store.rooms.update_window("99000000000000001", valid_until=NOW + 5 * HOUR, now=later),
+        store.rooms.upsert_participants("99000000000000001", [BOB], now=later),
+        store.rooms.set_participants("99000000000000001", [BOB], now=later),
+        store.rooms.remove_participants("99000000000000001", ["UALICE"], now=later),
+    ):
+        with pytest.raises(RoomDeleted, match="is deleted"):
+            await change
+    assert await store.rooms.get("99000000000000001") == deleted
+
+
+async def test_set_message_remembers_the_posted_message_even_after_deletion(
+    store: Store,
+) -> None:
+    """The Slack layer updates the message to say the room is gone, so it must stay known."""
+    await _room(store, "99000000000000001")
+    message = PostedMessage(channel_id="C1", ts="1700000000.000100")
+    posted = await store.rooms.set_message("99000000000000001", message, now=NOW)
+    assert posted.message == message
+    await store.rooms.mark_deleted("99000000000000001", now=NOW)
+    moved = PostedMessage(channel_id="C1", ts="1700000001.000200")
+    assert (await store.rooms.set_message("99000000000000001", moved, now=NOW)).message == moved
+
+
+async def test_changing_an_unknown_room_raises_room_not_found(store: Store) -> None:
+    rooms = store.rooms
+    for change in (
+        rooms.update_window("404", valid_until=NOW, now=NOW),
+        rooms.upsert_participants("404", [BOB], now=NOW),
+        rooms.set_participants("404", [BOB], now=NOW),
+        rooms.remove_participants("404", ["UBOB"], now=NOW),
+        rooms.mark_deleted("404", now=NOW),
+        rooms.set_message("404", PostedMessage("C1", "1.2"), now=NOW),
+    ):
+        with pytest.raises(RoomNotFound, match="no room '404'"):
+            await change
