@@ -24,6 +24,9 @@ _HINTS = {
     "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
     "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
+    "ROOMBOT_ADMINS": "comma-separated Slack user ids, e.g. U0123ABC,U0456DEF",
+    "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
+    "ROOMBOT_WORKER_LEASE_SECONDS": "a number of seconds, e.g. 15",
 }
 
 
@@ -48,6 +51,27 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
     )
     join_url: str | None = Field(default=None, alias="ROOMBOT_JOIN_URL")
+    admins: str = Field(default="", alias="ROOMBOT_ADMINS")
+    allowed_channels: str = Field(default="", alias="ROOMBOT_ALLOWED_CHANNELS")
+    worker_lease_seconds: float = Field(default=15.0, gt=0, alias="ROOMBOT_WORKER_LEASE_SECONDS")
+
+    @field_validator("admins", "allowed_channels")
+    @classmethod
+    def _comma_separated_ids(cls, value: str) -> str:
+        for item in _split(value):
+            if not item.isalnum() or not item[0].isupper():
+                raise ValueError(
+                    f"{item!r} is not a Slack id (a comma-separated list like U0123,U0456)"
+                )
+        return value
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return frozenset(_split(self.admins))
+
+    @property
+    def allowed_channel_ids(self) -> frozenset[str]:
+        return frozenset(_split(self.allowed_channels))
 
     @field_validator("slack_api_url")
     @classmethod
@@ -95,6 +119,10 @@ _FIELD_BY_ENV = {
     (field.alias or name).upper(): name for name, field in Settings.model_fields.items()
 }
 _FIELD_BY_ENV["DATABASE_URL"] = "database_url"
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _missing(name: str) -> str:

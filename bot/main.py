@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -58,7 +58,18 @@ class Options:
     admins: frozenset[str] = frozenset()
     allowed_channels: frozenset[str] = frozenset()
     worker_id: str | None = None
+    worker_lease: timedelta | None = None  # default: the setting ROOMBOT_WORKER_LEASE_SECONDS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Options:
+        """What `roombot serve` runs with: the deployer's settings, defaults for the rest."""
+        values: dict[str, Any] = {
+            "admins": settings.admin_ids,
+            "allowed_channels": settings.allowed_channel_ids,
+        }
+        values.update(overrides)
+        return cls(**values)
 
 
 class Runtime:
@@ -67,7 +78,7 @@ class Runtime:
     def __init__(self, settings: Settings, options: Options | None = None) -> None:
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ACS_CONNECTION_STRING")
         self.settings = settings
-        self.options = options or Options()
+        self.options = options or Options.from_settings(settings)
         self.metrics = Metrics()
         self._stack = contextlib.AsyncExitStack()
         self.socket_mode: AsyncSocketModeHandler | None = None
@@ -144,6 +155,7 @@ class Runtime:
             self.store.journal,
             self.runner,
             worker_id=options.worker_id,
+            lease=options.worker_lease or timedelta(seconds=settings.worker_lease_seconds),
             poll_interval=options.worker_poll_interval,
             clock=options.clock,
         )

@@ -177,7 +177,8 @@ class Room:
     deleted: bool = False
 
     def to_model(self) -> RoomModel:
-        return RoomModel(
+        # The fields are already valid; skipping validation saves a third of an answer's cost.
+        return RoomModel.model_construct(
             id=self.id,
             created_at=self.created_at,
             valid_from=self.valid_from,
@@ -646,6 +647,8 @@ async def _create_room(request: web.Request) -> web.Response:
     _require_api_version(request, ROOMS_API_VERSION)
     request_id = request.headers.get("Repeatability-Request-ID")
     if request_id is not None:
+        if not request_id.strip():
+            raise _bad_argument("Repeatability-Request-ID", "Repeatability-Request-ID is empty.")
         _check_first_sent(request.headers.get("Repeatability-First-Sent"))
     parsed = await _parse_body(request, CreateRoomRequest, _JSON)
 
@@ -754,7 +757,6 @@ async def _delete_room(request: web.Request) -> web.Response:
         raise _not_found()
     if not room.deleted:
         room.deleted = True
-        room.participants.clear()
         state.version += 1
     return web.Response(status=204)
 
@@ -990,6 +992,7 @@ def _self_signed_tls(host: str, ca_file: str | Path | None) -> _Tls:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -1080,6 +1083,7 @@ class EmulatorServer:
             self.state.load_json(json.loads(self.state_file.read_text(encoding="utf-8")))
             log.info("loaded %d rooms from %s", len(self.state.rooms), self.state_file)
         self._saved_version = self.state.version
+        self._stopping = asyncio.Event()
         if self.tls:
             self._tls = _self_signed_tls(self.host, self._requested_ca_file)
             self.ssl_context_for_clients = self._tls.client

@@ -54,7 +54,7 @@ _GROUP_ID = re.compile(r"S[A-Z0-9]{2,}")
 _DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-") | {"’": "'", "‘": "'"})
 _MERIDIEM_DOTS = re.compile(r"(?<![a-z])([ap])\.m\b\.?", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s,;]+")
-_ISO_TIME = re.compile(r"(\d{4}-\d{1,2}-\d{1,2})[Tt](\d)")
+_ISO_TIME = re.compile(r"([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[Tt]([0-9])")
 _EDGE_CHARS = "\"'“”()[]{}"
 _TRAILING = ".!?:"
 _MONTH = (
@@ -62,10 +62,10 @@ _MONTH = (
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 _SUBTOKEN = re.compile(
-    r"\d{4}-\d{1,2}-\d{1,2}(?!\d)"  # ISO 2027-01-20
-    r"|\d{1,2}-\d{1,2}-\d{4}(?!\d)"  # 20-01-2027
-    rf"|\d{{1,2}}-{_MONTH}-\d{{2,4}}(?!\d)"  # 20-jan-2027
-    rf"|{_MONTH}-\d{{1,2}}(?:-\d{{4}})?(?![\d:.])(?=-|$)"  # jan-20
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?![0-9])"  # ISO 2027-01-20
+    r"|[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}(?![0-9])"  # 20-01-2027
+    rf"|[0-9]{{1,2}}-{_MONTH}-[0-9]{{2,4}}(?![0-9])"  # 20-jan-2027
+    rf"|{_MONTH}-[0-9]{{1,2}}(?:-[0-9]{{4}})?(?![0-9:.])(?=-|$)"  # jan-20
     r"|dial-out"
     r"|(?:twenty|thirty|forty|fifty)-(?:one|two|three|four|five|six|seven|eight|nine)"
     r"|-"
@@ -73,7 +73,7 @@ _SUBTOKEN = re.compile(
     re.IGNORECASE,
 )
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9:]*[A-Za-z0-9]")
-_AT_CLOCK = re.compile(r"\d{1,2}(?:[:.]\d{2})?(?:am|pm)?|noon|midnight", re.IGNORECASE)
+_AT_CLOCK = re.compile(r"[0-9]{1,2}(?:[:.][0-9]{2})?(?:am|pm)?|noon|midnight", re.IGNORECASE)
 
 
 def _unescape(text: str) -> str:
@@ -163,7 +163,8 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
 
     Raises `Refusal` with ``unresolved_mention``, ``role_without_mention`` or ``unknown_role``.
     """
-    roles: dict[Mention, Role] = {}
+    mentions: dict[str, Mention] = {}  # by id: the first label Slack showed
+    roles: dict[str, Role] = {}
     dial_out = False
     rest: list[Token] = []
     last: Mention | None = None  # the mention a role word would apply to
@@ -173,8 +174,8 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
         following = tokens[i + 1] if i + 1 < count else None
         i += 1
         if token.kind is Kind.USER or token.kind is Kind.GROUP:
-            last = Mention(token.text, token.label)
-            roles.setdefault(last, Role.ATTENDEE)
+            last = mentions.setdefault(token.text, Mention(token.text, token.label))
+            roles.setdefault(token.text, Role.ATTENDEE)
             continue
         if token.kind is Kind.PLAIN_AT:
             raise _refuse_plain_mention(token)
@@ -187,19 +188,18 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
             last = None
             continue
         if word == _AS and following is not None and following.kind is Kind.WORD:
-            if following.text in {"a", "an"} and i + 1 < count:  # "as a presenter"
-                i += 1
-                following = tokens[i]
-            role = Role.from_word(following.text)
-            if role is None:
-                raise _refuse_unknown_role(following, last)
-            token, word = following, following.text
-            i += 1
+            skip = 2 if following.text in {"a", "an"} and i + 1 < count else 1  # "as a presenter"
+            named = tokens[i + skip - 1]
+            if Role.from_word(named.text) is not None or last is not None:
+                token, word = named, named.text
+                i += skip
+                if Role.from_word(word) is None:
+                    raise _refuse_unknown_role(token, last)
         role = Role.from_word(word)
         if role is not None:
             if last is None:
                 raise _refuse_role_without_mention(token)
-            roles[last] = role
+            roles[last.id] = role
             last = None
             continue
         if word in _JOINERS and following is not None and _joins(following):
@@ -208,7 +208,7 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
             raise _refuse_unknown_role(token, last)
         rest.append(token)
         last = None
-    invitees = tuple(Invitee(who, role) for who, role in roles.items())
+    invitees = tuple(Invitee(mentions[key], role) for key, role in roles.items())
     return Split(invitees, dial_out, tuple(rest))
 
 

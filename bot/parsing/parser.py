@@ -65,7 +65,7 @@ USAGE = (
     "`/room delete ROOM_ID` · `/room help`. Roles: presenter, attendee (default), consumer, "
     "collaborator."
 )
-_ROOM_ID = re.compile(r"\d{1,40}")
+_ROOM_ID = re.compile(r"[0-9]{1,40}")
 _ROOM_EXAMPLE = "99117812428622880"
 _CREATE_STARTERS = frozenset({"as", "with", "dial", "dial-out", "dialout", "pstn", *ROLE_NAMES})
 

@@ -15,7 +15,8 @@ The rules (all on the user's wall clock; DST handled by `timemath`):
 - End: ``for D`` -> start + D; ``A to/until/till/through/- B``, ``between A and B``: a date-only B
   includes day B, a B with a clock time ends then. ``9am-5pm`` after a day stays in that day; the
   end's am/pm applies to a bare start hour (``3-5pm``). With no end a period covers itself (a day,
-  ``next week``, ``this weekend``, ``next month``) and an instant lasts 180 days of elapsed time.
+  ``next week``, ``this weekend``, ``next month``) and an instant lasts 180 days of elapsed time;
+  so does a start after ``from``/``starting`` (``starting monday``).
 - The end is computed from the literal start; then a start in the past becomes now. Refusals:
   end_before_start, empty_window, window_in_past, start_too_far_ahead, window_too_long.
 - Anything not read is ``unrecognised_time``, quoting the words; never a different window.
@@ -105,6 +106,7 @@ _NOW = frozenset({"now", "asap", "immediately"})
 _PERIODS = frozenset({"week", "weekend", "month"})
 _STOP = _END_WORDS | _START_WORDS | _AT | {"and", "for", "between", "in", "on"}
 _CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "eod"})
+_DANGLING = _STOP | {"next", "this", "coming", "the", "of", "half", "a", "an", "end", "right"}
 VOCABULARY = frozenset(
     MONTHS.keys()
     | WEEKDAYS.keys()
@@ -119,19 +121,19 @@ VOCABULARY = frozenset(
     | {"right", "end", "from", "later", "all", "whole"}
 )
 
-_CLOCK = re.compile(r"(\d{1,2})(?:[:.](\d{2}))?(am|pm)?")
-_NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,3})?")
+_CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?(am|pm)?")
+_NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,3})?")
 _COMPACT = re.compile(
-    r"(\d{1,12}(?:\.\d{1,3})?)(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|months?)"
+    r"([0-9]{1,12}(?:\.[0-9]{1,3})?)(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|months?)"
 )
-_HOURS_MINUTES = re.compile(r"(\d{1,3})h(\d{1,2})(?:m|mins?)?")
-_ORDINAL = re.compile(r"(\d{1,2})(st|nd|rd|th)")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_YEAR_FIRST = re.compile(r"(\d{4})[/.](\d{1,2})[/.](\d{1,2})")
-_NUMERIC = re.compile(r"(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{4}|\d{2}))?")
-_GLUED_MONTH_DAY = re.compile(r"([a-z]{3,9})-(\d{1,2})(?:-(\d{4}))?")
-_GLUED_DAY_MONTH = re.compile(r"(\d{1,2})-([a-z]{3,9})-(\d{2,4})")
-_YEAR = re.compile(r"(19|20|21)\d\d")
+_HOURS_MINUTES = re.compile(r"([0-9]{1,3})h([0-9]{1,2})(?:m|mins?)?")
+_ORDINAL = re.compile(r"([0-9]{1,2})(st|nd|rd|th)")
+_ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_YEAR_FIRST = re.compile(r"([0-9]{4})[/.]([0-9]{1,2})[/.]([0-9]{1,2})")
+_NUMERIC = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})(?:\2([0-9]{4}|[0-9]{2}))?")
+_GLUED_MONTH_DAY = re.compile(r"([a-z]{3,9})-([0-9]{1,2})(?:-([0-9]{4}))?")
+_GLUED_DAY_MONTH = re.compile(r"([0-9]{1,2})-([a-z]{3,9})-([0-9]{2,4})")
+_YEAR = re.compile(r"(19|20|21)[0-9][0-9]")
 _MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "GU", "AS", "MP", "PR", "UM", "VI"})
 _MONTH_FIRST_LANGUAGES = frozenset({"ja", "zh", "ko", "hu", "lt", "mn"})
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -212,6 +214,7 @@ class _Reading:
     start: _Point | None = None
     end: _Point | None = None
     length: Duration | None = None
+    open_ended: bool = False  # "from monday", "starting tomorrow": a start, not a whole day
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,9 +409,13 @@ class _Reader:
         understood = self.said(0, start)
         read = f" I read “{understood}” fine." if understood and start < len(self.words) else ""
         hint = ""
-        if not why and all(word in VOCABULARY for word in self.words[start:end]):
-            hint = " It needs more after it." if end == len(self.words) else " Not in that order."
-        elif end - start == 1 and not why:
+        if why or start >= len(self.words):
+            pass
+        elif end == len(self.words) and self.words[end - 1] in _DANGLING:
+            hint = " It needs more after it."
+        elif all(word in VOCABULARY for word in self.words[start:end]):
+            hint = " It doesn't fit there."
+        elif end - start == 1:
             close = did_you_mean(self.words[start], VOCABULARY, cutoff=0.75)
             hint = f" Did you mean “{close}”?" if close else ""
         message = (
@@ -436,7 +443,7 @@ class _Reader:
             return _Reading(first, self.expect_point())
         if self.take(_END_WORDS):
             return _Reading(end=self.expect_point())
-        self.take(_START_WORDS)
+        opened = self.take(_START_WORDS) is not None
         first = self.expect_point()
         if (
             first.day is not None
@@ -453,7 +460,7 @@ class _Reader:
             return _Reading(first, self.expect_point())
         if self.take({"for"}):
             return _Reading(first, length=self.expect_duration(ErrorCode.WINDOW_TOO_LONG))
-        return _Reading(first)
+        return _Reading(first, open_ended=opened)
 
     def expect_point(self) -> _Point:
         point = self.read_point()
@@ -767,9 +774,14 @@ class _Reader:
             self.pos = start
             return None
         if months * 31 + days + seconds / 86_400 > _HUGE_DAYS:
+            limit = (
+                "a room can be set up ahead"
+                if too_big is ErrorCode.START_TOO_FAR_AHEAD
+                else "a room can stay open"
+            )
             message = (
-                f"“{self.said(start)}” is far longer than {MAX_DAYS} days, the most a room "
-                f"allows. Try {EXAMPLES}."
+                f"“{self.said(start)}” is far more than {MAX_DAYS} days, the most {limit}. "
+                f"Try {EXAMPLES}."
             )
             raise Refusal(too_big, message)
         whole_days = int(days)
@@ -834,6 +846,8 @@ class _Reader:
                 raise self.refusal(point.at, " Say `at 9` or `9am` for a time.")
         self._resolve_days(first.day if first else None, last.day if last else None)
         start = self._start(first, last)
+        if reading.open_ended:
+            return start, None
         return start, self._end(first, last, length, start)
 
     def _pair(self, first: _Point, last: _Point) -> None:
@@ -1007,7 +1021,7 @@ def _day_end(day: _Day) -> date:
 def _day_number(word: str) -> int | None:
     match = _ORDINAL.fullmatch(word)
     text = match.group(1) if match else word
-    if text.isdigit() and len(text) <= 2 and 1 <= int(text) <= 31:
+    if text.isascii() and text.isdigit() and len(text) <= 2 and 1 <= int(text) <= 31:
         return int(text)
     return None
 

@@ -39,7 +39,7 @@ class JournalWorker:
         process: Process,
         *,
         worker_id: str | None = None,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = timedelta(seconds=15),
         poll_interval: float = 2.0,
         batch: int = 50,
         clock: Callable[[], datetime] | None = None,
@@ -48,6 +48,8 @@ class JournalWorker:
         self._journal = journal
         self._process = process
         self._lease = lease
+        if lease <= timedelta(0):
+            raise ValueError("the lease must be positive")
         self._poll_interval = poll_interval
         self._batch = batch
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -136,6 +138,7 @@ class JournalWorker:
             await self._run(entry)
 
     async def _run(self, entry: JournalEntry) -> None:
+        heartbeat = asyncio.create_task(self._keep_lease(entry.key), name=f"lease-{entry.key}")
         try:
             await self._process(entry)
         except Exception:
@@ -144,6 +147,23 @@ class JournalWorker:
                 await self._journal.release(
                     entry.key, self.worker_id, error="internal error", now=self._clock()
                 )
+        finally:
+            heartbeat.cancel()
+
+    async def _keep_lease(self, key: str) -> None:
+        """Renew the lease while the entry is worked on, so a short lease can be used.
+
+        A short lease is what lets a surviving replica take over a dead one's work quickly;
+        the heartbeat keeps a live but slow worker (ACS retrying) from losing its entry.
+        """
+        interval = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._journal.renew(key, self.worker_id, lease=self._lease, now=self._clock())
+            except Exception:
+                logger.warning("could not renew the lease of %s; another worker may take it", key)
+                return
 
     def _track(self, work: Awaitable[None], key: str) -> None:
         async def run() -> None:

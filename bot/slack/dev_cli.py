@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import json
 import re
@@ -32,7 +33,7 @@ from bot.acs.emulator import EmulatorServer
 from bot.config import load_settings
 from bot.logs import configure_logging
 from bot.main import Options, Runtime, web_app
-from bot.slack.fake_slack import FakeSlack, render_text
+from bot.slack.fake_slack import FakeSlack
 
 TEAM = "T0LOCAL"
 CHANNEL = "C0LOCAL"
@@ -43,6 +44,7 @@ ZONES = itertools.cycle(
 )
 PLAIN_MENTION = re.compile(r"(?<![<\w])@([A-Za-z][\w.-]{0,40})")
 PROMPT = "roombot> "
+DEFAULT_DATABASE = "sqlite+aiosqlite:///var/dev.db"
 HELP = """Type a /room command, e.g.
   /room create tomorrow for 2 weeks @alice presenter @bob
   /room list
@@ -96,7 +98,8 @@ class LocalBot:
         found = self.slack.user_by_name(name)
         if found is not None:
             return found
-        user_id = "U" + secrets.token_hex(4).upper()
+        # Stable per name, so a person keeps their ACS identity across `roombot dev` runs.
+        user_id = "U" + hashlib.sha256(name.casefold().encode()).hexdigest()[:9].upper()
         self.slack.add_user(user_id, name, tz=next(ZONES))
         return user_id
 
@@ -154,10 +157,18 @@ class LocalBot:
 
 
 @asynccontextmanager
-async def local_bot(database: str) -> AsyncIterator[LocalBot]:
-    """Emulator + fake Slack + the real bot server on loopback ports."""
+async def local_bot(
+    database: str, *, emulator_state: Path | None = None
+) -> AsyncIterator[LocalBot]:
+    """Emulator + fake Slack + the real bot server on loopback ports.
+
+    With *emulator_state*, ACS rooms outlive the process like the database's records do.
+    """
     signing_secret = secrets.token_hex(16)
-    async with EmulatorServer() as emulator, FakeSlack(team_id=TEAM) as slack:
+    async with (
+        EmulatorServer(state_file=emulator_state) as emulator,
+        FakeSlack(team_id=TEAM) as slack,
+    ):
         slack.add_user(ME[0], ME[1], tz=ME[2])
         settings = load_settings(
             SLACK_BOT_TOKEN=slack.bot_token,
@@ -195,7 +206,8 @@ async def console(
     lines: Iterable[str], *, interactive: bool, raw: bool, database: str, out: TextIO
 ) -> int:
     """Run each line through the local bot and print what Slack would show."""
-    async with local_bot(database) as bot:
+    state = Path("var/dev-emulator.json") if database == DEFAULT_DATABASE else None
+    async with local_bot(database, emulator_state=state) as bot:
         if interactive:
             print(HELP, file=out)
         shown_messages = len(bot.slack.messages)
@@ -253,6 +265,6 @@ def _show(message: dict[str, Any], prefix: str, raw: bool, bot: LocalBot, out: T
     if raw:
         print(prefix + json.dumps(message, indent=2), file=out)
         return
-    text = render_text(message, users=bot.slack.users)
+    text = bot.slack.render_text(message)
     for index, line in enumerate(text.splitlines() or [""]):
         print(("  " + prefix if index == 0 else "  ") + line, file=out)

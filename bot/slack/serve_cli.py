@@ -61,7 +61,8 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
         if settings.slack_app_token is not None:
             await runtime.start_socket_mode()
             mode = "Socket Mode"
-        logger.info("roombot serving on http://%s:%d (%s)", host, port, mode)
+        bound = runner.addresses[0][1] if runner.addresses else port
+        logger.info("roombot serving on http://%s:%d (%s)", host, bound, mode)
         try:
             await stop.wait()
         finally:

@@ -3,9 +3,16 @@
 SQL stays in this package; callers get frozen values from `bot.store.records`. Open a
 `Store` with ``await Store.open(settings.database_url, migrate=True)`` and use its
 `identities`, `rooms` and `journal` repositories; each method is one transaction.
+
+Values and errors are imported eagerly; the repositories and `Store` (SQLAlchemy, Alembic)
+only when first used, so that `bot.slack.blocks` can use `RoomRecord` without loading them.
 """
 
-from bot.store.directory import IdentityDirectory, IdentityProvisioner
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from bot.store.errors import (
     EntryNotFound,
     ImportRejected,
@@ -18,7 +25,6 @@ from bot.store.errors import (
     StoreError,
     StoreUnavailable,
 )
-from bot.store.journal import Journal
 from bot.store.records import (
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_MAX_USES,
@@ -36,8 +42,30 @@ from bot.store.records import (
     RowProblem,
     new_journal_key,
 )
-from bot.store.rooms import RoomRegistry
-from bot.store.store import Store
+
+if TYPE_CHECKING:
+    from bot.store.directory import IdentityDirectory, IdentityProvisioner
+    from bot.store.journal import Journal
+    from bot.store.rooms import RoomRegistry
+    from bot.store.store import Store
+
+_LAZY = {
+    "IdentityDirectory": "bot.store.directory",
+    "IdentityProvisioner": "bot.store.directory",
+    "Journal": "bot.store.journal",
+    "RoomRegistry": "bot.store.rooms",
+    "Store": "bot.store.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "RESPONSE_URL_LIFETIME",

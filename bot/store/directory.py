@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("roombot.store.directory")
 
+CREATE_CONCURRENCY = 8
+"""How many identities one call creates at once, to stay clear of ACS throttling."""
+
 _CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
 _T = TypeVar("_T")
 
@@ -145,10 +148,13 @@ class IdentityDirectory:
         wanted = builtins.list(dict.fromkeys(slack_user_ids))
         found = await self.lookup_many(team_id, wanted)
         missing = [user for user in wanted if user not in found]
-        results = await asyncio.gather(
-            *(self.get_or_create(team_id, user, provisioner, now=now) for user in missing),
-            return_exceptions=True,
-        )
+        limit = asyncio.Semaphore(CREATE_CONCURRENCY)
+
+        async def create(user: str) -> IdentityMapping:
+            async with limit:
+                return await self.get_or_create(team_id, user, provisioner, now=now)
+
+        results = await asyncio.gather(*(create(user) for user in missing), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result

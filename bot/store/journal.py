@@ -133,6 +133,8 @@ class Journal:
 
         Each claimed entry's `attempts` goes up by one and its lease runs to *now* + *lease*.
         """
+        if limit < 1 or lease <= timedelta(0):
+            raise ValueError("claim needs a positive limit and lease")
         candidates = (
             select(JournalRow.key)
             .where(_claimable(now))

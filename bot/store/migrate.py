@@ -5,6 +5,11 @@ taking a synchronous `Connection` run inside its one transaction (through `run_s
 whole upgrade commits or rolls back as one. On PostgreSQL an advisory lock makes replicas that
 start together migrate one after another; on SQLite BEGIN IMMEDIATE does the same, and
 `PRAGMA foreign_key_check` afterwards proves the table rebuilds of batch mode lost no links.
+
+A new revision is a file `migrations/versions/rNNNN_slug.py` (`revision = "NNNN"`,
+`down_revision` the previous one) that spells its columns out rather than importing
+`tables.py`, and alters existing tables inside `op.batch_alter_table` so SQLite can follow;
+`tables.py` changes with it, and `tests/store/test_migrations.py` checks the two agree.
 """
 
 from __future__ import annotations

@@ -810,7 +810,7 @@ async def test_logs_never_hold_the_key_or_a_signature(
 
 async def test_a_state_file_survives_a_restart(make_signed_http: MakeHttp, tmp_path: Path) -> None:
     """Rooms (with participants), identities and replays come back; the key is not stored."""
-    state_file = tmp_path / "acs.json"
+    state_file = tmp_path / "var" / "acs.json"  # a missing folder is made
     key = base64.b64encode(b"k" * 32).decode()
     headers = repeatable()
     async with EmulatorServer(access_key=key, state_file=state_file) as emulator:
@@ -841,6 +841,19 @@ async def test_a_state_file_survives_a_restart(make_signed_http: MakeHttp, tmp_p
     assert replay.json() == first.json()
     assert deleted.status == 404
     assert token.status == 200
+
+
+async def test_the_state_file_is_written_while_serving(
+    make_signed_http: MakeHttp, tmp_path: Path
+) -> None:
+    """A crash loses at most the last half second: changes are written without a stop."""
+    state_file = tmp_path / "acs.json"
+    async with EmulatorServer(state_file=state_file) as emulator:
+        room = await create_room(make_signed_http(emulator))
+        deadline = time.monotonic() + 10
+        while room["id"] not in (state_file.read_text() if state_file.exists() else ""):
+            assert time.monotonic() < deadline, "the state file was never written"
+            await asyncio.sleep(0.05)
 
 
 async def test_a_corrupt_state_file_stops_the_start(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.parsing import ParseError
+from bot.parsing import ParseError, windows
 from bot.parsing.cli import to_json
 from tests.parsing.helpers import examples, run
 
@@ -27,3 +27,16 @@ def test_example(case: dict[str, Any]) -> None:
 def test_examples_file_is_complete() -> None:
     """All 40 cases are read (a truncated file would pass the parametrised test vacuously)."""
     assert len(examples()) == 40
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case["text"]) for case in examples()])
+def test_examples_never_reach_dateparser(
+    case: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The examples are read by our own grammar alone, which is what keeps them fast."""
+
+    def no_dateparser(*_args: object, **_kwargs: object) -> None:
+        pytest.fail(f"dateparser was asked about {case['text']!r}")
+
+    monkeypatch.setattr(windows, "dateparser_date", no_dateparser)
+    run(case["text"], case["now"], case["tz"])

@@ -109,6 +109,8 @@ INVITEES = [
     # a repeated mention keeps its role unless it is given a new one
     ("tomorrow <@U01AAA> presenter <@U01AAA>", {"U01AAA": Role.PRESENTER}, {}, False),
     ("tomorrow <@U01AAA> <@U01AAA> consumer", {"U01AAA": Role.CONSUMER}, {}, False),
+    # the same person with and without a label is one person
+    ("tomorrow <@U01AAA|ann> presenter <@U01AAA>", {"U01AAA": Role.PRESENTER}, {}, False),
     # user groups stay groups, with roles
     ("tomorrow <!subteam^S0123ABC|@team> presenter", {}, {"S0123ABC": Role.PRESENTER}, False),
     # dial-out, pstn, "dial out", "with dial-out"
@@ -166,6 +168,8 @@ REFUSALS = [
     ),
     ("create tomorrow <@U01AAA> as host", ErrorCode.UNKNOWN_ROLE, "“host”"),
     ("create tomorrow <@U01AAA> moderator <@U01BBB>", ErrorCode.UNKNOWN_ROLE, "“moderator”"),
+    # "as" with no mention before it and no role after it is just an unknown time phrase
+    ("create as soon as possible", ErrorCode.UNRECOGNISED_TIME, "“as soon as possible”"),
 ]
 
 

@@ -52,6 +52,7 @@ class MeetAtCreate:
 async def test_first_mention_creates_an_identity_and_later_ones_reuse_it(
     store: Store, emulator: EmulatorServer, identity_client: IdentityClient
 ) -> None:
+    """The first mention creates and stores an identity; every later one reuses it without ACS."""
     first = await store.identities.get_or_create("T1", "U1", identity_client, now=NOW)
     assert live_identities(emulator) == {first.acs_raw_id}
     assert first == IdentityMapping("T1", "U1", first.acs_raw_id, IdentitySource.PROVISIONED, NOW)
@@ -67,6 +68,7 @@ async def test_first_mention_creates_an_identity_and_later_ones_reuse_it(
 async def test_the_same_user_id_in_two_workspaces_gets_two_identities(
     store: Store, emulator: EmulatorServer, identity_client: IdentityClient
 ) -> None:
+    """The key is (team, user): the same user id in another workspace is another person."""
     one = await store.identities.get_or_create("T1", "U1", identity_client, now=NOW)
     other = await store.identities.get_or_create("T2", "U1", identity_client, now=NOW)
     assert one.acs_raw_id != other.acs_raw_id
@@ -127,6 +129,7 @@ async def test_two_replicas_meeting_many_new_users_agree_on_every_one(
 async def test_get_or_create_many_reuses_known_users_and_keeps_the_order_given(
     store: Store, emulator: EmulatorServer, identity_client: IdentityClient
 ) -> None:
+    """Known users are looked up, new ones created; the result follows the order asked for."""
     known = await store.identities.get_or_create("T1", "U2", identity_client, now=NOW)
     mappings = await store.identities.get_or_create_many(
         "T1", ["U3", "U2", "U1", "U3"], identity_client, now=NOW
@@ -203,6 +206,7 @@ async def test_a_surplus_identity_that_cannot_be_deleted_is_logged_not_raised(
 
 
 async def test_lookup_many_and_list(store: Store) -> None:
+    """Lookups return only existing mappings; `list` orders by team then user and can filter."""
     rows = [
         ImportRow(1, "T2", "U9", "8:acs:r_9"),
         ImportRow(2, "T1", "U2", "8:acs:r_2"),
@@ -223,6 +227,7 @@ async def test_lookup_many_and_list(store: Store) -> None:
 
 
 async def test_import_counts_new_present_and_repeated_rows(store: Store) -> None:
+    """Rows already stored are left alone and counted; an exact repeat in the file counts once."""
     await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_1")], now=NOW)
     report = await store.identities.import_rows(
         [
@@ -265,6 +270,7 @@ CONFLICTS = [
 async def test_import_refuses_conflicts_and_writes_nothing(
     store: Store, rows: list[ImportRow], problems: list[str]
 ) -> None:
+    """One conflicting row refuses the whole import, naming its line; valid rows stay out too."""
     await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_1")], now=NOW)
     before = await store.identities.list()
     good = ImportRow(99, "T1", "U99", "8:acs:r_99")  # valid, but must not be imported alone
@@ -275,6 +281,7 @@ async def test_import_refuses_conflicts_and_writes_nothing(
 
 
 async def test_import_with_replace_remaps_a_user(store: Store) -> None:
+    """With replace, a mapped user moves to the imported identity, marked as imported."""
     await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_1")], now=NOW)
     later = NOW + timedelta(hours=1)
     report = await store.identities.import_rows(
@@ -287,6 +294,7 @@ async def test_import_with_replace_remaps_a_user(store: Store) -> None:
 
 
 async def test_import_dry_run_counts_but_writes_nothing(store: Store) -> None:
+    """A dry run reports what it would do and leaves the table as it was."""
     report = await store.identities.import_rows(
         [ImportRow(1, "T1", "U1", "8:acs:r_1")], now=NOW, dry_run=True
     )

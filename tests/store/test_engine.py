@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -65,6 +67,7 @@ async def test_open_without_migrate_refuses_an_empty_database(database_url: str)
 
 
 async def test_open_can_be_awaited_or_used_as_a_context_manager(database_url: str) -> None:
+    """Both spellings of opening work, and a store closes as an async context manager."""
     store = await Store.open(database_url, migrate=True)
     async with store:
         await store.ping()
@@ -124,3 +127,23 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
             participants=[],
             now=NOW,
         )
+
+
+def test_every_exported_name_resolves() -> None:
+    """`bot.store.__all__` is the public API; lazily loaded names must resolve too."""
+    import bot.store
+
+    for name in bot.store.__all__:
+        assert getattr(bot.store, name) is not None, name
+
+
+def test_values_import_without_sqlalchemy() -> None:
+    """The Slack layer renders `RoomRecord`s; that must not load SQLAlchemy or Alembic."""
+    probe = (
+        "import sys, bot.store, bot.store.records, bot.store.errors; "
+        "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))"
+    )
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

@@ -108,6 +108,7 @@ def test_read_rows(
     rows: list[tuple[int, str, str, str]],
     problems: list[tuple[int, str]],
 ) -> None:
+    """The CSV reader: optional header, default team, and a reason per bad line, by line."""
     got_rows, got_problems = read_rows(io.StringIO(text, newline=""), default_team=team)
     assert got_rows == [ImportRow(*row) for row in rows]
     assert got_problems == [RowProblem(*problem) for problem in problems]
@@ -119,6 +120,7 @@ def test_read_rows(
 async def test_import_then_list_round_trips(
     cli_database: str, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`list` prints exactly the CSV `import` reads, so a directory can be moved as it is."""
     source = tmp_path / "people.csv"
     source.write_text(
         f"\ufeffslack_user_id,acs_raw_id,team_id\nU2,{RAW_2}\nU1,{RAW_1},T1\nU1,{RAW_1},T1\n",
@@ -177,6 +179,7 @@ async def test_bad_rows_import_nothing_and_are_all_reported_by_line(
 async def test_remapping_a_user_needs_replace(
     cli_database: str, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Remapping a user is refused unless --replace; --dry-run then writes nothing."""
     await store.identities.import_rows([ImportRow(1, "T1", "U1", RAW_1)], now=NOW)
     source = tmp_path / "people.csv"
     source.write_text(f"U1,{RAW_2},T1\n", encoding="utf-8")
@@ -199,6 +202,7 @@ async def test_remapping_a_user_needs_replace(
 async def test_list_can_filter_by_team(
     cli_database: str, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """`list --team` prints one workspace's mappings."""
     await store.identities.import_rows(
         [ImportRow(1, "T1", "U1", RAW_1), ImportRow(2, "T2", "U2", RAW_2)], now=NOW
     )
@@ -249,6 +253,7 @@ def test_failures_are_one_line_and_an_exit_code(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Configuration, file and flag problems print one line, never a traceback."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.csv").write_text(f"U1,{RAW_1}\n", encoding="utf-8")
     monkeypatch.setenv("DATABASE_URL", url or f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")

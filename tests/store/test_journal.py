@@ -63,6 +63,7 @@ async def _claimed(store: Store, worker: str = "w1", **kwargs: Any) -> JournalEn
 
 
 async def test_accept_writes_an_accepted_entry(store: Store) -> None:
+    """Accept stores the command as JSON with its key, first_sent and response_url budget."""
     command = {"kind": "text", "text": "create tomorrow @alice", "tags": ("a", "b"), "n": 2}
     entry = _new(command=command)
     assert await store.journal.accept(entry) is True
@@ -119,11 +120,13 @@ async def test_accepting_the_same_key_again_changes_nothing(store: Store) -> Non
     ],
 )
 def test_new_entries_are_validated(changes: dict[str, Any], message: str) -> None:
+    """Keys are canonical UUIDs and times are aware, before anything reaches the database."""
     with pytest.raises(ValueError, match=message):
         _new(**changes)
 
 
 async def test_a_command_that_is_not_json_is_refused(store: Store) -> None:
+    """The command must survive a JSON round trip, so a retry reads what was accepted."""
     with pytest.raises(ValueError, match="plain JSON"):
         await store.journal.accept(_new(command={"when": NOW}))
 
@@ -132,6 +135,7 @@ async def test_a_command_that_is_not_json_is_refused(store: Store) -> None:
 
 
 async def test_claim_takes_unfinished_entries_oldest_first(store: Store) -> None:
+    """A claim leases up to *limit* entries, oldest first, and leaves the rest to others."""
     keys = [await _accepted(store, accepted_at=NOW + n * SECOND) for n in (3, 1, 2)]
     claimed = await store.journal.claim("w1", lease=LEASE, now=NOW + 5 * SECOND, limit=2)
     assert [e.key for e in claimed] == [keys[1], keys[2]]
@@ -197,6 +201,7 @@ async def test_an_expired_lease_lets_another_worker_take_over(store: Store) -> N
 async def test_a_worker_may_finish_after_its_lease_ran_out_if_nobody_took_over(
     store: Store,
 ) -> None:
+    """An expired lease only matters once another worker has claimed the entry."""
     entry = await _claimed(store)
     late = NOW + 2 * LEASE
     created = await store.journal.mark_room_created(entry.key, "R1", "w1", now=late)
@@ -204,6 +209,7 @@ async def test_a_worker_may_finish_after_its_lease_ran_out_if_nobody_took_over(
 
 
 async def test_renew_extends_only_the_holders_lease(store: Store) -> None:
+    """A slow worker keeps its entry by renewing; nobody else can renew it."""
     entry = await _claimed(store)
     renewed = await store.journal.renew(entry.key, "w1", lease=LEASE, now=NOW + 20 * SECOND)
     assert renewed.lease_until == NOW + 20 * SECOND + LEASE
@@ -215,6 +221,7 @@ async def test_renew_extends_only_the_holders_lease(store: Store) -> None:
 async def test_release_frees_the_entry_records_the_error_and_can_delay_the_retry(
     store: Store,
 ) -> None:
+    """Release notes the error and frees the entry now or from *retry_at*; only the holder may."""
     entry = await _claimed(store)
     retry_at = NOW + 10 * SECOND
     assert await store.journal.release(
@@ -240,6 +247,7 @@ async def test_release_frees_the_entry_records_the_error_and_can_delay_the_retry
 
 
 async def test_created_then_answered(store: Store) -> None:
+    """accepted -> room_created -> answered; an answered entry is never claimed again."""
     entry = await _claimed(store)
     created = await store.journal.mark_room_created(entry.key, "R1", "w1", now=NOW + SECOND)
     assert (created.state, created.room_id, created.lease_owner) == (
@@ -261,6 +269,7 @@ async def test_created_then_answered(store: Store) -> None:
 
 
 async def test_failed_then_answered(store: Store) -> None:
+    """accepted -> failed -> answered; a failure still owes its answer until answered."""
     entry = await _claimed(store)
     failed = await store.journal.mark_failed(
         entry.key, "invalid_window", "The room would end before it starts.", "w1", now=NOW
@@ -276,6 +285,7 @@ async def test_failed_then_answered(store: Store) -> None:
 
 
 async def test_a_failed_entry_that_was_not_answered_is_claimed_again(store: Store) -> None:
+    """A crash between failing and answering leaves the answer to the next claimer."""
     entry = await _claimed(store)
     await store.journal.mark_failed(entry.key, "bad", "Bad.", "w1", now=NOW)
     (again,) = await store.journal.claim("w2", lease=LEASE, now=NOW + LEASE)
@@ -329,6 +339,7 @@ BACKWARDS = [
 async def test_transitions_never_go_backwards(
     store: Store, steps: list[str], move: str, message: str
 ) -> None:
+    """Each refused move raises InvalidTransition and leaves the entry exactly as it was."""
     entry = await _claimed(store)
     journal = store.journal
 
@@ -353,6 +364,7 @@ async def test_transitions_never_go_backwards(
 
 
 async def test_moving_an_entry_needs_the_lease(store: Store) -> None:
+    """Only the lease holder may record progress; others get LeaseLost."""
     key = await _accepted(store)
     with pytest.raises(LeaseLost, match="not leased"):
         await store.journal.mark_room_created(key, "R1", "w1", now=NOW)
@@ -368,6 +380,7 @@ async def test_moving_an_entry_needs_the_lease(store: Store) -> None:
 
 
 async def test_unknown_keys(store: Store) -> None:
+    """Queries on unknown keys say so quietly; transitions raise EntryNotFound."""
     key = new_journal_key()
     assert await store.journal.get(key) is None
     assert await store.journal.claim_one(key, "w1", lease=LEASE, now=NOW) is None
@@ -378,6 +391,7 @@ async def test_unknown_keys(store: Store) -> None:
 
 
 async def test_pin_command_replaces_the_command_before_any_side_effect(store: Store) -> None:
+    """A pinned command is what every later claim sees."""
     entry = await _claimed(store)
     resolved = {"kind": "resolved", "valid_until": "2025-03-04T09:00:00+00:00"}
     pinned = await store.journal.pin_command(entry.key, resolved, "w1", now=NOW + SECOND)
@@ -395,6 +409,7 @@ async def test_pin_command_replaces_the_command_before_any_side_effect(store: St
 
 
 async def test_response_url_allows_five_uses_within_thirty_minutes(store: Store) -> None:
+    """The sixth post to a response_url is refused before it is attempted."""
     key = await _accepted(store)
     uses = [await store.journal.note_response_url_use(key, now=NOW) for _ in range(6)]
     assert uses == [True] * RESPONSE_URL_MAX_USES + [False]
@@ -405,6 +420,7 @@ async def test_response_url_allows_five_uses_within_thirty_minutes(store: Store)
 
 
 async def test_response_url_expires(store: Store) -> None:
+    """Thirty minutes after acceptance the response_url is no longer offered."""
     key = await _accepted(store)
     expiry = NOW + RESPONSE_URL_LIFETIME
     assert await store.journal.note_response_url_use(key, now=expiry - SECOND) is True
@@ -416,6 +432,7 @@ async def test_response_url_expires(store: Store) -> None:
 
 
 async def test_no_response_url_means_no_uses(store: Store) -> None:
+    """Without a response_url the answer must go through chat.postMessage."""
     key = await _accepted(store, response_url=None)
     assert await store.journal.note_response_url_use(key, now=NOW) is False
 
@@ -423,6 +440,7 @@ async def test_no_response_url_means_no_uses(store: Store) -> None:
 async def test_concurrent_replicas_cannot_both_take_the_last_use(
     database_url: str, store: Store
 ) -> None:
+    """Eight racing uses from two replicas: exactly five are granted."""
     key = await _accepted(store)
     async with Store.open(database_url) as replica:
         results = await asyncio.gather(

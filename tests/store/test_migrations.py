@@ -233,6 +233,7 @@ def test_db_cli_reports_bad_settings_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """A bad DATABASE_URL or an absent server is one line on stderr and an exit code."""
     monkeypatch.setenv("DATABASE_URL", url)
     assert main(["db", "upgrade"]) == exit_code
     err = capsys.readouterr().err

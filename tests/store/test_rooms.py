@@ -49,6 +49,7 @@ async def _room(
 
 
 async def test_record_created_then_get(store: Store) -> None:
+    """A recorded room comes back whole, participants ordered by Slack user id."""
     created = await _room(store, "99000000000000001", participants=(BOB, ALICE))
     assert created == RoomRecord(
         room_id="99000000000000001",
@@ -82,6 +83,7 @@ async def test_recording_the_same_room_again_keeps_the_first_record(store: Store
 
 
 async def test_a_window_that_ends_before_it_starts_is_refused(store: Store) -> None:
+    """An empty window is a caller bug: refused before anything is written."""
     with pytest.raises(ValueError, match="not before"):
         await _room(store, "99000000000000001", length=timedelta(0))
     assert await store.rooms.get("99000000000000001") is None
@@ -90,6 +92,7 @@ async def test_a_window_that_ends_before_it_starts_is_refused(store: Store) -> N
 async def test_list_channel_shows_current_and_upcoming_active_rooms_by_start(
     store: Store,
 ) -> None:
+    """`list` shows this channel's active rooms that have not ended, earliest start first."""
     await _room(store, "99000000000000003", start=NOW + 2 * HOUR)  # upcoming, later
     await _room(store, "99000000000000001", start=NOW - HOUR, length=2 * HOUR)  # current
     await _room(store, "99000000000000002", start=NOW + HOUR)  # upcoming, sooner
@@ -111,6 +114,7 @@ async def test_list_channel_shows_current_and_upcoming_active_rooms_by_start(
 
 
 async def test_update_window_extends_and_moves(store: Store) -> None:
+    """`extend` moves the end (and may move the start); updated_at follows, created_at stays."""
     await _room(store, "99000000000000001")
     later = NOW + timedelta(minutes=5)
     extended = await store.rooms.update_window(
@@ -126,6 +130,7 @@ async def test_update_window_extends_and_moves(store: Store) -> None:
 
 
 async def test_update_window_refuses_an_empty_window_and_changes_nothing(store: Store) -> None:
+    """A change that would end the room before it starts is refused whole."""
     created = await _room(store, "99000000000000001")
     with pytest.raises(ValueError, match="not before"):
         await store.rooms.update_window("99000000000000001", valid_from=NOW + HOUR, now=NOW)
@@ -133,6 +138,7 @@ async def test_update_window_refuses_an_empty_window_and_changes_nothing(store: 
 
 
 async def test_participants_upsert_set_and_remove(store: Store) -> None:
+    """Add or re-role, remove, and replace the whole list."""
     await _room(store, "99000000000000001", participants=(ALICE,))
     promoted_bob = ParticipantRecord("UBOB", "8:acs:r_bob", Role.PRESENTER)
 
@@ -177,6 +183,7 @@ async def test_concurrent_participant_changes_all_land(database_url: str, store:
 
 
 async def test_mark_deleted_is_idempotent_and_freezes_the_room(store: Store) -> None:
+    """A deleted room stays deleted and refuses every further change."""
     await _room(store, "99000000000000001")
     later = NOW + HOUR
     deleted = await store.rooms.mark_deleted("99000000000000001", now=later)
@@ -209,6 +216,7 @@ async def test_set_message_remembers_the_posted_message_even_after_deletion(
 
 
 async def test_changing_an_unknown_room_raises_room_not_found(store: Store) -> None:
+    """Every change to a room that was never recorded raises RoomNotFound."""
     rooms = store.rooms
     for change in (
         rooms.update_window("404", valid_until=NOW, now=NOW),

@@ -12,9 +12,9 @@ from alembic import op
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
+down_revision: str | None = ${repr(down_revision)}
+branch_labels = None
+depends_on = None
 
 
 def upgrade() -> None:
