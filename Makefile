@@ -56,5 +56,9 @@ mypy: $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
+## soak: the larger reliability runs (faults, crashes, hostile input); writes nothing but stdout
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

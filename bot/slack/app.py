@@ -20,11 +20,12 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
-from bot.service.outcomes import ServiceError
+from bot.service.outcomes import ServiceError, TryLater
 from bot.service.ports import UserZone
 from bot.service.resolved import text_command
 from bot.service.rooms import RoomService
@@ -183,7 +184,7 @@ class _Listeners:
         elif isinstance(result, parsed.ShowRoom):
             await self._show(ack, team, result.room_id, zone)
             return
-        verb = "create" if isinstance(result, parsed.ParseError) else result.action
+        verb = _typed_verb(text) if isinstance(result, parsed.ParseError) else result.action
         response_url = str(command.get("response_url") or "")
         await self._accept(
             text_command(text, locale=zone.locale if zone else None),
@@ -313,9 +314,24 @@ class _Listeners:
         )
 
     async def _open_modal(self, trigger_id: str, team: str, user: str, channel: str | None) -> None:
-        zone = await self._deps.people.zone(team, user)
-        view = room_modal(ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel))
-        await self._deps.people.client.views_open(trigger_id=trigger_id, view=view)
+        client = self._deps.people.client
+        try:
+            zone = await self._deps.people.zone(team, user)
+            view = room_modal(ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel))
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except (SlackApiError, TryLater) as exc:
+            logger.warning("could not open the room form: %s", exc)
+            if channel:
+                message = (
+                    "The room form could not open in time (Slack allows 3 seconds). "
+                    "Try `/room` again, or type the room: `/room create tomorrow 9am-5pm`."
+                )
+                await client.chat_postEphemeral(
+                    channel=channel,
+                    user=user,
+                    text=message,
+                    blocks=blocks.error_blocks(message),
+                )
 
     @staticmethod
     async def _refuse(ack: AsyncAck, message: str, *, example: str | None = None) -> None:
@@ -324,6 +340,21 @@ class _Listeners:
             blocks=blocks.error_blocks(message, example=example),
             text=message[:3000],
         )
+
+
+_CHANGE_VERBS = {
+    "extend": "extend",
+    "add": "add",
+    "remove": "remove",
+    "delete": "delete",
+    "cancel": "delete",
+}
+
+
+def _typed_verb(text: str) -> str:
+    """The verb a refused-for-now command starts with, for the words of its ack."""
+    first = text.split(maxsplit=1)[0].casefold() if text else ""
+    return _CHANGE_VERBS.get(first, "create")
 
 
 def _tz(zone: UserZone | None) -> str:

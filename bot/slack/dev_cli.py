@@ -42,7 +42,7 @@ ME = ("U0YOU", "you", "Europe/London")
 ZONES = itertools.cycle(
     ["America/New_York", "Europe/Paris", "Asia/Kolkata", "Australia/Sydney", "America/Los_Angeles"]
 )
-PLAIN_MENTION = re.compile(r"(?<![<\w])@([A-Za-z][\w.-]{0,40})")
+PLAIN_MENTION = re.compile(r"(?<![<\w|^])@([A-Za-z][\w.-]{0,40})")
 PROMPT = "roombot> "
 DEFAULT_DATABASE = "sqlite+aiosqlite:///var/dev.db"
 HELP = """Type a /room command, e.g.
@@ -88,6 +88,7 @@ class LocalBot:
     """The running pieces, for the console (and tests) to drive."""
 
     slack: FakeSlack
+    emulator: EmulatorServer
     runtime: Runtime
     events_url: str
     signing_secret: str
@@ -193,6 +194,7 @@ async def local_bot(
                 async with aiohttp.ClientSession() as http:
                     yield LocalBot(
                         slack,
+                        emulator,
                         runtime,
                         f"http://127.0.0.1:{port}/slack/events",
                         signing_secret,
