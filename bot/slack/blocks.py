@@ -49,9 +49,13 @@ def context(*markdown: str) -> Block:
 
 
 def local_fallback(moment: datetime, tz: str) -> str:
-    """`Wed, Jan 14 2027 09:00 CET` in the invoker's zone: what old clients show."""
+    """`Wed, Jan 14 2027 09:00 CET (Europe/Paris)` in the invoker's zone, named.
+
+    This is what a client that cannot render `<!date>` shows, and what notifications say.
+    """
     local = moment.astimezone(ZoneInfo(tz))
-    return f"{local:%a, %b} {local.day} {local:%Y %H:%M} {local.tzname()}"
+    name = "" if tz == "UTC" else f" ({tz})"
+    return f"{local:%a, %b} {local.day} {local:%Y %H:%M} {local.tzname()}{name}"
 
 
 def slack_date(moment: datetime, tz: str) -> str:

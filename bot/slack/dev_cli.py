@@ -263,10 +263,29 @@ def _as_dict(message: Any) -> dict[str, Any]:
     return {"text": getattr(message, "text", ""), "blocks": getattr(message, "blocks", None) or []}
 
 
+_EMOJI = {
+    ":hourglass_flowing_sand:": "⏳",
+    ":video_camera:": "📹",
+    ":warning:": "⚠️ ",
+    ":wastebasket:": "🗑️ ",
+    ":calendar:": "📅",
+    ":busts_in_silhouette:": "👥",
+    ":information_source:": "ℹ️ ",
+}
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def _readable(text: str) -> str:
+    """Terminal-friendly mrkdwn: emoji codes as emoji, *bold* markers dropped."""
+    for code, emoji in _EMOJI.items():
+        text = text.replace(code, emoji)
+    return _BOLD.sub(r"\1", text)
+
+
 def _show(message: dict[str, Any], prefix: str, raw: bool, bot: LocalBot, out: TextIO) -> None:
     if raw:
         print(prefix + json.dumps(message, indent=2), file=out)
         return
-    text = bot.slack.render_text(message)
+    text = _readable(bot.slack.render_text(message))
     for index, line in enumerate(text.splitlines() or [""]):
         print(("  " + prefix if index == 0 else "  ") + line, file=out)
