@@ -8,6 +8,7 @@ package wires collaborators together, so tests and `roombot dev` build exactly w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -15,10 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -40,6 +40,9 @@ from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
 from bot.store.errors import StoreUnavailable
 from bot.store.store import Store
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 logger = logging.getLogger("roombot")
 
@@ -81,7 +84,7 @@ class Runtime:
         self.options = options or Options.from_settings(settings)
         self.metrics = Metrics()
         self._stack = contextlib.AsyncExitStack()
-        self.socket_mode: AsyncSocketModeHandler | None = None
+        self.socket_mode: AsyncSocketModeHandler | None = None  # set by start_socket_mode
 
     async def __aenter__(self) -> Self:
         try:
@@ -101,7 +104,11 @@ class Runtime:
 
     async def _open(self) -> None:
         settings, options = self.settings, self.options
-        warm_up()  # dateparser's first call is slow: pay it here, not on a user's first command
+        # dateparser's first call costs ~0.15 s. Pay it at start-up, but in a thread beside
+        # serving: the parser reaches dateparser only for rare date forms, so nothing common
+        # waits for it, and the health check is not held back by it.
+        warming = asyncio.create_task(asyncio.to_thread(warm_up), name="warm-up-parser")
+        self._stack.push_async_callback(lambda: asyncio.wait_for(warming, 30))
         self.store = await self._stack.enter_async_context(
             Store.open(settings.database_url, migrate=True)
         )
@@ -182,6 +189,9 @@ class Runtime:
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode (SLACK_APP_TOKEN); the client reconnects by itself."""
         assert self.settings.slack_app_token is not None, "only with an app token"
+        # Imported here: only Socket Mode deployments pay for the WebSocket client.
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
         self.socket_mode = AsyncSocketModeHandler(
             self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.slack
         )

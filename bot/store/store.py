@@ -56,11 +56,13 @@ class Store:
 
     @classmethod
     async def _open(cls, url: str | URL, *, migrate: bool, options: dict[str, Any]) -> Store:
-        if migrate:
-            status = await migrations.upgrade_database(url, **options)
         engine = create_engine(url, **options)
         try:
-            if not migrate:
+            async with engine.connect() as connection:
+                status = await connection.run_sync(migrations.current_status)
+            if status is None and migrate:
+                status = await migrations.upgrade_database(url, **options)
+            elif status is None:
                 async with engine.connect() as connection:
                     status = await connection.run_sync(migrations.schema_status)
             if status.state in (migrations.SchemaState.EMPTY, migrations.SchemaState.BEHIND):
