@@ -220,7 +220,12 @@ def web_app(runtime: Runtime) -> web.Application:
     """The HTTP surface: Slack's events, a health check and Prometheus metrics."""
     app = web.Application()
     app[RUNTIME_KEY] = runtime
-    app.router.add_post("/slack/events", slack_events_handler(runtime.app))
+    secret = runtime.settings.slack_signing_secret
+    assert secret is not None, "Runtime requires it"
+    app.router.add_post(
+        "/slack/events",
+        slack_events_handler(runtime.app, signing_secret=secret.get_secret_value()),
+    )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app

@@ -10,6 +10,8 @@ re-parse a form body by its fields, not by substring, and rebuild the context fr
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,6 +22,9 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+logger = logging.getLogger("roombot.slack")
 
 
 def parse_form_body(raw_body: str) -> dict[str, Any]:
@@ -45,13 +50,47 @@ def to_bolt_request(raw_body: str, query: str, headers: dict[str, str]) -> Async
     return request
 
 
-def slack_events_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler for `POST /slack/events`."""
+def slack_events_handler(
+    app: AsyncApp, *, signing_secret: str, guard: ReplayGuard | None = None
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The aiohttp handler for `POST /slack/events`: replays refused, then Bolt."""
+    verifier = SignatureVerifier(signing_secret)
+    replays = guard or ReplayGuard()
 
     async def handle(request: web.Request) -> web.Response:
         raw_body = await request.text()
+        signature = request.headers.get("X-Slack-Signature", "")
+        if verifier.is_valid_request(raw_body, dict(request.headers)) and not replays.first_time(
+            signature
+        ):
+            logger.warning("refused a replayed Slack request")
+            return web.json_response({"error": "invalid request"}, status=401)
         bolt_request = to_bolt_request(raw_body, request.query_string, dict(request.headers))
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     return handle
+
+
+class ReplayGuard:
+    """Refuses a signed request seen before within Slack's five-minute signature window.
+
+    Bolt checks that a signature is fresh, not that it is new: a captured request replayed
+    within five minutes would pass. Signatures are remembered here (per replica) once they
+    verify; across replicas, the journal key derived from the signature does the same job.
+    """
+
+    def __init__(self, window: float = 300.0, monotonic: Callable[[], float] = time.monotonic):
+        self._window = window
+        self._monotonic = monotonic
+        self._seen: dict[str, float] = {}
+
+    def first_time(self, signature: str) -> bool:
+        """True (and remembered) the first time *signature* is offered within the window."""
+        now = self._monotonic()
+        if len(self._seen) > 10_000 or (self._seen and next(iter(self._seen.values())) < now):
+            self._seen = {s: until for s, until in self._seen.items() if until >= now}
+        if signature in self._seen and self._seen[signature] >= now:
+            return False
+        self._seen[signature] = now + self._window
+        return True

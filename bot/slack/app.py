@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -145,7 +147,9 @@ class _Listeners:
     def __init__(self, deps: SlackDeps) -> None:
         self._deps = deps
 
-    async def on_command(self, ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_command(
+        self, ack: AsyncAck, command: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         deps = self._deps
         text = str(command.get("text") or "").strip()
         team, user = str(command.get("team_id", "")), str(command.get("user_id", ""))
@@ -202,14 +206,23 @@ class _Listeners:
             return
         verb = _typed_verb(text) if isinstance(result, parsed.ParseError) else result.action
         response_url = str(command.get("response_url") or "")
-        await self._accept(
-            text_command(text, locale=zone.locale if zone else None),
-            team=team,
-            user=user,
-            channel=channel,
-            response_url=response_url,
-            now=now,
-        )
+        try:
+            fresh = await self._accept(
+                text_command(text, locale=zone.locale if zone else None),
+                team=team,
+                user=user,
+                channel=channel,
+                response_url=response_url,
+                now=now,
+                request=request,
+            )
+        except NotSaved:
+            deps.metrics.command(verb, "not_saved")
+            await self._refuse(ack, NOT_SAVED)
+            return
+        if not fresh:
+            await ack()  # the same signed request again: already journalled, nothing more to do
+            return
         deps.metrics.command(verb, "accepted")
         working = "Creating your room…" if verb == "create" else "Working on it…"
         await ack(response_type="ephemeral", blocks=blocks.working_blocks(working), text=working)
@@ -223,7 +236,9 @@ class _Listeners:
             name="open-modal",
         )
 
-    async def on_modal_submit(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def on_modal_submit(
+        self, ack: AsyncAck, body: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
         deps = self._deps
         view = body.get("view")
         result = read_submission(
@@ -244,28 +259,42 @@ class _Listeners:
                 errors={"post_to": "roombot is not enabled in that channel."},
             )
             return
-        await self._accept(
-            result.command.to_json(),
-            team=team,
-            user=str(user.get("id", "")),
-            channel=result.channel_id,
-            response_url=result.response_url or "",
-            now=deps.clock(),
-        )
+        try:
+            await self._accept(
+                result.command.to_json(),
+                team=team,
+                user=str(user.get("id", "")),
+                channel=result.channel_id,
+                response_url=result.response_url or "",
+                now=deps.clock(),
+                request=request,
+            )
+        except NotSaved:
+            await ack(response_action="errors", errors={"when": NOT_SAVED})
+            return
         deps.metrics.command("create", "accepted")
         await ack()
 
-    async def on_extend(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await self._button(ack, body, action, "extend {room} by 1 day")
+    async def on_extend(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
+        await self._button(ack, body, action, request, "extend {room} by 1 day")
 
-    async def on_delete(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await self._button(ack, body, action, "delete {room}")
+    async def on_delete(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], request: AsyncBoltRequest
+    ) -> None:
+        await self._button(ack, body, action, request, "delete {room}")
 
     async def on_error(self, error: Exception, body: dict[str, Any]) -> None:
         logger.error("listener failed: %s", error, exc_info=error)
 
     async def _button(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], template: str
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        request: AsyncBoltRequest,
+        template: str,
     ) -> None:
         await ack()
         room_id = str(action.get("value") or "")
@@ -275,14 +304,24 @@ class _Listeners:
             logger.warning("ignored a button press with a malformed room id or no channel")
             return
         team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
-        await self._accept(
-            text_command(template.format(room=room_id), locale=None),
-            team=team,
-            user=str(user.get("id", "")),
-            channel=channel,
-            response_url=str(body.get("response_url") or ""),
-            now=self._deps.clock(),
-        )
+        try:
+            await self._accept(
+                text_command(template.format(room=room_id), locale=None),
+                team=team,
+                user=str(user.get("id", "")),
+                channel=channel,
+                response_url=str(body.get("response_url") or ""),
+                now=self._deps.clock(),
+                request=request,
+            )
+        except NotSaved:
+            await self._deps.people.client.chat_postEphemeral(
+                channel=channel,
+                user=str(user.get("id", "")),
+                text=NOT_SAVED,
+                blocks=blocks.error_blocks(NOT_SAVED),
+            )
+            return
         self._deps.metrics.command(template.split()[0], "accepted")
 
     async def _accept(
@@ -294,21 +333,35 @@ class _Listeners:
         channel: str,
         response_url: str,
         now: datetime,
-    ) -> None:
+        request: AsyncBoltRequest,
+    ) -> bool:
+        """Journal the command and start it; False when this very request was journalled already.
+
+        The key comes from the request's signature where there is one, so the same signed
+        request replayed to another replica is still journalled (and done) only once.
+        Raises NotSaved when the journal cannot be written: nothing is accepted then.
+        """
         deps = self._deps
-        key = new_journal_key()
-        await deps.journal.accept(
-            NewJournalEntry(
-                key=key,
-                command=command,
-                team_id=team,
-                user_id=user,
-                channel_id=channel,
-                response_url=response_url if deps.response_url_allowed(response_url) else None,
-                accepted_at=now,
+        signature = (request.headers.get("x-slack-signature") or [""])[0]
+        key = str(uuid.uuid5(_KEY_SPACE, signature)) if signature else new_journal_key()
+        try:
+            fresh = await deps.journal.accept(
+                NewJournalEntry(
+                    key=key,
+                    command=command,
+                    team_id=team,
+                    user_id=user,
+                    channel_id=channel,
+                    response_url=response_url if deps.response_url_allowed(response_url) else None,
+                    accepted_at=now,
+                )
             )
-        )
-        deps.worker.submit(key)
+        except Exception as exc:
+            logger.exception("could not journal a command; refusing it")
+            raise NotSaved from exc
+        if fresh:
+            deps.worker.submit(key)
+        return fresh
 
     async def _show(self, ack: AsyncAck, team: str, room_id: str, zone: UserZone | None) -> None:
         try:
@@ -371,6 +424,17 @@ def _typed_verb(text: str) -> str:
     """The verb a refused-for-now command starts with, for the words of its ack."""
     first = text.split(maxsplit=1)[0].casefold() if text else ""
     return _CHANGE_VERBS.get(first, "create")
+
+
+class NotSaved(Exception):
+    """The journal could not be written, so the command was not accepted."""
+
+
+NOT_SAVED = (
+    "roombot could not save your command just now (its database did not answer), so nothing "
+    "was done. Please try again in a minute."
+)
+_KEY_SPACE = uuid.UUID("5c1e0b5e-4a0b-4b5e-9a57-726f6f6d626f")  # journal keys from signatures
 
 
 def _tz(zone: UserZone | None) -> str:

@@ -233,3 +233,61 @@ async def test_health_and_metrics(bot: LocalBot) -> None:
         text = await response.text()
     assert 'roombot_commands_total{outcome="accepted",verb="create"} 1.0' in text
     assert "roombot_acs_request_seconds_bucket" in text
+
+
+async def test_a_replayed_request_is_refused_and_done_only_once(bot: LocalBot) -> None:
+    body = _command_body(bot, "create tomorrow")
+    stamp = int(time.time())
+    assert await _signed_raw(bot, body, timestamp=stamp) == 200
+    assert await _signed_raw(bot, body, timestamp=stamp) == 401  # the very same signed request
+    await bot.settle()
+    assert len(bot.slack.messages) == 1
+    assert bot.emulator.state.rooms_created == 1
+
+
+async def test_the_same_signed_request_is_journalled_once_even_past_one_replicas_guard(
+    bot: LocalBot,
+) -> None:
+    """Another replica has its own replay guard; the journal key from the signature holds."""
+    from aiohttp import web
+
+    from bot.slack.adapter import slack_events_handler
+
+    second = web.Application()
+    second.router.add_post(
+        "/slack/events",
+        slack_events_handler(bot.runtime.app, signing_secret=bot.signing_secret),
+    )
+    runner = web.AppRunner(second)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        body = _command_body(bot, "create tomorrow")
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": SignatureVerifier(bot.signing_secret).generate_signature(
+                timestamp=stamp, body=body
+            )
+            or "",
+        }
+        for url in (bot.events_url, f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"):
+            async with bot.http.post(url, data=body.encode(), headers=headers) as response:
+                assert response.status == 200
+        await bot.settle()
+    finally:
+        await runner.cleanup()
+    assert len(bot.slack.messages) == 1
+    assert bot.emulator.state.rooms_created == 1
+
+
+async def test_a_broken_journal_refuses_the_command_in_words(bot: LocalBot) -> None:
+    from sqlalchemy import text
+
+    async with bot.runtime.store.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE journal"))
+    ack = await bot.command("/room create tomorrow")
+    assert "nothing was done" in json.dumps(ack)
+    assert bot.emulator.state.rooms_created == 0
