@@ -42,6 +42,7 @@ class JournalWorker:
         lease: timedelta = timedelta(seconds=15),
         poll_interval: float = 2.0,
         batch: int = 50,
+        max_concurrency: int = 64,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.worker_id = worker_id or default_worker_id()
@@ -57,6 +58,9 @@ class JournalWorker:
         self._running: set[str] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # Bounds the work (and database writes) in flight; what waits is safe in the journal.
+        self._max_concurrency = max_concurrency
+        self._slots = asyncio.Semaphore(max_concurrency)
 
     @property
     def in_flight(self) -> int:
@@ -91,8 +95,11 @@ class JournalWorker:
 
     async def run_once(self) -> int:
         """Claim what is unfinished and start it; returns how many entries were started."""
+        free = self._max_concurrency - len(self._running)
+        if free <= 0:
+            return 0  # busy: leave the rest in the journal, unleased, for whoever is free
         entries = await self._journal.claim(
-            self.worker_id, lease=self._lease, limit=self._batch, now=self._clock()
+            self.worker_id, lease=self._lease, limit=min(self._batch, free), now=self._clock()
         )
         started = 0
         for entry in entries:
@@ -131,13 +138,18 @@ class JournalWorker:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
     async def _claim_and_run(self, key: str) -> None:
-        entry = await self._journal.claim_one(
-            key, self.worker_id, lease=self._lease, now=self._clock()
-        )
-        if entry is not None:
-            await self._run(entry)
+        async with self._slots:
+            entry = await self._journal.claim_one(
+                key, self.worker_id, lease=self._lease, now=self._clock()
+            )
+            if entry is not None:
+                await self._process_leased(entry)
 
     async def _run(self, entry: JournalEntry) -> None:
+        async with self._slots:
+            await self._process_leased(entry)
+
+    async def _process_leased(self, entry: JournalEntry) -> None:
         heartbeat = asyncio.create_task(self._keep_lease(entry.key), name=f"lease-{entry.key}")
         try:
             await self._process(entry)
@@ -166,8 +178,10 @@ class JournalWorker:
                 return
 
     def _track(self, work: Awaitable[None], key: str) -> None:
+        # Marked before the task starts, so `submit` and the claim loop never both run it.
+        self._running.add(key)
+
         async def run() -> None:
-            self._running.add(key)
             try:
                 await work
             finally:

@@ -9,7 +9,9 @@ PostgreSQL needs nothing special; cross-replica safety comes from the queries th
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -143,6 +145,39 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class WriterTurn:
+    """A lock whose urgent waiters go before the others (FIFO within each kind)."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the turn was handed over just as we were cancelled
+            else:
+                (self._urgent if urgent else self._normal).remove(waiter)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._normal):
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes on; still held
+                    return
+        self._held = False
+
+
 class Sessions:
     """One transaction per repository call: `read()` for queries, `write()` for changes."""
 
@@ -153,6 +188,7 @@ class Sessions:
         self._write = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        self._writer_turn = WriterTurn() if self.dialect == "sqlite" else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -161,10 +197,25 @@ class Sessions:
             yield session
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction committed at the end, or rolled back on error."""
-        async with self._write() as session, session.begin():
-            yield session
+    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction committed at the end, or rolled back on error.
+
+        On SQLite, writers of this process take turns on an asyncio lock. SQLite allows one
+        writer at a time anyway; without the lock, concurrent writers queue in SQLite's busy
+        handler, which sleeps in steps of up to 100 ms and cut throughput to a few dozen
+        commands a second. The busy timeout still covers writers in other processes.
+        An *urgent* writer (a command being acknowledged to Slack) goes before the others.
+        """
+        if self._writer_turn is None:
+            async with self._write() as session, session.begin():
+                yield session
+            return
+        await self._writer_turn.acquire(urgent=urgent)
+        try:
+            async with self._write() as session, session.begin():
+                yield session
+        finally:
+            self._writer_turn.release()
 
 
 def insert_ignoring_conflicts(

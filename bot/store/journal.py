@@ -110,7 +110,7 @@ class Journal:
             )
             .returning(JournalRow.key)
         )
-        async with self._sessions.write() as session:
+        async with self._sessions.write(urgent=True) as session:
             return (await session.execute(insert)).first() is not None
 
     async def get(self, key: str) -> JournalEntry | None:
@@ -152,12 +152,16 @@ class Journal:
     async def claim_one(
         self, key: str, worker_id: str, *, lease: timedelta, now: datetime
     ) -> JournalEntry | None:
-        """Lease the entry *key* if it is unfinished and free; None otherwise.
+        """Lease the entry *key* if it is unfinished and free, or leased to *worker_id*; else None.
 
-        The replica that just accepted a command uses this to start on it at once.
+        The replica that just accepted a command uses this to start on it at once. Its own
+        periodic `claim` may have leased the entry a moment earlier (and left it to this
+        call), so a lease this worker already holds does not stand in its way.
         """
         async with self._sessions.write() as session:
-            claimed = await _take_leases(session, [key], worker_id, lease=lease, now=now)
+            claimed = await _take_leases(
+                session, [key], worker_id, lease=lease, now=now, own_lease_ok=True
+            )
         return claimed[0] if claimed else None
 
     async def renew(
@@ -310,11 +314,18 @@ async def _take_leases(
     *,
     lease: timedelta,
     now: datetime,
+    own_lease_ok: bool = False,
 ) -> list[JournalEntry]:
     # The WHERE repeats the claimable test: it is what makes the claim safe without row locks.
+    claimable = _claimable(now)
+    if own_lease_ok:
+        claimable = or_(
+            claimable,
+            and_(JournalRow.state != _ANSWERED, JournalRow.lease_owner == worker_id),
+        )
     statement = (
         update(JournalRow)
-        .where(JournalRow.key.in_(keys), _claimable(now))
+        .where(JournalRow.key.in_(keys), claimable)
         .values(
             lease_owner=worker_id,
             lease_until=now + lease,
