@@ -24,6 +24,8 @@ from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.slack.after_ack import collecting
+
 logger = logging.getLogger("roombot.slack")
 
 
@@ -66,8 +68,15 @@ def slack_events_handler(
             logger.warning("refused a replayed Slack request")
             return web.json_response({"error": "invalid request"}, status=401)
         bolt_request = to_bolt_request(raw_body, request.query_string, dict(request.headers))
-        bolt_response = await app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        with collecting() as started_later:
+            bolt_response = await app.async_dispatch(bolt_request)
+        response = await to_aiohttp_response(bolt_response)
+        if started_later:
+            await response.prepare(request)
+            await response.write_eof()  # Slack has its ack: now start the slow part
+            for start in started_later:
+                start()
+        return response
 
     return handle
 

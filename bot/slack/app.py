@@ -33,6 +33,7 @@ from bot.service.resolved import text_command
 from bot.service.rooms import RoomService
 from bot.service.worker import JournalWorker
 from bot.slack import blocks
+from bot.slack.after_ack import after_ack
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
 from bot.slack.people import SlackPeople
@@ -178,9 +179,11 @@ class _Listeners:
                 return
         elif isinstance(result, parsed.OpenModal):
             await ack()
-            deps.worker.spawn(
-                self._open_modal(str(command.get("trigger_id", "")), team, user, channel),
-                name="open-modal",
+            trigger = str(command.get("trigger_id", ""))
+            after_ack(
+                lambda: deps.worker.spawn(
+                    self._open_modal(trigger, team, user, channel), name="open-modal"
+                )
             )
             deps.metrics.command("modal", "opened")
             return
@@ -231,9 +234,11 @@ class _Listeners:
         await ack()
         user = body.get("user") or {}
         team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
-        self._deps.worker.spawn(
-            self._open_modal(str(body.get("trigger_id", "")), team, str(user.get("id", "")), None),
-            name="open-modal",
+        trigger, user_id = str(body.get("trigger_id", "")), str(user.get("id", ""))
+        after_ack(
+            lambda: self._deps.worker.spawn(
+                self._open_modal(trigger, team, user_id, None), name="open-modal"
+            )
         )
 
     async def on_modal_submit(
@@ -360,7 +365,7 @@ class _Listeners:
             logger.exception("could not journal a command; refusing it")
             raise NotSaved from exc
         if fresh:
-            deps.worker.submit(key)
+            after_ack(lambda: deps.worker.submit(key))
         return fresh
 
     async def _show(self, ack: AsyncAck, team: str, room_id: str, zone: UserZone | None) -> None:
