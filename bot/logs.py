@@ -13,6 +13,7 @@ import sys
 _SECRETS = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+"
     r"|(?<=Signature=)[A-Za-z0-9+/=]+"
+    r"|(?<=v0=)[0-9a-fA-F]{16,}"  # Slack request signatures, as Bolt logs a failed one
     r"|(?i:accesskey=)[A-Za-z0-9+/=]+"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]+"
     r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"

@@ -106,7 +106,7 @@ class CommandRunner:
             )
             await self._journal.mark_failed(entry.key, "acs_unavailable", message, worker, now=now)
             return Refused("acs_unavailable", message, "/room create tomorrow")
-        if entry.attempts <= 1:
+        if entry.last_error is None:  # the first delay of this command: say so, once
             await self._answerer.delayed(entry, reason)
         delay = min(timedelta(seconds=2 ** min(entry.attempts, 10)), MAX_RETRY_DELAY)
         await self._journal.release(entry.key, worker, now=now, error=reason, retry_at=now + delay)

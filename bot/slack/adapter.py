@@ -33,23 +33,57 @@ def parse_form_body(raw_body: str) -> dict[str, Any]:
     """A Slack form body: the JSON in its `payload` field if it has one, else its fields."""
     fields = dict(parse_qsl(raw_body, keep_blank_values=True))
     if set(fields) == {"payload"}:
-        parsed: dict[str, Any] = json.loads(fields["payload"])
+        parsed = json.loads(fields["payload"])
+        if not isinstance(parsed, dict):
+            raise ValueError("the payload is not a JSON object")
         return parsed
     return fields
 
 
 def to_bolt_request(raw_body: str, query: str, headers: dict[str, str]) -> AsyncBoltRequest:
-    """Bolt's request for this HTTP request, with the form body parsed correctly."""
-    request = AsyncBoltRequest(body=raw_body, query=query, headers=headers)  # type: ignore[arg-type]
-    is_form = (
-        raw_body and not raw_body.startswith("{") and request.content_type != "application/json"
+    """Bolt's request for this HTTP request; ValueError when the body is no Slack payload.
+
+    The body is parsed by its fields (Bolt's substring test for "payload" is wrong) and its
+    shape is checked before Bolt's context-building and matchers index into it.
+    """
+    content_type = (
+        next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        .split(";")[0]
+        .strip()
     )
-    if is_form:
-        body = parse_form_body(raw_body)
+    try:
+        if content_type == "application/json" or raw_body.startswith("{"):
+            body = json.loads(raw_body) if raw_body else {}
+        else:
+            body = parse_form_body(raw_body)
+    except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise ValueError("not a Slack payload") from exc
+    if not isinstance(body, dict):
+        raise ValueError("a Slack payload is a JSON object")
+    for name, kind in _SHAPES.items():
+        if name in body and not isinstance(body[name], kind):
+            raise ValueError(f"a Slack payload's {name} is a {kind.__name__}")
+    try:
+        request = AsyncBoltRequest(body=raw_body, query=query, headers=headers)  # type: ignore[arg-type]
         if body != request.body:
             request.body = body
             request.context = build_async_context(AsyncBoltContext({}), body)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        raise ValueError("not a Slack payload") from exc
     return request
+
+
+# The parts of an interactivity payload Bolt's matchers index into without checking.
+_SHAPES: dict[str, type] = {
+    "view": dict,
+    "user": dict,
+    "team": dict,
+    "channel": dict,
+    "container": dict,
+    "actions": list,
+    "response_urls": list,
+    "enterprise": dict,
+}
 
 
 def slack_events_handler(
@@ -60,14 +94,22 @@ def slack_events_handler(
     replays = guard or ReplayGuard()
 
     async def handle(request: web.Request) -> web.Response:
-        raw_body = await request.text()
-        signature = request.headers.get("X-Slack-Signature", "")
-        if verifier.is_valid_request(raw_body, dict(request.headers)) and not replays.first_time(
-            signature
-        ):
+        raw = await request.read()
+        headers = dict(request.headers)
+        if not _signed(verifier, raw, headers):  # before anything else is read from it
+            return _refusal(401, "invalid request")
+        try:
+            raw_body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refusal(400, "the body is not UTF-8")
+        if not replays.first_time(headers.get("X-Slack-Signature", "")):
             logger.warning("refused a replayed Slack request")
-            return web.json_response({"error": "invalid request"}, status=401)
-        bolt_request = to_bolt_request(raw_body, request.query_string, dict(request.headers))
+            return _refusal(401, "invalid request")
+        try:
+            bolt_request = to_bolt_request(raw_body, request.query_string, headers)
+        except ValueError:
+            logger.warning("refused a signed request whose body is not a Slack payload")
+            return _refusal(400, "the body is not a Slack payload")
         with collecting() as started_later:
             bolt_response = await app.async_dispatch(bolt_request)
         response = await to_aiohttp_response(bolt_response)
@@ -79,6 +121,18 @@ def slack_events_handler(
         return response
 
     return handle
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -> bool:
+    """Whether Slack signed this request; malformed headers are simply not signed."""
+    try:
+        return bool(verifier.is_valid_request(body, headers))
+    except (ValueError, TypeError, UnicodeError, OverflowError):
+        return False
+
+
+def _refusal(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
 
 
 class ReplayGuard:

@@ -120,7 +120,9 @@ class SlackAnswerer:
             room, tz=outcome.tz, join_url=self._join_url, headline=headline
         )
         text = blocks.room_summary(room, outcome.tz)
-        if outcome.verb != "create" and room.message is not None:
+        # A room whose message is known is updated, whatever the verb: a create resumed after a
+        # crash between posting and being marked answered must not post the room twice.
+        if room.message is not None:
             await self._pacer.wait(room.message.channel_id)
             try:
                 await self._client.chat_update(

@@ -233,7 +233,7 @@ class _Listeners:
     async def on_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         user = body.get("user") or {}
-        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        team = _team_of(body)
         trigger, user_id = str(body.get("trigger_id", "")), str(user.get("id", ""))
         after_ack(
             lambda: self._deps.worker.spawn(
@@ -257,7 +257,7 @@ class _Listeners:
             await ack(response_action="errors", errors=result)
             return
         user = body.get("user") or {}
-        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        team = _team_of(body)
         if deps.allowed_channels and result.channel_id not in deps.allowed_channels:
             await ack(
                 response_action="errors",
@@ -308,7 +308,16 @@ class _Listeners:
         if not _ROOM_ID.match(room_id) or not channel:
             logger.warning("ignored a button press with a malformed room id or no channel")
             return
-        team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+        if self._deps.allowed_channels and channel not in self._deps.allowed_channels:
+            message = "roombot is not enabled in this channel; ask an admin."
+            await self._deps.people.client.chat_postEphemeral(
+                channel=channel,
+                user=str(user.get("id", "")),
+                text=message,
+                blocks=blocks.error_blocks(message),
+            )
+            return
+        team = _team_of(body)
         try:
             await self._accept(
                 text_command(template.format(room=room_id), locale=None),
@@ -440,6 +449,15 @@ NOT_SAVED = (
     "was done. Please try again in a minute."
 )
 _KEY_SPACE = uuid.UUID("5c1e0b5e-4a0b-4b5e-9a57-726f6f6d626f")  # journal keys from signatures
+
+
+def _team_of(body: dict[str, Any]) -> str:
+    """The workspace the payload came from; a guest's own team (`user.team_id`) is not it."""
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    user = body.get("user")
+    return str(user.get("team_id") or "") if isinstance(user, dict) else ""
 
 
 def _tz(zone: UserZone | None) -> str:

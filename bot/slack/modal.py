@@ -28,6 +28,7 @@ ROLE_BLOCKS = {
     "consumers": Role.CONSUMER,
 }
 MAX_WHEN_LENGTH = 200
+_PICKER_RANGE = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01: any real pick
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -259,6 +260,11 @@ def _window(
     elif start is not None or end is not None:
         if start is None or end is None:
             errors[START if start is None else END] = "Pick both a start and an end."
+            return None
+        for block_id, moment in ((START, start), (END, end)):
+            if not _PICKER_RANGE[0] <= moment <= _PICKER_RANGE[1]:
+                errors[block_id] = "That date cannot be right; pick it again."
+        if errors:
             return None
         zone = ZoneInfo(context.tz)
         begin = datetime.fromtimestamp(start, UTC).astimezone(zone)

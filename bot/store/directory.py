@@ -79,6 +79,7 @@ class IdentityDirectory:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
         self._locks: dict[tuple[str, str], _KeyLock] = {}
+        self._flights: dict[tuple[str, str], asyncio.Future[IdentityMapping]] = {}
 
     async def lookup(self, team_id: str, slack_user_id: str) -> IdentityMapping | None:
         """The user's mapping, or None when they have none yet."""
@@ -115,7 +116,43 @@ class IdentityDirectory:
         Errors from `provisioner.create_user` propagate and nothing is stored. A surplus
         identity (another replica won the insert) is deleted; if that delete fails it is
         logged, not raised, since the user's own mapping is fine.
+
+        Concurrent calls for one user in this process share a single creation and its
+        outcome (a single flight): when ACS is down, every command waiting on a new user's
+        identity hears so at once, rather than each in turn after its own deadline.
         """
+        existing = await self.lookup(team_id, slack_user_id)
+        if existing is not None:
+            return existing
+        key = (team_id, slack_user_id)
+        flight = self._flights.get(key)
+        if flight is not None:
+            return await asyncio.shield(flight)
+        flight = asyncio.get_running_loop().create_future()
+        self._flights[key] = flight
+        try:
+            mapping = await self._create(team_id, slack_user_id, provisioner, now=now)
+        except asyncio.CancelledError:
+            flight.cancel()
+            raise
+        except BaseException as exc:
+            flight.set_exception(exc)
+            flight.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        else:
+            flight.set_result(mapping)
+            return mapping
+        finally:
+            del self._flights[key]
+
+    async def _create(
+        self,
+        team_id: str,
+        slack_user_id: str,
+        provisioner: IdentityProvisioner,
+        *,
+        now: datetime,
+    ) -> IdentityMapping:
         async with self._user_lock(team_id, slack_user_id):
             existing = await self.lookup(team_id, slack_user_id)
             if existing is not None:

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.engine import Sessions, insert_ignoring_conflicts
@@ -329,7 +329,14 @@ async def _take_leases(
         .values(
             lease_owner=worker_id,
             lease_until=now + lease,
-            attempts=JournalRow.attempts + 1,
+            # Re-taking a lease this worker already holds is the same attempt, not a new one.
+            attempts=case(
+                (
+                    and_(JournalRow.lease_owner == worker_id, JournalRow.lease_until > now),
+                    JournalRow.attempts,
+                ),
+                else_=JournalRow.attempts + 1,
+            ),
             updated_at=now,
         )
         .returning(JournalRow)

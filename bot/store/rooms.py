@@ -199,7 +199,7 @@ class RoomRegistry:
         self, room_id: str, message: PostedMessage, *, now: datetime
     ) -> RoomRecord:
         """Remember the Slack message showing the room; allowed after deletion too."""
-        async with self._sessions.write() as session:
+        async with self._sessions.write(urgent=True) as session:
             row = await _load(session, room_id, for_update=True)
             row.message_channel_id, row.message_ts = message.channel_id, message.ts
             row.updated_at = now
