@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -104,11 +105,12 @@ class Runtime:
 
     async def _open(self) -> None:
         settings, options = self.settings, self.options
-        # dateparser's first call costs ~0.15 s. Pay it at start-up, but in a thread beside
-        # serving: the parser reaches dateparser only for rare date forms, so nothing common
-        # waits for it, and the health check is not held back by it.
-        warming = asyncio.create_task(asyncio.to_thread(warm_up), name="warm-up-parser")
-        self._stack.push_async_callback(lambda: asyncio.wait_for(warming, 30))
+        # dateparser's first call costs ~0.15 s. Pay it in a thread once serving has begun:
+        # the parser reaches dateparser only for rare date forms, so nothing common waits for
+        # it. Started at once, the thread's imports would hold the GIL against start-up itself
+        # (migrations, the first health check), so it waits a moment first.
+        warming = asyncio.create_task(_warm_up_later(WARM_UP_DELAY), name="warm-up-parser")
+        self._stack.push_async_callback(_stop_warm_up, warming)
         self.store = await self._stack.enter_async_context(
             Store.open(settings.database_url, migrate=True)
         )
@@ -123,9 +125,14 @@ class Runtime:
         self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
         self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
         assert settings.slack_bot_token is not None, "required above"
+        # One session for Slack's Web API, so its calls reuse keep-alive connections: without
+        # one, slack-sdk opens a new session (and TCP/TLS connection) for every call.
+        self.slack_http = aiohttp.ClientSession()
+        self._stack.push_async_callback(self.slack_http.close)
         self.slack = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url,
+            session=self.slack_http,
             retry_handlers=[
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
                 AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -214,6 +221,23 @@ class Runtime:
             healthy = healthy and connected
         report["pending_commands"] = str(self.worker.in_flight)
         return healthy, report
+
+
+WARM_UP_DELAY = 1.0
+"""Seconds after start-up before the parser's warm-up starts (see `Runtime._open`)."""
+
+
+async def _warm_up_later(delay: float) -> None:
+    await asyncio.sleep(delay)
+    await asyncio.to_thread(warm_up)
+
+
+async def _stop_warm_up(warming: asyncio.Task[None]) -> None:
+    """Closing before the warm-up began skips it; one already in its thread is waited for."""
+    if not warming.done():
+        warming.cancel()  # a thread already running finishes; `asyncio.run` waits for it
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(warming, 30)
 
 
 def web_app(runtime: Runtime) -> web.Application:

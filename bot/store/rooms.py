@@ -9,7 +9,7 @@ ACS (same Repeatability-Request-ID) and records it again.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -100,18 +100,33 @@ class RoomRegistry:
         )
         async with self._sessions.write() as session:
             inserted = (await session.execute(insert)).first() is not None
-            if inserted:
-                session.add_all(
-                    ParticipantRow(
-                        room_id=room_id,
-                        slack_user_id=p.slack_user_id,
-                        acs_raw_id=p.acs_raw_id,
-                        role=p.role.value,
-                    )
-                    for p in wanted.values()
+            if not inserted:  # recorded before (a retry): what the database holds wins
+                return _record(await _load(session, room_id))
+            session.add_all(
+                ParticipantRow(
+                    room_id=room_id,
+                    slack_user_id=p.slack_user_id,
+                    acs_raw_id=p.acs_raw_id,
+                    role=p.role.value,
                 )
-                await session.flush()
-            return _record(await _load(session, room_id))
+                for p in wanted.values()
+            )
+            await session.flush()
+        # Just inserted: the record is what was written, without reading it back.
+        return RoomRecord(
+            room_id=room_id,
+            team_id=team_id,
+            channel_id=channel_id,
+            creator_id=creator_id,
+            valid_from=valid_from.astimezone(UTC),
+            valid_until=valid_until.astimezone(UTC),
+            pstn_dial_out=pstn_dial_out,
+            participants=tuple(wanted[user] for user in sorted(wanted)),
+            message=None,
+            state=RoomState.ACTIVE,
+            created_at=now.astimezone(UTC),
+            updated_at=now.astimezone(UTC),
+        )
 
     async def get(self, room_id: str) -> RoomRecord | None:
         """The room, deleted or not; None when it was never recorded."""
