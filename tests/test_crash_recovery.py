@@ -12,12 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import signal
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,65 +24,16 @@ from slack_sdk.signature import SignatureVerifier
 from bot.acs.emulator import EmulatorServer
 from bot.slack.fake_slack import FakeSlack
 from bot.store.store import Store
+from tests.reliability.harness import ServeProcess
+from tests.reliability.harness import serving as running_bot
 
-ROOMBOT = str(Path(sys.executable).with_name("roombot"))
 SECRET = "crash-test-signing-secret"
 TEAM = "T0LOCAL"
 USER = "U0CRASH"
 
 
-@dataclass
-class BotProcess:
-    process: asyncio.subprocess.Process
-    url: str
-    log: list[str]
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-
-
-@asynccontextmanager
-async def running_bot(env: dict[str, str]) -> AsyncIterator[BotProcess]:
-    process = await asyncio.create_subprocess_exec(
-        ROOMBOT,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    log: list[str] = []
-    url: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    async def read_log() -> None:
-        assert process.stderr is not None
-        async for raw in process.stderr:
-            line = raw.decode(errors="replace").rstrip()
-            log.append(line)
-            found = re.search(r"serving on (http://\S+)", line)
-            if found and not url.done():
-                url.set_result(found.group(1))
-        if not url.done():
-            url.set_exception(RuntimeError("roombot serve exited:\n" + "\n".join(log)))
-
-    reader = asyncio.create_task(read_log())
-    try:
-        async with asyncio.timeout(30):
-            bot = BotProcess(process, await url, log)
-        yield bot
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
-        await reader
-
-
 async def send(
-    http: aiohttp.ClientSession, bot: BotProcess, slack: FakeSlack, channel: str
+    http: aiohttp.ClientSession, bot: ServeProcess, slack: FakeSlack, channel: str
 ) -> None:
     body = urlencode(
         {
