@@ -173,32 +173,38 @@ class RoomRegistry:
         self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
     ) -> RoomRecord:
         """Make *participants* the room's whole participant list."""
-        wanted = _by_user(participants)
-        async with self._sessions.write() as session:
-            row = await _load_active(session, room_id)
-            await _apply_participants(session, row, upsert=wanted, remove=set(), replace=True)
-            row.updated_at = now
-            return await _saved(session, row)
+        return await self._change_participants(
+            room_id, upsert=_by_user(participants), remove=set(), replace=True, now=now
+        )
 
     async def upsert_participants(
         self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
     ) -> RoomRecord:
         """Add *participants*, or change the role and identity of those already in (`add`)."""
-        wanted = _by_user(participants)
-        async with self._sessions.write() as session:
-            row = await _load_active(session, room_id)
-            await _apply_participants(session, row, upsert=wanted, remove=set(), replace=False)
-            row.updated_at = now
-            return await _saved(session, row)
+        return await self._change_participants(
+            room_id, upsert=_by_user(participants), remove=set(), replace=False, now=now
+        )
 
     async def remove_participants(
         self, room_id: str, slack_user_ids: Iterable[str], *, now: datetime
     ) -> RoomRecord:
         """Take the users out of the room (`remove`); users not in it are ignored."""
-        unwanted = set(slack_user_ids)
+        return await self._change_participants(
+            room_id, upsert={}, remove=set(slack_user_ids), replace=False, now=now
+        )
+
+    async def _change_participants(
+        self,
+        room_id: str,
+        *,
+        upsert: dict[str, ParticipantRecord],
+        remove: set[str],
+        replace: bool,
+        now: datetime,
+    ) -> RoomRecord:
         async with self._sessions.write() as session:
             row = await _load_active(session, room_id)
-            await _apply_participants(session, row, upsert={}, remove=unwanted, replace=False)
+            await _apply_participants(session, row, upsert=upsert, remove=remove, replace=replace)
             row.updated_at = now
             return await _saved(session, row)
 
