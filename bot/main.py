@@ -21,16 +21,14 @@ from typing import TYPE_CHECKING, Any, Self
 import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
 from bot.config import ConfigError, Settings
 from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
+from bot.service.recovery import AcsRecoveryWatch
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker
@@ -39,6 +37,7 @@ from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
+from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 from bot.store.errors import StoreUnavailable
 from bot.store.store import Store
 
@@ -135,7 +134,7 @@ class Runtime:
             session=self.slack_http,
             retry_handlers=[
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-                AsyncConnectionErrorRetryHandler(max_retry_count=2),
+                RepeatableConnectionErrorRetryHandler(max_retry_count=2),
             ],
         )
         self.people = SlackPeople(self.slack)
@@ -156,6 +155,7 @@ class Runtime:
             clock=options.clock,
         )
         runner_worker_id: list[str] = []
+        self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
             service=self.service,
             interpreter=Interpreter(people=self.people, registry=self.store.rooms),
@@ -164,6 +164,7 @@ class Runtime:
             answerer=self.answerer,
             worker_id=lambda: runner_worker_id[0],
             clock=options.clock,
+            on_delay=self.recovery.delayed,
         )
         self.worker = JournalWorker(
             self.store.journal,
@@ -175,6 +176,7 @@ class Runtime:
         )
         runner_worker_id.append(self.worker.worker_id)
         self._stack.push_async_callback(self.worker.aclose)
+        self._stack.push_async_callback(self.recovery.aclose)
         assert settings.slack_signing_secret is not None, "required above"
         self.app: AsyncApp = build_app(
             client=self.slack,
@@ -192,6 +194,13 @@ class Runtime:
             ),
         )
         self.worker.start()
+
+    async def _hurry_waiting(self) -> None:
+        """ACS answers again: what waited on it is due now, here and on every replica."""
+        now = self.options.clock()
+        hurried = await self.store.journal.hurry_waiting(now=now)
+        logger.info("%d waiting commands retried at once", hurried)
+        self.worker.poke()
 
     async def start_socket_mode(self) -> None:
         """Connect over Socket Mode (SLACK_APP_TOKEN); the client reconnects by itself."""

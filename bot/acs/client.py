@@ -55,6 +55,7 @@ from bot.domain import Role
 logger = logging.getLogger("roombot.acs")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_NO_SUCH_ROOM = "99999999999999999"  # the shape of a room id; never issued
 _JSON = "application/json"
 _MERGE_PATCH = "application/merge-patch+json"
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -171,11 +172,12 @@ class _AcsHttp:
         ok: frozenset[int] = frozenset({200}),
         not_found: type[AcsResponseError] = AcsResponseError,
         retried_delete_404_is_done: bool = False,
+        retry: RetryPolicy | None = None,
     ) -> bytes:
         """Send with retries; the response body on an *ok* status, else an AcsError."""
         session = self._client_session()
         url = URL(self._base + path_and_query, encoded=True)
-        policy = self._retry
+        policy = retry or self._retry
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + policy.deadline
         attempt = 0
@@ -416,6 +418,24 @@ class RoomsClient(_BaseClient):
             "GET", _room_path(room_id) + self._query(), operation="get_room", not_found=RoomNotFound
         )
         return _parse(RoomModel, payload, "get_room")
+
+    async def probe(self, *, within: float = 5.0) -> bool:
+        """Whether the service answers now: one signed GET of a room that cannot exist, no
+        retries. Any answer but a transient failure (408, 429, 5xx) counts, a 404 included."""
+        once = RetryPolicy(max_attempts=1, deadline=within, attempt_timeout=within)
+        try:
+            await self._http.send(
+                "GET",
+                _room_path(_NO_SUCH_ROOM) + self._query(),
+                operation="probe",
+                not_found=RoomNotFound,
+                retry=once,
+            )
+        except AcsResponseError as exc:
+            return exc.status not in RETRY_STATUSES
+        except AcsError:
+            return False
+        return True
 
     async def update_room(
         self,

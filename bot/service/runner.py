@@ -45,6 +45,7 @@ class CommandRunner:
         worker_id: Callable[[], str],
         clock: Callable[[], datetime] | None = None,
         give_up_after: timedelta = GIVE_UP_AFTER,
+        on_delay: Callable[[], None] | None = None,
     ) -> None:
         self._service = service
         self._interpreter = interpreter
@@ -54,6 +55,7 @@ class CommandRunner:
         self._worker_id = worker_id
         self._clock = clock or (lambda: datetime.now(UTC))
         self._give_up_after = give_up_after
+        self._on_delay = on_delay
 
     async def __call__(self, entry: JournalEntry) -> None:
         worker = self._worker_id()
@@ -111,6 +113,8 @@ class CommandRunner:
         delay = min(timedelta(seconds=2 ** min(entry.attempts, 10)), MAX_RETRY_DELAY)
         await self._journal.release(entry.key, worker, now=now, error=reason, retry_at=now + delay)
         logger.info("command %s delayed %ss: %s", entry.key, delay.total_seconds(), reason)
+        if self._on_delay is not None:
+            self._on_delay()  # e.g. watch for ACS to come back, and retry at once when it does
         return None
 
     async def _recorded_change(self, entry: JournalEntry) -> Outcome:

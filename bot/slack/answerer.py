@@ -6,6 +6,11 @@ to the command's response_url with `in_channel`. Refusals and notes to the perso
 go to the response_url while Slack still accepts it (30 minutes, 5 uses — counted in the
 journal, atomically across replicas), else `chat.postEphemeral`. Channel posts are paced to
 about one a second per channel, as Slack asks.
+
+Slack has no idempotency key for posts, so every room card carries the journal key in its
+message metadata. When a post may already have happened (an earlier attempt was cut off after
+recording the room, or the connection broke after Slack took the post), the bot looks for that
+card in the channel's history before posting, and records it instead of posting again.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.service.outcomes import Outcome, Refused, RoomChanged
 from bot.slack import blocks
 from bot.store.journal import Journal
-from bot.store.records import JournalEntry, PostedMessage
+from bot.store.records import JournalEntry, JournalState, PostedMessage
 
 logger = logging.getLogger("roombot.slack")
 
@@ -40,6 +45,11 @@ _CONFIRMATIONS = {
     "remove": "Room `{room}` participants updated.",
     "delete": "Room `{room}` was deleted.",
 }
+
+ROOM_POSTED_EVENT = "roombot_room_posted"
+"""The metadata event type on every room card; its payload names the journal key and room."""
+HISTORY_LOOKBACK_SECONDS = 600.0  # before the command was accepted: clocks differ
+HISTORY_PAGES = 10
 
 
 class ChannelPacer:
@@ -134,17 +144,32 @@ class SlackAnswerer:
             except SlackApiError as exc:
                 logger.warning("could not update the message of room %s: %s", room.room_id, exc)
             else:
-                await self.tell(entry, [blocks.section(self._confirmation(outcome))])
+                if outcome.verb != "create":  # a resumed create's card is its answer
+                    await self.tell(entry, [blocks.section(self._confirmation(outcome))])
                 return None
-        return await self._post_room(entry, room_blocks, text)
+        if entry.state is JournalState.ROOM_CREATED:
+            # An earlier attempt got as far as answering and may have posted before it stopped.
+            found = await self._find_room_post(entry)
+            if found is not None:
+                logger.info("command %s: its room card was already posted", entry.key)
+                return found
+        return await self._post_room(entry, room.room_id, room_blocks, text)
 
     async def _post_room(
-        self, entry: JournalEntry, room_blocks: list[blocks.Block], text: str
+        self, entry: JournalEntry, room_id: str, room_blocks: list[blocks.Block], text: str
     ) -> PostedMessage | None:
         await self._pacer.wait(entry.channel_id)
+        metadata = {
+            "event_type": ROOM_POSTED_EVENT,
+            "event_payload": {"journal_key": entry.key, "room_id": room_id},
+        }
         try:
             response = await self._client.chat_postMessage(
-                channel=entry.channel_id, blocks=room_blocks, text=text, unfurl_links=False
+                channel=entry.channel_id,
+                blocks=room_blocks,
+                text=text,
+                unfurl_links=False,
+                metadata=metadata,
             )
         except SlackApiError as exc:
             logger.info("chat.postMessage refused (%s); using the response_url", exc)
@@ -152,7 +177,67 @@ class SlackAnswerer:
             if await self._post_response(entry, payload):
                 return None
             raise
+        except (aiohttp.ClientError, TimeoutError):
+            # Slack may have posted it and only its answer was lost: look before trying again.
+            found = await self._find_room_post(entry)
+            if found is not None:
+                return found
+            raise
         return PostedMessage(channel_id=str(response["channel"]), ts=str(response["ts"]))
+
+    async def _find_room_post(self, entry: JournalEntry) -> PostedMessage | None:
+        """The room card posted for *entry*, found by its metadata; None if it is not there.
+
+        None also when Slack will not let the bot look (no history scope on an old install, a
+        conversation it cannot join): then the caller posts, preferring a card shown twice to
+        a card never shown.
+        """
+        oldest = f"{entry.accepted_at.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}"
+        joined = False
+        cursor: str | None = None
+        pages = 0
+        while pages < HISTORY_PAGES:
+            try:
+                response = await self._client.conversations_history(
+                    channel=entry.channel_id,
+                    oldest=oldest,
+                    limit=200,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") == "not_in_channel" and not joined:
+                    joined = await self._join(entry.channel_id)
+                    if joined:
+                        continue
+                logger.warning(
+                    "could not look for command %s's room card in %s (%s); posting it",
+                    entry.key,
+                    entry.channel_id,
+                    exc.response.get("error"),
+                )
+                return None
+            pages += 1
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if (
+                    metadata.get("event_type") == ROOM_POSTED_EVENT
+                    and payload.get("journal_key") == entry.key
+                ):
+                    return PostedMessage(channel_id=entry.channel_id, ts=str(message["ts"]))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return None
+        return None
+
+    async def _join(self, channel_id: str) -> bool:
+        try:
+            await self._client.conversations_join(channel=channel_id)
+        except SlackApiError as exc:
+            logger.info("could not join %s to read it (%s)", channel_id, exc.response.get("error"))
+            return False
+        return True
 
     def _confirmation(self, outcome: RoomChanged) -> str:
         until = blocks.slack_date(outcome.room.valid_until, outcome.tz)

@@ -8,9 +8,11 @@ same serialisation, authentication, retry and reconnect code that production run
 What it models, because the bot depends on it: Bearer-token auth (`not_authed`, `invalid_auth`,
 `not_allowed_token_type`), bot scopes (`missing_scope`; the defaults are the manifest's), unique
 increasing `ts`, trigger ids that expire after 3 s and are single use, response_urls limited to
-5 uses and 30 minutes, `chat.update` keeping an edit history, and injected faults such as a 429
-with `Retry-After`. What it does not model: channel membership, pagination, rate limits other
-than injected ones, and most argument validation beyond what a wrong call would trip over.
+5 uses and 30 minutes, `chat.update` keeping an edit history, message `metadata` and
+`conversations.history` (paged, readable only by a member: `conversations.join`), and injected
+faults such as a 429 with `Retry-After` or a response lost after the work was done. What it
+does not model: channel membership beyond the bot's, rate limits other than injected ones, and
+most argument validation beyond what a wrong call would trip over.
 
 It ships in the package (only aiohttp and the standard library) because `roombot dev` runs the
 bot against it; tokens are compared but never logged or recorded.
@@ -62,7 +64,18 @@ __all__ = [
 
 logger = logging.getLogger("roombot.fake_slack")
 
-DEFAULT_SCOPES = ("commands", "chat:write", "chat:write.public", "users:read", "usergroups:read")
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "usergroups:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "channels:join",
+)
 DEFAULT_CHANNEL_ID = "C0LOCAL"
 DEFAULT_CHANNEL_NAME = "general"
 BOT_USER_ID = "U0LOCALBOT"
@@ -100,10 +113,14 @@ class User:
     is_bot: bool
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True)
 class Channel:
+    """A conversation; the bot reads its history only as a member (`conversations.join`)."""
+
     id: str
     name: str
+    is_private: bool = False
+    bot_member: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +151,7 @@ class Message:
     user: str | None
     bot_id: str | None
     thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
     via: str
     edits: list[Edit] = field(default_factory=list)
     deleted: bool = False
@@ -294,6 +312,7 @@ class FakeSlack:
         self.calls: list[ApiCall] = []
 
         self._faults: dict[str, list[_Fault]] = {}
+        self._lost_responses: dict[str, int] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._trigger_numbers = itertools.count(1_000_001)
         self._response_urls: dict[str, _ResponseUrl] = {}
@@ -314,6 +333,8 @@ class FakeSlack:
             "views.push": _Method(self._views_push, "bot", None),
             "usergroups.users.list": _Method(self._usergroups_users_list, "bot", "usergroups:read"),
             "conversations.info": _Method(self._conversations_info, "bot", "channels:read"),
+            "conversations.history": _Method(self._conversations_history, "bot", None),
+            "conversations.join": _Method(self._conversations_join, "bot", "channels:join"),
             "apps.connections.open": _Method(self._apps_connections_open, "app", None),
         }
 
@@ -424,8 +445,14 @@ class FakeSlack:
             id=group_id, handle=handle.lstrip("@"), users=tuple(user_ids)
         )
 
-    def add_channel(self, channel_id: str, name: str) -> None:
-        self.channels[channel_id] = Channel(id=channel_id, name=name.lstrip("#"))
+    def add_channel(
+        self, channel_id: str, name: str, *, is_private: bool = False, bot_member: bool = True
+    ) -> None:
+        """Add a channel. With *bot_member* false the bot may still post to a public channel
+        (`chat:write.public`) but must join it before reading its history."""
+        self.channels[channel_id] = Channel(
+            id=channel_id, name=name.lstrip("#"), is_private=is_private, bot_member=bot_member
+        )
 
     # ------------------------------------------------------------------ things Slack would mint
 
@@ -507,6 +534,22 @@ class FakeSlack:
         self._faults.setdefault(method, []).append(
             _Fault(error=error, status=status, retry_after=retry_after, remaining=times)
         )
+
+    def lose_next_response(self, method: str, *, times: int = 1) -> None:
+        """Carry out the next *times* calls of *method*, then drop the connection unanswered.
+
+        What a client sees when the network fails after Slack did the work: the call happened
+        (a message was posted) but the caller cannot know it.
+        """
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        self._lost_responses[method] = self._lost_responses.get(method, 0) + times
+
+    def _take_lost_response(self, method: str) -> bool:
+        left = self._lost_responses.get(method, 0)
+        if left:
+            self._lost_responses[method] = left - 1
+        return left > 0
 
     def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method)
@@ -708,6 +751,8 @@ class FakeSlack:
         self.calls.append(ApiCall(method=method, params=params, at=at, status=status, error=error))
         logger.debug("fake Slack %s -> %s %s", method, status, error or "ok")
         self._changed()
+        if error is None and self._take_lost_response(method) and request.transport:
+            request.transport.abort()  # done, but the caller never hears so
         return web.json_response(body, status=status, headers=headers)
 
     def _authorize(self, spec: _Method, token: str | None) -> None:
@@ -886,8 +931,12 @@ class FakeSlack:
             user=BOT_USER_ID,
             bot_id=BOT_ID,
             thread_ts=_opt_str(params.get("thread_ts")),
+            metadata=_message_metadata(params.get("metadata")),
             via="chat.postMessage",
         )
+        channel_info = self.channels[channel]
+        if channel_info.is_private and not channel_info.bot_member:
+            raise _SlackError("not_in_channel")
         self.messages.append(message)
         return {
             "ok": True,
@@ -1025,13 +1074,61 @@ class FakeSlack:
                 "is_channel": True,
                 "is_group": False,
                 "is_im": False,
-                "is_private": False,
+                "is_private": channel.is_private,
                 "is_archived": False,
                 "is_general": channel.id == DEFAULT_CHANNEL_ID,
-                "is_member": True,
+                "is_member": channel.bot_member,
                 "created": 1_700_000_000,
             },
         }
+
+    def _conversations_history(self, params: Params) -> dict[str, Any]:
+        channel = self.channels[self._require_channel(params.get("channel"))]
+        scope = "groups:history" if channel.is_private else "channels:history"
+        if scope not in self.scopes:
+            raise _SlackError("missing_scope", needed=scope, provided=",".join(self.scopes))
+        if not channel.bot_member:
+            raise _SlackError("not_in_channel")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        inclusive = _truthy(params.get("inclusive"))
+        limit = min(max(int(params.get("limit") or 100), 1), 999)
+        start = int(params.get("cursor") or 0)
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        newest_first = sorted(
+            (m for m in self.messages if m.channel == channel.id and not m.deleted),
+            key=lambda m: float(m.ts),
+            reverse=True,
+        )
+        found = [m for m in newest_first if within(float(m.ts)) and not m.thread_ts]
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        body: dict[str, Any] = {
+            "ok": True,
+            "messages": [
+                self._message_json(m, with_metadata=_truthy(params.get("include_all_metadata")))
+                for m in page
+            ],
+            "has_more": more,
+        }
+        body["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
+        return body
+
+    def _conversations_join(self, params: Params) -> dict[str, Any]:
+        channel = self.channels[self._require_channel(params.get("channel"))]
+        if channel.is_private:
+            raise _SlackError("method_not_supported_for_channel_type")
+        already = channel.bot_member
+        channel.bot_member = True
+        body: dict[str, Any] = {"ok": True, "channel": {"id": channel.id, "name": channel.name}}
+        if already:
+            body["warning"] = "already_in_channel"
+        return body
 
     def _apps_connections_open(self, params: Params) -> dict[str, Any]:
         if not self._socket.enabled:
@@ -1103,7 +1200,7 @@ class FakeSlack:
         trigger.used = True
         return trigger
 
-    def _message_json(self, message: Message) -> dict[str, Any]:
+    def _message_json(self, message: Message, *, with_metadata: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": "message",
             "text": message.text,
@@ -1119,6 +1216,8 @@ class FakeSlack:
             body["attachments"] = copy.deepcopy(message.attachments)
         if message.thread_ts:
             body["thread_ts"] = message.thread_ts
+        if message.metadata is not None and with_metadata:
+            body["metadata"] = copy.deepcopy(message.metadata)
         if message.edits:
             body["edited"] = {"user": message.user, "ts": _format_ts(message.edits[-1].at)}
         return body
@@ -1178,6 +1277,24 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in {"1", "true"}
+
+
+def _message_metadata(value: Any) -> dict[str, Any] | None:
+    """`chat.postMessage`'s `metadata`: `{"event_type": str, "event_payload": object}`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _SlackError("invalid_metadata_format") from None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        raise _SlackError("invalid_metadata_schema")
+    return {"event_type": value["event_type"], "event_payload": value["event_payload"]}
 
 
 def _opt_str(value: Any) -> str | None:

@@ -295,6 +295,29 @@ class Journal:
             )
             return released.first() is not None
 
+    async def hurry_waiting(self, *, now: datetime) -> int:
+        """Make entries released with an error and a later retry time claimable now.
+
+        For when the cause of the error (ACS unreachable) is known to have gone; entries
+        somebody holds are left alone. Returns how many were hurried.
+        """
+        statement = (
+            update(JournalRow)
+            .where(
+                JournalRow.state != _ANSWERED,
+                JournalRow.lease_owner.is_(None),
+                JournalRow.last_error.is_not(None),
+                JournalRow.lease_until > now,
+            )
+            .values(lease_until=None, updated_at=now)
+            .returning(JournalRow.key)
+        )
+        async with self._sessions.write() as session:
+            hurried = await session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
+            return len(hurried.all())
+
     async def note_response_url_use(self, key: str, *, now: datetime) -> bool:
         """Reserve one post to the entry's response_url; False when Slack would refuse it.
 

@@ -189,3 +189,30 @@ async def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureF
         for fragment in signatures:
             assert fragment not in text
         assert "Signature=" not in text
+
+
+@pytest.mark.parametrize(
+    ("reply", "answers"),
+    [
+        (Reply(404, {"error": {"code": "NotFound", "message": "No such room."}}), True),
+        (Reply(400, {"error": {"code": "BadRequest", "message": "Bad id."}}), True),
+        (Reply(200, ROOM), True),
+        (Reply(503, ERROR), False),
+        (Reply(429, ERROR), False),
+        (Reply(0, drop=True), False),
+    ],
+)
+async def test_a_probe_is_one_signed_attempt_that_says_whether_acs_answers(
+    reply: Reply, answers: bool
+) -> None:
+    async with scripted(final=reply) as (url, s), RoomsClient(url, KEY, retry=FAST) as client:
+        assert await client.probe() is answers
+    assert len(s.seen) == 1  # never retried: the caller probes again on its own schedule
+    assert s.seen[0].headers["Authorization"].startswith("HMAC-SHA256 ")
+
+
+async def test_a_probe_of_an_unreachable_endpoint_says_no() -> None:
+    async with scripted(final=Reply(200, ROOM)) as (url, _):
+        pass  # the server is gone: its port now refuses connections
+    async with RoomsClient(url, KEY, retry=FAST) as client:
+        assert await client.probe(within=1.0) is False

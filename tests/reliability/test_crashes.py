@@ -24,7 +24,7 @@ from bot.acs.emulator import EmulatorServer
 from bot.slack.fake_slack import FakeSlack
 from bot.store.records import JournalState
 from bot.store.store import Store
-from bot.store.tables import JournalRow
+from bot.store.tables import JournalRow, RoomRow
 from tests.reliability.harness import (
     ME,
     TEAM,
@@ -129,6 +129,122 @@ async def test_a_create_resumed_after_its_room_was_posted_is_not_posted_again(bo
     resumed = await bot.runtime.store.journal.get(entry.key)
     assert resumed is not None
     assert resumed.state is JournalState.ANSWERED
+    assert bot.emulator.state.rooms_created == 1
+
+
+async def crash_after_posting(bot: Bot, channel: str = "C0ROOMS") -> tuple[str, str]:
+    """Run a create to its end, then put the database back to what a SIGKILL leaves between
+    Slack taking the room card and the bot recording it: the entry room_created and the
+    room without a message. Returns the journal key and the posted card's ts."""
+    await bot.command("create tomorrow", channel=channel)
+    await bot.settle()
+    entry = (await bot.journal())[0]
+    assert entry.room_id is not None
+    [card] = bot.slack.channel_messages(channel)
+    async with bot.runtime.store.engine.begin() as connection:
+        await connection.execute(
+            update(JournalRow)
+            .where(JournalRow.key == entry.key)
+            .values(
+                state=JournalState.ROOM_CREATED.value,
+                answered_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        await connection.execute(
+            update(RoomRow)
+            .where(RoomRow.id == entry.room_id)
+            .values(message_channel_id=None, message_ts=None)
+        )
+    return entry.key, card.ts
+
+
+async def resume(bot: Bot, key: str) -> None:
+    await bot.runtime.worker.run_once()
+    await bot.settle()
+    resumed = await bot.runtime.store.journal.get(key)
+    assert resumed is not None
+    assert resumed.state is JournalState.ANSWERED
+
+
+async def test_a_create_cut_off_after_posting_finds_its_card_instead_of_posting_again(
+    bot: Bot,
+) -> None:
+    """The window `make soak` found at about 1 in 100 commands in flight at a SIGKILL: the
+    card is in the channel but not on the room's record. The card carries the journal key in
+    its metadata, so the resumed command finds it in the channel's history and records it."""
+    key, ts = await crash_after_posting(bot)
+    await resume(bot, key)
+
+    assert [m.ts for m in bot.slack.channel_messages("C0ROOMS")] == [ts]
+    entry = await bot.runtime.store.journal.get(key)
+    assert entry is not None
+    room = await bot.runtime.store.rooms.get(entry.room_id or "")
+    assert room is not None
+    assert room.message is not None
+    assert (room.message.channel_id, room.message.ts) == ("C0ROOMS", ts)
+    assert bot.slack.ephemerals_for(ME) == []  # the card is the answer; nothing else is said
+    assert bot.emulator.state.rooms_created == 1
+    [lookup] = bot.slack.calls_to("conversations.history")
+    assert lookup.params["channel"] == "C0ROOMS"
+
+
+async def test_the_card_is_found_in_a_public_channel_the_bot_has_to_join_first(
+    bot: Bot,
+) -> None:
+    """chat:write.public posts where the bot is not a member; reading needs membership."""
+    bot.slack.add_channel("C0PUBLIC", "public", bot_member=False)
+    key, ts = await crash_after_posting(bot, "C0PUBLIC")
+    await resume(bot, key)
+
+    assert [m.ts for m in bot.slack.channel_messages("C0PUBLIC")] == [ts]
+    assert [c.ok for c in bot.slack.calls_to("conversations.history")] == [False, True]
+    assert [c.params["channel"] for c in bot.slack.calls_to("conversations.join")] == ["C0PUBLIC"]
+
+
+async def test_a_card_not_yet_posted_when_the_bot_stopped_is_posted_on_resume(bot: Bot) -> None:
+    """The other side of the window: the entry says room_created but Slack never got the
+    card. Looking finds nothing, so the card is posted, once."""
+    key, ts = await crash_after_posting(bot)
+    bot.slack.messages[0].deleted = True  # as if it never reached Slack
+    await resume(bot, key)
+
+    [card] = bot.slack.channel_messages("C0ROOMS")
+    assert card.ts != ts
+    entry = await bot.runtime.store.journal.get(key)
+    assert entry is not None
+    room = await bot.runtime.store.rooms.get(entry.room_id or "")
+    assert room is not None
+    assert room.message is not None
+    assert room.message.ts == card.ts
+
+
+async def test_without_the_history_scope_the_card_is_posted_rather_than_lost(bot: Bot) -> None:
+    """An install from an older manifest cannot look: shown twice beats never shown."""
+    key, _ = await crash_after_posting(bot)
+    bot.slack.scopes = tuple(s for s in bot.slack.scopes if not s.endswith(":history"))
+    await resume(bot, key)
+
+    assert len(bot.slack.channel_messages("C0ROOMS")) == 2
+    assert [c.error for c in bot.slack.calls_to("conversations.history")] == ["missing_scope"]
+
+
+async def test_a_post_whose_answer_is_lost_on_the_wire_is_not_posted_again(bot: Bot) -> None:
+    """Slack posts the card, then the connection drops before its answer arrives. slack-sdk
+    would repeat the call on its own (a second card); the bot looks for the card instead."""
+    bot.slack.lose_next_response("chat.postMessage")
+    await bot.command("create tomorrow", channel="C0LOST")
+    await bot.settle()
+
+    [card] = bot.slack.channel_messages("C0LOST")
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+    [entry] = await bot.journal()
+    assert entry.state is JournalState.ANSWERED
+    room = await bot.runtime.store.rooms.get(entry.room_id or "")
+    assert room is not None
+    assert room.message is not None
+    assert room.message.ts == card.ts
     assert bot.emulator.state.rooms_created == 1
 
 

@@ -2,8 +2,8 @@
 who asked hear about the delay; what waits too long fails once, in words, and stays undone.
 
 tests/slack/test_behaviour.py covers one command through an outage (with an explicit
-`poke`); here many commands ride it out on the worker's own polling, and the time from ACS
-coming back to the last answer (the recovery time) is measured. `bench/soak.py` holds ACS
+`poke`); here many commands ride it out with nothing but the runtime's own recovery watch,
+and the time from ACS coming back to the last answer (the recovery time) is measured. `bench/soak.py` holds ACS
 down for 30 s.
 """
 
@@ -46,10 +46,11 @@ async def test_commands_accepted_while_acs_is_down_finish_when_it_returns(
 
         bot.emulator.set_faults(fault_rate=0.0)
         back = time.monotonic()
-        # No poke: the worker's own polling must notice, as it would in production.
+        # No poke from the test: the runtime's recovery watch probes ACS while commands wait
+        # and hurries them when it answers (without it, each waits out its own backoff).
         await eventually(
             lambda: all(posted_rooms(bot, channel) for channel in channels),
-            within=40,  # MAX_RETRY_DELAY (30 s) bounds the wait; this outage was short
+            within=40,  # MAX_RETRY_DELAY (30 s) bounds the wait even without the watch
             what="every command done after ACS came back",
         )
         recovery = time.monotonic() - back

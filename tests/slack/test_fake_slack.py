@@ -289,6 +289,83 @@ async def test_chat_delete_hides_the_message(fake: FakeSlack, client: AsyncWebCl
     assert await slack_error(again) == "message_not_found"
 
 
+# --------------------------------------------------------------------------- history
+
+
+async def test_history_pages_newest_first_and_carries_message_metadata(
+    fake: FakeSlack, client: AsyncWebClient, clock: ManualClock
+) -> None:
+    tagged = {"event_type": "room_posted", "event_payload": {"key": "k1"}}
+    posted = []
+    for n in range(5):
+        clock.now += 1
+        metadata = tagged if n == 3 else None
+        posted.append(
+            await client.chat_postMessage(
+                channel=DEFAULT_CHANNEL_ID, text=f"m{n}", metadata=metadata
+            )
+        )
+    first = await client.conversations_history(
+        channel=DEFAULT_CHANNEL_ID, oldest=posted[0]["ts"], limit=2, include_all_metadata=True
+    )
+    assert [m["text"] for m in first["messages"]] == ["m4", "m3"]  # `oldest` is exclusive
+    assert first["messages"][1]["metadata"] == tagged
+    assert "metadata" not in first["messages"][0]
+    assert first["has_more"] is True
+    rest = await client.conversations_history(
+        channel=DEFAULT_CHANNEL_ID,
+        oldest=posted[0]["ts"],
+        limit=2,
+        cursor=first["response_metadata"]["next_cursor"],
+    )
+    assert [m["text"] for m in rest["messages"]] == ["m2", "m1"]
+    assert rest["has_more"] is False
+    assert rest["response_metadata"]["next_cursor"] == ""
+
+
+async def test_post_message_refuses_malformed_metadata(client: AsyncWebClient) -> None:
+    bad = client.chat_postMessage(channel=DEFAULT_CHANNEL_ID, text="x", metadata={"a": 1})
+    assert await slack_error(bad) == "invalid_metadata_schema"
+
+
+async def test_history_needs_membership_and_the_scope_of_the_channel_type(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.add_channel("C0OUTSIDE", "outside", bot_member=False)
+    fake.add_channel("G0SECRET", "secret", is_private=True, bot_member=False)
+    await client.chat_postMessage(channel="C0OUTSIDE", text="chat:write.public posts anyway")
+    outside = client.conversations_history(channel="C0OUTSIDE")
+    assert await slack_error(outside) == "not_in_channel"
+    secret = client.chat_postMessage(channel="G0SECRET", text="no")
+    assert await slack_error(secret) == "not_in_channel"
+    assert await slack_error(client.conversations_join(channel="G0SECRET")) == (
+        "method_not_supported_for_channel_type"
+    )
+
+    joined = await client.conversations_join(channel="C0OUTSIDE")
+    assert "warning" not in joined
+    history = await client.conversations_history(channel="C0OUTSIDE")
+    assert [m["text"] for m in history["messages"]] == ["chat:write.public posts anyway"]
+    again = await client.conversations_join(channel="C0OUTSIDE")
+    assert again["warning"] == "already_in_channel"
+
+    async with FakeSlack(scopes=("chat:write",)) as narrow:
+        reader = AsyncWebClient(token=narrow.bot_token, base_url=narrow.api_url)
+        no_scope = reader.conversations_history(channel=DEFAULT_CHANNEL_ID)
+        assert await slack_error(no_scope) == "missing_scope"
+
+
+async def test_a_lost_response_still_does_the_work(fake: FakeSlack) -> None:
+    """The connection drops after the post is made: the caller gets an error, Slack has it."""
+    fake.lose_next_response("chat.postMessage")
+    no_retries = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url, retry_handlers=[])
+    with pytest.raises(aiohttp.ClientError):
+        await no_retries.chat_postMessage(channel=DEFAULT_CHANNEL_ID, text="did it land?")
+    assert [m.text for m in fake.channel_messages()] == ["did it land?"]
+    await no_retries.chat_postMessage(channel=DEFAULT_CHANNEL_ID, text="next one answers")
+    assert len(fake.channel_messages()) == 2
+
+
 # --------------------------------------------------------------------------- views
 
 MODAL = {

@@ -15,6 +15,8 @@ import jsonschema
 import pytest
 import yaml
 
+from bot.slack.fake_slack import DEFAULT_SCOPES
+
 MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
 EVENTS_URL = "https://YOUR-HOST/slack/events"
 
@@ -105,8 +107,22 @@ def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> N
     scopes = manifest["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}  # no user token is ever requested
     assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "chat:write.public", "users:read", "usergroups:read"]
+        [
+            "commands",
+            "chat:write",
+            "chat:write.public",
+            "users:read",
+            "usergroups:read",
+            # finding a room's message after an interruption, instead of posting it twice
+            "channels:history",
+            "groups:history",
+            "im:history",
+            "mpim:history",
+            "channels:join",
+        ]
     )
+    # the local fake grants exactly what an install from the manifest grants
+    assert sorted(scopes["bot"]) == sorted(DEFAULT_SCOPES)
     assert len(scopes["bot"]) == len(set(scopes["bot"]))
 
 

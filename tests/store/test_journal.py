@@ -243,6 +243,25 @@ async def test_release_frees_the_entry_records_the_error_and_can_delay_the_retry
     assert await store.journal.claim_one(entry.key, "w3", lease=LEASE, now=retry_at) is not None
 
 
+async def test_hurry_waiting_makes_entries_delayed_by_an_error_due_now(store: Store) -> None:
+    """When ACS is back: entries released with an error and a later retry go now; entries
+    somebody holds, and delays not caused by an error, stay as they are."""
+    later = NOW + 30 * SECOND
+    waiting = await _claimed(store)
+    assert await store.journal.release(waiting.key, "w1", now=NOW, error="ACS down", retry_at=later)
+    held = await _claimed(store, worker="w2")
+    quiet = await _claimed(store, worker="w3")
+    assert await store.journal.release(quiet.key, "w3", now=NOW, retry_at=later)
+
+    assert await store.journal.hurry_waiting(now=NOW + SECOND) == 1
+    claimed = await store.journal.claim("w4", lease=LEASE, now=NOW + SECOND)
+    assert [e.key for e in claimed] == [waiting.key]
+    still = await store.journal.get(held.key)
+    assert still is not None
+    assert still.lease_owner == "w2"
+    assert await store.journal.hurry_waiting(now=NOW + SECOND) == 0
+
+
 # --- transitions ----------------------------------------------------------------------------
 
 
