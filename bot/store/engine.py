@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
+from bot.store.inline_sqlite import inline_connector
 from bot.store.tables import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -100,13 +101,15 @@ def create_engine(url: str | URL, *, migrating: bool = False, **options: Any) ->
             prepared, pool_pre_ping=True, connect_args=connect_args, **options
         )
 
-    Path(prepared.database or "").parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(prepared, **options)
+    database = prepared.database or ""
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(prepared, async_creator=inline_connector(database), **options)
     foreign_keys = "OFF" if migrating else "ON"
 
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # Let SQLAlchemy emit BEGIN (see _sqlite_on_begin); the driver's own is DEFERRED.
-        dbapi_connection.isolation_level = None
+        # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin): the inline driver's
+        # connections are opened in autocommit mode, so the driver never begins one.
+        assert dbapi_connection.isolation_level is None, "opened in autocommit mode"
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -143,8 +146,8 @@ def _switch_to_wal(cursor: Any) -> None:
 
 def _sqlite_on_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-    # Straight to aiosqlite: one trip to its thread instead of the three (cursor, execute,
-    # close) and the statement machinery `exec_driver_sql` costs, on every transaction.
+    # Straight to the driver: one call instead of the three (cursor, execute, close) and the
+    # statement machinery `exec_driver_sql` costs, on every transaction.
     driver = connection.connection.driver_connection
     assert driver is not None, "a checked-out connection has its driver connection"
     await_(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
