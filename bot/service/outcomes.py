@@ -37,6 +37,8 @@ class RoomChanged:
     room: RoomRecord
     actor_id: str
     tz: str
+    journalled: bool = False
+    """True when the journal already says room_created (recorded with the room itself)."""
 
 
 @dataclass(frozen=True, slots=True)

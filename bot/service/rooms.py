@@ -78,8 +78,10 @@ class RoomService:
         try:
             if command.action == "create":
                 room = await self._create(entry, command)
+                journalled = entry.lease_owner is not None  # recorded with the room
             else:
                 room = await self._change(entry, command)
+                journalled = False
         except RoomNotFound:
             raise ServiceError(
                 "room_not_found",
@@ -92,7 +94,13 @@ class RoomService:
             raise ServiceError(f"acs_{exc.code}", _acs_words(exc)) from exc
         except AcsError as exc:
             raise TryLater(exc.hint) from exc
-        return RoomChanged(verb=command.action, room=room, actor_id=entry.user_id, tz=command.tz)
+        return RoomChanged(
+            verb=command.action,
+            room=room,
+            actor_id=entry.user_id,
+            tz=command.tz,
+            journalled=journalled,
+        )
 
     async def _create(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
         wanted = await self._participants(entry, command)
@@ -117,6 +125,7 @@ class RoomService:
                 ParticipantRecord(user, raw_ids[user], role) for user, role in wanted.items()
             ],
             now=self._clock(),
+            journal_step=(entry.key, entry.lease_owner) if entry.lease_owner else None,
         )
 
     async def _participants(self, entry: JournalEntry, command: ResolvedCommand) -> dict[str, Role]:

@@ -71,9 +71,10 @@ class CommandRunner:
         else:
             return
         message = await self._answerer.answer(entry, outcome)
+        shown = None
         if message is not None and isinstance(outcome, RoomChanged):
-            await self._registry.set_message(outcome.room.room_id, message, now=self._clock())
-        await self._journal.mark_answered(entry.key, worker, now=self._clock())
+            shown = (outcome.room.room_id, message)
+        await self._journal.mark_answered(entry.key, worker, now=self._clock(), room_message=shown)
 
     async def _decide(self, entry: JournalEntry, worker: str) -> Outcome | None:
         try:
@@ -86,9 +87,10 @@ class CommandRunner:
             return Refused(refusal.code, refusal.message, refusal.example)
         except TryLater as delay:
             return await self._later(entry, worker, delay.reason)
-        await self._journal.mark_room_created(
-            entry.key, changed.room.room_id, worker, now=self._clock()
-        )
+        if not changed.journalled:
+            await self._journal.mark_room_created(
+                entry.key, changed.room.room_id, worker, now=self._clock()
+            )
         return changed
 
     async def _resolved(self, entry: JournalEntry, worker: str) -> ResolvedCommand:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.store.journal import Journal
-from bot.store.records import JournalEntry
+from bot.store.records import JournalEntry, NewJournalEntry
 
 logger = logging.getLogger("roombot.worker")
 
@@ -65,6 +65,22 @@ class JournalWorker:
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+    @property
+    def lease(self) -> timedelta:
+        return self._lease
+
+    async def accept(self, entry: NewJournalEntry) -> JournalEntry | None:
+        """Journal *entry* leased to this worker (one write, no claim); None if already there.
+
+        Start it with `start_accepted` once the request is acknowledged.
+        """
+        return await self._journal.accept_leased(entry, worker_id=self.worker_id, lease=self._lease)
+
+    def start_accepted(self, entry: JournalEntry) -> None:
+        """Run an entry this worker accepted (and leased) itself."""
+        if entry.key not in self._running:
+            self._track(self._run_accepted(entry), entry.key)
 
     def submit(self, key: str) -> None:
         """Run the entry *key* now (the replica that accepted it), if no one else has it."""
@@ -147,6 +163,19 @@ class JournalWorker:
 
     async def _run(self, entry: JournalEntry) -> None:
         async with self._slots:
+            await self._process_leased(entry)
+
+    async def _run_accepted(self, entry: JournalEntry) -> None:
+        async with self._slots:
+            # Waiting for a free slot may have eaten into the lease taken at accept: take it
+            # afresh (or find that another worker has it) before working on the entry.
+            if entry.lease_until is None or entry.lease_until - self._clock() < self._lease / 2:
+                renewed = await self._journal.claim_one(
+                    entry.key, self.worker_id, lease=self._lease, now=self._clock()
+                )
+                if renewed is None:
+                    return
+                entry = renewed
             await self._process_leased(entry)
 
     async def _process_leased(self, entry: JournalEntry) -> None:

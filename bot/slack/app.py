@@ -359,7 +359,7 @@ class _Listeners:
         signature = (request.headers.get("x-slack-signature") or [""])[0]
         key = str(uuid.uuid5(_KEY_SPACE, signature)) if signature else new_journal_key()
         try:
-            fresh = await deps.journal.accept(
+            accepted = await deps.worker.accept(
                 NewJournalEntry(
                     key=key,
                     command=command,
@@ -373,9 +373,10 @@ class _Listeners:
         except Exception as exc:
             logger.exception("could not journal a command; refusing it")
             raise NotSaved from exc
-        if fresh:
-            after_ack(lambda: deps.worker.submit(key))
-        return fresh
+        if accepted is None:
+            return False
+        after_ack(lambda: deps.worker.start_accepted(accepted))
+        return True
 
     async def _show(self, ack: AsyncAck, team: str, room_id: str, zone: UserZone | None) -> None:
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -46,8 +46,9 @@ from bot.store.records import (
     JournalEntry,
     JournalState,
     NewJournalEntry,
+    PostedMessage,
 )
-from bot.store.tables import JournalRow
+from bot.store.tables import JournalRow, RoomRow
 
 _ANSWERED = JournalState.ANSWERED.value
 
@@ -102,7 +103,25 @@ class Journal:
 
     async def accept(self, entry: NewJournalEntry) -> bool:
         """Write *entry* in state accepted; False (and no change) if its key is already there."""
-        values = {
+        return await self.accept_leased(entry) is not None
+
+    async def accept_leased(
+        self,
+        entry: NewJournalEntry,
+        *,
+        worker_id: str | None = None,
+        lease: timedelta | None = None,
+    ) -> JournalEntry | None:
+        """Write *entry* in state accepted, leased to *worker_id* when given; None (and no
+        change) if its key is already there.
+
+        The replica that acks a command works on it at once: taking the lease in the same
+        write saves a claim transaction per command. The lease counts as the first attempt.
+        """
+        leased = worker_id is not None
+        if leased and (lease is None or lease <= timedelta(0)):
+            raise ValueError("a leased accept needs a positive lease")
+        values: dict[str, Any] = {
             "key": entry.key,
             "first_sent": entry.first_sent or entry.accepted_at,
             "command": _plain_json(entry.command),
@@ -114,12 +133,39 @@ class Journal:
             "response_url_uses": 0,
             "accepted_at": entry.accepted_at,
             "state": JournalState.ACCEPTED.value,
-            "attempts": 0,
+            "attempts": 1 if leased else 0,
             "updated_at": entry.accepted_at,
+            "lease_owner": worker_id,
+            "lease_until": entry.accepted_at + lease if lease is not None and leased else None,
         }
         async with self._sessions.write(urgent=True) as session:
             inserted = await session.execute(_accept_statement(self._sessions.dialect), values)
-            return inserted.first() is not None
+            if inserted.first() is None:
+                return None
+        # Just inserted: the entry is what was written (in UTC, as the database gives it back).
+        lease_until = values["lease_until"]
+        return JournalEntry(
+            key=entry.key,
+            first_sent=values["first_sent"].astimezone(UTC),
+            command=values["command"],
+            team_id=entry.team_id,
+            user_id=entry.user_id,
+            channel_id=entry.channel_id,
+            response_url=entry.response_url,
+            response_url_expires_at=values["response_url_expires_at"].astimezone(UTC),
+            response_url_uses=0,
+            accepted_at=entry.accepted_at.astimezone(UTC),
+            state=JournalState.ACCEPTED,
+            room_id=None,
+            error_code=None,
+            error_message=None,
+            attempts=values["attempts"],
+            last_error=None,
+            lease_owner=worker_id,
+            lease_until=None if lease_until is None else lease_until.astimezone(UTC),
+            answered_at=None,
+            updated_at=entry.accepted_at.astimezone(UTC),
+        )
 
     async def get(self, key: str) -> JournalEntry | None:
         async with self._sessions.read() as session:
@@ -210,22 +256,11 @@ class Journal:
         """Record that ACS created *room_id* for the entry.
 
         Recording the same room again is a no-op; any other room id, or an entry that already
-        failed, raises InvalidTransition.
+        failed, raises InvalidTransition. `RoomRegistry.record_created` does this in the same
+        transaction as the room when given the journal key.
         """
         async with self._sessions.write() as session:
-            moved = await _move(session, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
-            if moved is not None:
-                return moved
-            row = await _load(session, key)  # a no-op, or say why not
-            state = JournalState(row.state)
-            if row.room_id is not None:
-                if row.room_id == room_id:
-                    return _entry(row)
-                raise InvalidTransition(key, state, f"record room {room_id} over {row.room_id}")
-            if state is not JournalState.ACCEPTED:
-                raise InvalidTransition(key, state, "record a created room")
-            _check_owner(row, worker_id)
-            raise AssertionError("unreachable: the conditional update would have matched")
+            return await room_created_in(session, key, room_id, worker_id, now=now)
 
     async def mark_failed(
         self, key: str, code: str, message: str, worker_id: str, *, now: datetime
@@ -250,13 +285,29 @@ class Journal:
             row.error_code, row.error_message = code, message
             return await _saved(session, row)
 
-    async def mark_answered(self, key: str, worker_id: str, *, now: datetime) -> JournalEntry:
+    async def mark_answered(
+        self,
+        key: str,
+        worker_id: str,
+        *,
+        now: datetime,
+        room_message: tuple[str, PostedMessage] | None = None,
+    ) -> JournalEntry:
         """Record that the user got their answer; the entry is finished and its lease freed.
 
-        Answering an answered entry is a no-op, so a worker that crashed after answering and
-        before noticing the commit does not make the caller answer twice.
+        *room_message* (room id, message) is the Slack message that now shows the room,
+        remembered on the room in the same transaction. Answering an answered entry is a
+        no-op, so a worker that crashed after answering and before noticing the commit does
+        not make the caller answer twice.
         """
         async with self._sessions.write() as session:
+            if room_message is not None:
+                room_id, message = room_message
+                await session.execute(
+                    _SET_MESSAGE,
+                    {"b_room": room_id, "b_channel": message.channel_id, "b_ts": message.ts},
+                    execution_options={"synchronize_session": False},
+                )
             moved = await _move(session, _ANSWER, key, worker_id, b_now=now)
             if moved is not None:
                 return moved
@@ -396,6 +447,37 @@ _ANSWER = _move_statement(
     lease_owner=None,
     lease_until=None,
 )
+
+
+_SET_MESSAGE = (
+    update(RoomRow)
+    .where(RoomRow.id == bindparam("b_room"))
+    .values(
+        message_channel_id=bindparam(
+            "b_channel", type_=RoomRow.__table__.c.message_channel_id.type
+        ),
+        message_ts=bindparam("b_ts", type_=RoomRow.__table__.c.message_ts.type),
+    )
+)
+
+
+async def room_created_in(
+    session: AsyncSession, key: str, room_id: str, worker_id: str, *, now: datetime
+) -> JournalEntry:
+    """`Journal.mark_room_created` inside the caller's transaction (see its docstring)."""
+    moved = await _move(session, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
+    if moved is not None:
+        return moved
+    row = await _load(session, key)  # a no-op, or say why not
+    state = JournalState(row.state)
+    if row.room_id is not None:
+        if row.room_id == room_id:
+            return _entry(row)
+        raise InvalidTransition(key, state, f"record room {room_id} over {row.room_id}")
+    if state is not JournalState.ACCEPTED:
+        raise InvalidTransition(key, state, "record a created room")
+    _check_owner(row, worker_id)
+    raise AssertionError("unreachable: the conditional update would have matched")
 
 
 async def _move(

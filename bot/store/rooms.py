@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.domain import Role
 from bot.store.engine import Sessions, insert_ignoring_conflicts
 from bot.store.errors import RoomDeleted, RoomNotFound
+from bot.store.journal import room_created_in
 from bot.store.records import ParticipantRecord, PostedMessage, RoomRecord, RoomState
 from bot.store.tables import ParticipantRow, RoomRow
 
@@ -78,8 +80,14 @@ class RoomRegistry:
         pstn_dial_out: bool,
         participants: Iterable[ParticipantRecord],
         now: datetime,
+        journal_step: tuple[str, str] | None = None,
     ) -> RoomRecord:
-        """Record a room ACS just created; if *room_id* is already recorded, return it as is."""
+        """Record a room ACS just created; if *room_id* is already recorded, return it as is.
+
+        With *journal_step* (journal key, worker id) the entry is marked room_created in the
+        same transaction (`Journal.mark_room_created`): one commit instead of two per create,
+        and no moment where the room is recorded but its command is not.
+        """
         _check_window(valid_from, valid_until)
         wanted = _by_user(participants)
         insert = (
@@ -100,18 +108,24 @@ class RoomRegistry:
         )
         async with self._sessions.write() as session:
             inserted = (await session.execute(insert)).first() is not None
+            if journal_step is not None:
+                key, worker_id = journal_step
+                await room_created_in(session, key, room_id, worker_id, now=now)
             if not inserted:  # recorded before (a retry): what the database holds wins
                 return _record(await _load(session, room_id))
-            session.add_all(
-                ParticipantRow(
-                    room_id=room_id,
-                    slack_user_id=p.slack_user_id,
-                    acs_raw_id=p.acs_raw_id,
-                    role=p.role.value,
+            if wanted:
+                await session.execute(
+                    _INSERT_PARTICIPANTS,
+                    [
+                        {
+                            "room_id": room_id,
+                            "slack_user_id": p.slack_user_id,
+                            "acs_raw_id": p.acs_raw_id,
+                            "role": p.role.value,
+                        }
+                        for p in wanted.values()
+                    ],
                 )
-                for p in wanted.values()
-            )
-            await session.flush()
         # Just inserted: the record is what was written, without reading it back.
         return RoomRecord(
             room_id=room_id,
@@ -225,6 +239,11 @@ class RoomRegistry:
             row.message_channel_id, row.message_ts = message.channel_id, message.ts
             row.updated_at = now
             return await _saved(session, row)
+
+
+# A plain Core INSERT of participant rows, built once and run as one executemany: the ORM's
+# unit of work (add_all + flush) cost more than the rest of the transaction.
+_INSERT_PARTICIPANTS = insert(cast(Table, ParticipantRow.__table__))
 
 
 async def _load(session: AsyncSession, room_id: str, *, for_update: bool = False) -> RoomRow:

@@ -3,8 +3,8 @@ who asked hear about the delay; what waits too long fails once, in words, and st
 
 tests/slack/test_behaviour.py covers one command through an outage (with an explicit
 `poke`); here many commands ride it out with nothing but the runtime's own recovery watch,
-and the time from ACS coming back to the last answer (the recovery time) is measured. `bench/soak.py` holds ACS
-down for 30 s.
+and the time from ACS coming back to the last answer (the recovery time) is measured.
+`bench/soak.py` holds ACS down for 30 s.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from bot.store import (
     JournalState,
     LeaseLost,
     NewJournalEntry,
+    PostedMessage,
     Store,
     new_journal_key,
 )
@@ -260,6 +261,81 @@ async def test_hurry_waiting_makes_entries_delayed_by_an_error_due_now(store: St
     assert still is not None
     assert still.lease_owner == "w2"
     assert await store.journal.hurry_waiting(now=NOW + SECOND) == 0
+
+
+async def test_a_leased_accept_is_the_first_claim_in_the_same_write(store: Store) -> None:
+    """The acking replica journals the command leased to itself: no claim needed, and no
+    other worker's claim takes it while the lease runs."""
+    new = _new()
+    entry = await store.journal.accept_leased(new, worker_id="w1", lease=LEASE)
+    assert entry is not None
+    assert (entry.lease_owner, entry.lease_until, entry.attempts) == ("w1", NOW + LEASE, 1)
+    assert entry == await store.journal.get(new.key)  # what it returns is what was written
+    assert await store.journal.claim("w2", lease=LEASE, now=NOW + SECOND) == []
+    assert await store.journal.accept_leased(new, worker_id="w2", lease=LEASE) is None
+    (taken,) = await store.journal.claim("w2", lease=LEASE, now=NOW + LEASE)  # it ran out
+    assert (taken.lease_owner, taken.attempts) == ("w2", 2)
+    with pytest.raises(ValueError, match="positive lease"):
+        await store.journal.accept_leased(_new(), worker_id="w1")
+
+
+async def test_answering_remembers_the_rooms_message_in_the_same_transaction(
+    store: Store,
+) -> None:
+    entry = await _claimed(store)
+    await store.rooms.record_created(
+        room_id="R1",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="U1",
+        valid_from=NOW,
+        valid_until=NOW + LEASE,
+        pstn_dial_out=False,
+        participants=(),
+        now=NOW,
+        journal_step=(entry.key, "w1"),
+    )
+    created = await store.journal.get(entry.key)
+    assert created is not None
+    assert (created.state, created.room_id) == (JournalState.ROOM_CREATED, "R1")
+
+    shown = PostedMessage(channel_id="C1", ts="1700000000.000100")
+    await store.journal.mark_answered(entry.key, "w1", now=NOW, room_message=("R1", shown))
+    room = await store.rooms.get("R1")
+    assert room is not None
+    assert room.message == shown
+    other = await _claimed(store, worker="w2")
+    with pytest.raises(LeaseLost):  # not w3's to answer: and the message stays as it was
+        await store.journal.mark_answered(
+            other.key, "w3", now=NOW, room_message=("R1", PostedMessage("C9", "1.2"))
+        )
+    room = await store.rooms.get("R1")
+    assert room is not None
+    assert room.message == shown
+
+
+async def test_a_room_recorded_by_a_worker_that_lost_its_lease_is_not_recorded(
+    store: Store,
+) -> None:
+    """Room and journal step commit together or not at all."""
+    entry = await _claimed(store)
+    with pytest.raises(LeaseLost):
+        await store.rooms.record_created(
+            room_id="R2",
+            team_id="T1",
+            channel_id="C1",
+            creator_id="U1",
+            valid_from=NOW,
+            valid_until=NOW + LEASE,
+            pstn_dial_out=False,
+            participants=(),
+            now=NOW,
+            journal_step=(entry.key, "not-the-holder"),
+        )
+    assert await store.rooms.get("R2") is None
+    still = await store.journal.get(entry.key)
+    assert still is not None
+    assert still.state is JournalState.ACCEPTED
 
 
 # --- transitions ----------------------------------------------------------------------------
