@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,13 +74,44 @@ def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
         yield items[start : start + _CHUNK]
 
 
-class IdentityDirectory:
-    """(Slack team id, Slack user id) -> ACS raw id, shared by every replica."""
+KNOWN_FOR = 60.0
+"""Seconds a mapping read from the database is reused without reading it again."""
 
-    def __init__(self, sessions: Sessions) -> None:
+
+class IdentityDirectory:
+    """(Slack team id, Slack user id) -> ACS raw id, shared by every replica.
+
+    Mappings almost never change once made (only `roombot identities import --replace` changes
+    one), so `get_or_create_many`, on every create's path, reuses what it read in the last
+    `KNOWN_FOR` seconds instead of a read transaction per command; a replacement imported
+    while the bot serves takes effect within that time.
+    """
+
+    def __init__(
+        self, sessions: Sessions, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._sessions = sessions
         self._locks: dict[tuple[str, str], _KeyLock] = {}
         self._flights: dict[tuple[str, str], asyncio.Future[IdentityMapping]] = {}
+        self._known: dict[tuple[str, str], tuple[IdentityMapping, float]] = {}
+        self._monotonic = monotonic
+
+    def _remember(self, mappings: Iterable[IdentityMapping]) -> None:
+        until = self._monotonic() + KNOWN_FOR
+        for mapping in mappings:
+            self._known[(mapping.team_id, mapping.slack_user_id)] = (mapping, until)
+
+    def _recalled(self, team_id: str, users: Iterable[str]) -> dict[str, IdentityMapping]:
+        now = self._monotonic()
+        found: dict[str, IdentityMapping] = {}
+        for user in users:
+            known = self._known.get((team_id, user))
+            if known is not None:
+                if known[1] > now:
+                    found[user] = known[0]
+                else:
+                    del self._known[(team_id, user)]
+        return found
 
     async def lookup(self, team_id: str, slack_user_id: str) -> IdentityMapping | None:
         """The user's mapping, or None when they have none yet."""
@@ -183,7 +215,12 @@ class IdentityDirectory:
         the first error, if any, is raised, so none is left half-done.
         """
         wanted = builtins.list(dict.fromkeys(slack_user_ids))
-        found = await self.lookup_many(team_id, wanted)
+        found = self._recalled(team_id, wanted)
+        unknown = [user for user in wanted if user not in found]
+        if unknown:
+            read = await self.lookup_many(team_id, unknown)
+            self._remember(read.values())
+            found.update(read)
         missing = [user for user in wanted if user not in found]
         limit = asyncio.Semaphore(CREATE_CONCURRENCY)
 
@@ -227,6 +264,7 @@ class IdentityDirectory:
                 raise ImportRejected(plan.problems)
             if not dry_run:
                 await _apply_import(session, plan, now)
+                self._known.clear()
             return plan.report()
 
     @asynccontextmanager

@@ -20,6 +20,8 @@ from bot.store import (
     ImportRow,
     Store,
 )
+from bot.store.directory import KNOWN_FOR, IdentityDirectory
+from bot.store.engine import Sessions
 from tests.store.helpers import (
     NOW,
     deleted_identities,
@@ -308,3 +310,26 @@ async def test_import_of_many_rows_crosses_query_chunks(store: Store) -> None:
     assert (await store.identities.import_rows(rows, now=NOW)).inserted == 1201
     again = await store.identities.import_rows(rows, now=NOW)
     assert again == ImportReport(unchanged=1201)
+
+
+async def test_mappings_read_are_reused_for_a_while_then_read_again(
+    database_url: str, store: Store, identity_client: IdentityClient
+) -> None:
+    """Every create looks its people up; a mapping read once is reused for KNOWN_FOR seconds,
+    so a replacement imported by another process shows once that time has passed."""
+    await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_old")], now=NOW)
+    clock = [0.0]
+    directory = IdentityDirectory(Sessions(store.engine), monotonic=lambda: clock[0])
+    first = await directory.get_or_create_many("T1", ["U1"], identity_client, now=NOW)
+    assert first["U1"].acs_raw_id == "8:acs:r_old"
+
+    async with Store.open(database_url) as elsewhere:  # `roombot identities import --replace`
+        await elsewhere.identities.import_rows(
+            [ImportRow(1, "T1", "U1", "8:acs:r_new")], now=NOW, replace=True
+        )
+    clock[0] = KNOWN_FOR - 1
+    again = await directory.get_or_create_many("T1", ["U1"], identity_client, now=NOW)
+    assert again["U1"].acs_raw_id == "8:acs:r_old"  # reused, not read
+    clock[0] = KNOWN_FOR + 1
+    later = await directory.get_or_create_many("T1", ["U1"], identity_client, now=NOW)
+    assert later["U1"].acs_raw_id == "8:acs:r_new"
