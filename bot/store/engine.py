@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
+from bot.store.hot_sqlite import HotPath
 from bot.store.inline_sqlite import inline_connector
 from bot.store.tables import Base
 
@@ -187,7 +188,11 @@ class WriterTurn:
 
 
 class Sessions:
-    """One transaction per repository call: `read()` for queries, `write()` for changes."""
+    """One transaction per repository call: `read()` for queries, `write()` for changes.
+
+    On SQLite, `hot` is the plain-SQL path for a command's common writes (`hot_sqlite`);
+    on PostgreSQL it is None and every write goes through SQLAlchemy.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -197,6 +202,26 @@ class Sessions:
             engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
         self._writer_turn = WriterTurn() if self.dialect == "sqlite" else None
+        self.hot: HotPath | None = None
+        if self.dialect == "sqlite":
+            database = engine.url.database or ""
+            self.hot = HotPath(database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+
+    def close(self) -> None:
+        if self.hot is not None:
+            self.hot.close()
+
+    @asynccontextmanager
+    async def hot_write(self, *, urgent: bool = False) -> AsyncIterator[sqlite3.Connection]:
+        """A transaction on the hot path's connection, in turn with every other writer."""
+        assert self.hot is not None, "SQLite only"
+        assert self._writer_turn is not None, "SQLite only"
+        await self._writer_turn.acquire(urgent=urgent)
+        try:
+            with self.hot.transaction() as connection:
+                yield connection
+        finally:
+            self._writer_turn.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

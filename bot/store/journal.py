@@ -19,6 +19,7 @@ if somebody did, its next move raises `LeaseLost` and it must stop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store import hot_sqlite
 from bot.store.engine import Sessions, insert_ignoring_conflicts
 from bot.store.errors import EntryNotFound, InvalidTransition, LeaseLost
 from bot.store.records import (
@@ -138,10 +140,16 @@ class Journal:
             "lease_owner": worker_id,
             "lease_until": entry.accepted_at + lease if lease is not None and leased else None,
         }
-        async with self._sessions.write(urgent=True) as session:
-            inserted = await session.execute(_accept_statement(self._sessions.dialect), values)
-            if inserted.first() is None:
+        if self._sessions.hot is not None:
+            async with self._sessions.hot_write(urgent=True) as connection:
+                row = connection.execute(hot_sqlite.ACCEPT, _stored_values(values)).fetchone()
+            if row is None:
                 return None
+        else:
+            async with self._sessions.write(urgent=True) as session:
+                inserted = await session.execute(_accept_statement(self._sessions.dialect), values)
+                if inserted.first() is None:
+                    return None
         # Just inserted: the entry is what was written (in UTC, as the database gives it back).
         lease_until = values["lease_until"]
         return JournalEntry(
@@ -239,6 +247,16 @@ class Journal:
         from then on every retry repeats exactly the pinned command.
         """
         plain = _plain_json(command)
+        if self._sessions.hot is not None:
+            params = {
+                "key": key,
+                "worker": worker_id,
+                "command": hot_sqlite.stored_json(plain),
+                "now": hot_sqlite.stored(now),
+            }
+            with contextlib.suppress(hot_sqlite.NoMatch):
+                async with self._sessions.hot_write() as connection:
+                    return hot_sqlite.moved(connection, hot_sqlite.PIN, params)
         async with self._sessions.write() as session:
             moved = await _move(session, _PIN, key, worker_id, b_command=plain, b_now=now)
             if moved is not None:
@@ -300,12 +318,34 @@ class Journal:
         no-op, so a worker that crashed after answering and before noticing the commit does
         not make the caller answer twice.
         """
+        if self._sessions.hot is not None:
+            stamp = hot_sqlite.stored(now)
+            with contextlib.suppress(hot_sqlite.NoMatch):
+                async with self._sessions.hot_write() as connection:
+                    if room_message is not None:
+                        room_id, message = room_message
+                        connection.execute(
+                            hot_sqlite.SET_MESSAGE,
+                            {
+                                "room": room_id,
+                                "channel": message.channel_id,
+                                "ts": message.ts,
+                                "now": stamp,
+                            },
+                        )
+                    answer = {"key": key, "worker": worker_id, "now": stamp}
+                    return hot_sqlite.moved(connection, hot_sqlite.ANSWER, answer)
         async with self._sessions.write() as session:
             if room_message is not None:
                 room_id, message = room_message
                 await session.execute(
                     _SET_MESSAGE,
-                    {"b_room": room_id, "b_channel": message.channel_id, "b_ts": message.ts},
+                    {
+                        "b_room": room_id,
+                        "b_channel": message.channel_id,
+                        "b_ts": message.ts,
+                        "b_now": now,
+                    },
                     execution_options={"synchronize_session": False},
                 )
             moved = await _move(session, _ANSWER, key, worker_id, b_now=now)
@@ -394,6 +434,16 @@ class Journal:
             return noted.first() is not None
 
 
+def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`accept`'s values as the hot path's SQL stores them."""
+    plain = dict(values)
+    for name in ("first_sent", "response_url_expires_at", "accepted_at", "updated_at"):
+        plain[name] = hot_sqlite.stored(values[name])
+    plain["lease_until"] = hot_sqlite.stored(values["lease_until"])
+    plain["command"] = hot_sqlite.stored_json(values["command"])
+    return plain
+
+
 _ACCEPTS: dict[str, Insert] = {}
 
 
@@ -457,6 +507,7 @@ _SET_MESSAGE = (
             "b_channel", type_=RoomRow.__table__.c.message_channel_id.type
         ),
         message_ts=bindparam("b_ts", type_=RoomRow.__table__.c.message_ts.type),
+        updated_at=_NOW,
     )
 )
 

@@ -8,6 +8,7 @@ ACS (same Repeatability-Request-ID) and records it again.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import cast
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.domain import Role
+from bot.store import hot_sqlite
 from bot.store.engine import Sessions, insert_ignoring_conflicts
 from bot.store.errors import RoomDeleted, RoomNotFound
 from bot.store.journal import room_created_in
@@ -46,6 +48,35 @@ def _record(row: RoomRow) -> RoomRecord:
         state=RoomState(row.state),
         created_at=row.created_at,
         updated_at=row.updated_at,
+    )
+
+
+def _new_record(
+    *,
+    room_id: str,
+    team_id: str,
+    channel_id: str,
+    creator_id: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    pstn_dial_out: bool,
+    participants: dict[str, ParticipantRecord],
+    now: datetime,
+) -> RoomRecord:
+    """A room just inserted: the record is what was written, without reading it back."""
+    return RoomRecord(
+        room_id=room_id,
+        team_id=team_id,
+        channel_id=channel_id,
+        creator_id=creator_id,
+        valid_from=valid_from.astimezone(UTC),
+        valid_until=valid_until.astimezone(UTC),
+        pstn_dial_out=pstn_dial_out,
+        participants=tuple(participants[user] for user in sorted(participants)),
+        message=None,
+        state=RoomState.ACTIVE,
+        created_at=now.astimezone(UTC),
+        updated_at=now.astimezone(UTC),
     )
 
 
@@ -106,6 +137,31 @@ class RoomRegistry:
             )
             .returning(RoomRow.id)
         )
+        if self._sessions.hot is not None and journal_step is not None:
+            with contextlib.suppress(hot_sqlite.NoMatch):
+                await self._record_created_hot(
+                    room_id=room_id,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    creator_id=creator_id,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    pstn_dial_out=pstn_dial_out,
+                    participants=wanted.values(),
+                    now=now,
+                    journal_step=journal_step,
+                )
+                return _new_record(
+                    room_id=room_id,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    creator_id=creator_id,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    pstn_dial_out=pstn_dial_out,
+                    participants=wanted,
+                    now=now,
+                )
         async with self._sessions.write() as session:
             inserted = (await session.execute(insert)).first() is not None
             if journal_step is not None:
@@ -126,21 +182,56 @@ class RoomRegistry:
                         for p in wanted.values()
                     ],
                 )
-        # Just inserted: the record is what was written, without reading it back.
-        return RoomRecord(
+        return _new_record(
             room_id=room_id,
             team_id=team_id,
             channel_id=channel_id,
             creator_id=creator_id,
-            valid_from=valid_from.astimezone(UTC),
-            valid_until=valid_until.astimezone(UTC),
+            valid_from=valid_from,
+            valid_until=valid_until,
             pstn_dial_out=pstn_dial_out,
-            participants=tuple(wanted[user] for user in sorted(wanted)),
-            message=None,
-            state=RoomState.ACTIVE,
-            created_at=now.astimezone(UTC),
-            updated_at=now.astimezone(UTC),
+            participants=wanted,
+            now=now,
         )
+
+    async def _record_created_hot(
+        self,
+        *,
+        room_id: str,
+        team_id: str,
+        channel_id: str,
+        creator_id: str,
+        valid_from: datetime,
+        valid_until: datetime,
+        pstn_dial_out: bool,
+        participants: Iterable[ParticipantRecord],
+        now: datetime,
+        journal_step: tuple[str, str],
+    ) -> None:
+        """The common case on SQLite (`hot_sqlite`): a new room, its command still accepted
+        and leased to the caller. NoMatch otherwise, with nothing written."""
+        stamp = hot_sqlite.stored(now)
+        key, worker_id = journal_step
+        async with self._sessions.hot_write() as connection:
+            room = {
+                "id": room_id,
+                "team_id": team_id,
+                "channel_id": channel_id,
+                "creator_id": creator_id,
+                "valid_from": hot_sqlite.stored(valid_from),
+                "valid_until": hot_sqlite.stored(valid_until),
+                "pstn_dial_out": 1 if pstn_dial_out else 0,
+                "now": stamp,
+            }
+            if connection.execute(hot_sqlite.INSERT_ROOM, room).fetchone() is None:
+                raise hot_sqlite.NoMatch  # recorded before: the precise path returns it
+            step = {"key": key, "worker": worker_id, "room": room_id, "now": stamp}
+            if connection.execute(hot_sqlite.ROOM_CREATED, step).fetchone() is None:
+                raise hot_sqlite.NoMatch
+            connection.executemany(
+                hot_sqlite.INSERT_PARTICIPANT,
+                [(room_id, p.slack_user_id, p.acs_raw_id, p.role.value) for p in participants],
+            )
 
     async def get(self, room_id: str) -> RoomRecord | None:
         """The room, deleted or not; None when it was never recorded."""

@@ -39,7 +39,7 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        sessions = Sessions(engine)
+        sessions = self._sessions = Sessions(engine)
         self.identities = IdentityDirectory(sessions)
         self.rooms = RoomRegistry(sessions)
         self.journal = Journal(sessions)
@@ -108,6 +108,7 @@ class Store:
             raise StoreUnavailable(f"the database is unavailable: {reason}") from exc
 
     async def aclose(self) -> None:
+        self._sessions.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Store:

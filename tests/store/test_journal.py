@@ -338,6 +338,48 @@ async def test_a_room_recorded_by_a_worker_that_lost_its_lease_is_not_recorded(
     assert still.state is JournalState.ACCEPTED
 
 
+async def test_the_common_moves_return_what_the_database_holds(store: Store) -> None:
+    """On SQLite the common writes take the plain-SQL hot path; on PostgreSQL SQLAlchemy's.
+    Either way the entry each returns is the one a later read gives back."""
+    entry = await store.journal.accept_leased(_new(), worker_id="w1", lease=LEASE)
+    assert entry is not None
+    pinned = await store.journal.pin_command(
+        entry.key, {"kind": "resolved", "tz": "Europe/Oslo", "n": [1, "é"]}, "w1", now=NOW
+    )
+    assert pinned == await store.journal.get(entry.key)
+    answered = await store.journal.mark_answered(entry.key, "w1", now=NOW + SECOND)
+    assert answered == await store.journal.get(entry.key)
+    assert (answered.state, answered.answered_at, answered.lease_owner) == (
+        JournalState.ANSWERED,
+        NOW + SECOND,
+        None,
+    )
+
+
+async def test_on_sqlite_the_common_writes_skip_sqlalchemy(database_url: str, store: Store) -> None:
+    hot = store.journal._sessions.hot
+    if not database_url.startswith("sqlite"):
+        assert hot is None
+        return
+    assert hot is not None
+    statements: list[str] = []
+    hot._opened().set_trace_callback(statements.append)
+    entry = await store.journal.accept_leased(_new(), worker_id="w1", lease=LEASE)
+    assert entry is not None
+    await store.journal.pin_command(entry.key, {"kind": "resolved"}, "w1", now=NOW)
+    await store.journal.mark_answered(entry.key, "w1", now=NOW)
+    verbs = [s.split()[0] for s in statements]
+    assert verbs == ["BEGIN", "INSERT", "COMMIT"] + ["BEGIN", "UPDATE", "COMMIT"] * 2
+
+    # A move that matches nothing is rolled back and the precise path says why.
+    other = await store.journal.accept_leased(_new(), worker_id="w1", lease=LEASE)
+    assert other is not None
+    statements.clear()
+    with pytest.raises(LeaseLost):
+        await store.journal.pin_command(other.key, {}, "w2", now=NOW)
+    assert [s.split()[0] for s in statements] == ["BEGIN", "UPDATE", "ROLLBACK"]
+
+
 # --- transitions ----------------------------------------------------------------------------
 
 
