@@ -121,22 +121,6 @@ class RoomRegistry:
         """
         _check_window(valid_from, valid_until)
         wanted = _by_user(participants)
-        insert = (
-            insert_ignoring_conflicts(self._sessions.dialect, RoomRow, ["id"])
-            .values(
-                id=room_id,
-                team_id=team_id,
-                channel_id=channel_id,
-                creator_id=creator_id,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                pstn_dial_out=pstn_dial_out,
-                state=RoomState.ACTIVE.value,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(RoomRow.id)
-        )
         if self._sessions.hot is not None and journal_step is not None:
             with contextlib.suppress(hot_sqlite.NoMatch):
                 await self._record_created_hot(
@@ -162,6 +146,22 @@ class RoomRegistry:
                     participants=wanted,
                     now=now,
                 )
+        insert = (
+            insert_ignoring_conflicts(self._sessions.dialect, RoomRow, ["id"])
+            .values(
+                id=room_id,
+                team_id=team_id,
+                channel_id=channel_id,
+                creator_id=creator_id,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                pstn_dial_out=pstn_dial_out,
+                state=RoomState.ACTIVE.value,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(RoomRow.id)
+        )
         async with self._sessions.write() as session:
             inserted = (await session.execute(insert)).first() is not None
             if journal_step is not None:
