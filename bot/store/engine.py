@@ -212,13 +212,17 @@ class Sessions:
             self.hot.close()
 
     @asynccontextmanager
-    async def hot_write(self, *, urgent: bool = False) -> AsyncIterator[sqlite3.Connection]:
-        """A transaction on the hot path's connection, in turn with every other writer."""
+    async def hot_write(
+        self, *, urgent: bool = False, durable: bool = False
+    ) -> AsyncIterator[sqlite3.Connection]:
+        """A transaction on the hot path's connection, in turn with every other writer.
+
+        Only a *durable* one waits for the disk at commit (`HotPath.transaction`)."""
         assert self.hot is not None, "SQLite only"
         assert self._writer_turn is not None, "SQLite only"
         await self._writer_turn.acquire(urgent=urgent)
         try:
-            with self.hot.transaction() as connection:
+            with self.hot.transaction(durable=durable) as connection:
                 yield connection
         finally:
             self._writer_turn.release()

@@ -160,6 +160,7 @@ class HotPath:
         self._database = database
         self._busy_timeout_ms = busy_timeout_ms
         self._connection: sqlite3.Connection | None = None
+        self._synchronous: str | None = None
 
     def _opened(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -173,9 +174,21 @@ class HotPath:
         return self._connection
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (NoMatch included)."""
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (NoMatch included).
+
+        A *durable* commit is on disk when it returns (`synchronous=FULL`): what an ack
+        promises. The later steps of a command commit without waiting for the disk
+        (`synchronous=NORMAL`, still safe against a crash of the process): a power cut may
+        lose them, and the journal then repeats them, as it repeats any step after a crash
+        (same Repeatability-Request-ID, the posted card found by its metadata). The WAL is
+        written in order, so a durable commit makes every earlier one durable too.
+        """
         connection = self._opened()
+        synchronous = "FULL" if durable else "NORMAL"
+        if synchronous != self._synchronous:
+            connection.execute(f"PRAGMA synchronous={synchronous}")
+            self._synchronous = synchronous
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection

@@ -141,7 +141,7 @@ class Journal:
             "lease_until": entry.accepted_at + lease if lease is not None and leased else None,
         }
         if self._sessions.hot is not None:
-            async with self._sessions.hot_write(urgent=True) as connection:
+            async with self._sessions.hot_write(urgent=True, durable=True) as connection:
                 row = connection.execute(hot_sqlite.ACCEPT, _stored_values(values)).fetchone()
             if row is None:
                 return None
