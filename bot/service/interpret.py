@@ -17,6 +17,19 @@ from bot.store.records import JournalEntry
 from bot.store.rooms import RoomRegistry
 
 
+def resolved_create(command: parsed.CreateRoom, *, tz: str) -> ResolvedCommand:
+    """A create read in *tz*: already absolute, it needs nothing but its words and zone."""
+    return ResolvedCommand(
+        action="create",
+        valid_from=command.valid_from,
+        valid_until=command.valid_until,
+        participants=command.participants,
+        groups=command.groups,
+        pstn_dial_out=command.pstn_dial_out,
+        tz=tz,
+    )
+
+
 class Interpreter:
     """Reads journal entries' text in their author's zone and resolves it."""
 
@@ -40,15 +53,7 @@ class Interpreter:
     ) -> ResolvedCommand:
         match command:
             case parsed.CreateRoom():
-                return ResolvedCommand(
-                    action="create",
-                    valid_from=command.valid_from,
-                    valid_until=command.valid_until,
-                    participants=command.participants,
-                    groups=command.groups,
-                    pstn_dial_out=command.pstn_dial_out,
-                    tz=tz,
-                )
+                return resolved_create(command, tz=tz)
             case parsed.ExtendRoom():
                 room = await self._registry.get(command.room_id)
                 if room is None or room.team_id != entry.team_id:

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
+from bot.service.interpret import resolved_create
 from bot.service.outcomes import ServiceError, TryLater
 from bot.service.ports import UserZone
 from bot.service.resolved import text_command
@@ -213,9 +214,15 @@ class _Listeners:
             return
         verb = _typed_verb(text) if isinstance(result, parsed.ParseError) else result.action
         response_url = str(command.get("response_url") or "")
+        journalled = text_command(text, locale=zone.locale if zone else None)
+        if zone is not None and isinstance(result, parsed.CreateRoom):
+            # Already read in the asker's (cached) zone at the moment of acceptance, exactly as
+            # the worker would read it: journal it resolved, saving the worker a parse and the
+            # write that pins it. Without a known zone the worker reads the text later.
+            journalled = resolved_create(result, tz=zone.tz).to_json()
         try:
             fresh = await self._accept(
-                text_command(text, locale=zone.locale if zone else None),
+                journalled,
                 team=team,
                 user=user,
                 channel=channel,

@@ -8,12 +8,16 @@ import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import select
 
 from bot.domain import Role
 from bot.slack import blocks
 from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot
+from bot.store.records import JournalEntry
+from bot.store.tables import JournalRow
 from tests.slack.conftest import press
 
 
@@ -70,6 +74,34 @@ async def test_identities_are_reused_across_rooms(bot: LocalBot) -> None:
     assert one is not None
     assert two is not None
     assert {p.acs_raw_id for p in one.participants} == {p.acs_raw_id for p in two.participants}
+
+
+async def test_a_create_from_someone_whose_zone_is_known_is_journalled_resolved(
+    bot: LocalBot,
+) -> None:
+    """The first command of a person is journalled as typed (their zone is not known until
+    the worker asks Slack); later ones are read in their zone at once and journalled with
+    absolute times, and both mean the same window in that zone."""
+    first = await create(bot, "tomorrow 9am-5pm")
+    second = await create(bot, "tomorrow 9am-5pm")
+    entries = sorted([e for e in await journal_entries(bot)], key=lambda e: (e.accepted_at, e.key))
+    assert [e.command["kind"] for e in entries] == ["resolved", "resolved"]
+    assert len(bot.slack.calls_to("users.info")) == 1  # the zone, asked once
+    pins = [e.command for e in entries]
+    assert pins[0]["tz"] == pins[1]["tz"] == ME[2]
+    one, two = await bot.runtime.store.rooms.get(first), await bot.runtime.store.rooms.get(second)
+    assert one is not None
+    assert two is not None
+    assert (one.valid_from, one.valid_until) == (two.valid_from, two.valid_until)
+    local = one.valid_from.astimezone(ZoneInfo(ME[2]))
+    assert (local.hour, local.minute) == (9, 0)
+
+
+async def journal_entries(bot: LocalBot) -> list[JournalEntry]:
+    async with bot.runtime.store.engine.connect() as connection:
+        keys = list(await connection.scalars(select(JournalRow.key)))
+    found = [await bot.runtime.store.journal.get(key) for key in keys]
+    return [entry for entry in found if entry is not None]
 
 
 async def test_a_form_body_containing_payload_is_still_a_command(bot: LocalBot) -> None:
