@@ -54,3 +54,24 @@ async def test_a_failing_probe_is_survived_and_the_watch_can_be_closed() -> None
 async def _stopped(watch: AcsRecoveryWatch) -> None:
     while watch.watching:  # noqa: ASYNC110 - wrapped in wait_for by the caller
         await asyncio.sleep(0.001)
+
+
+async def test_a_first_probe_that_answers_ends_the_watch_without_hurrying() -> None:
+    """ACS answering at once means the failure was one kind of call or a one-off: hurrying
+    the waiting commands would only repeat it."""
+    probes: list[bool] = []
+
+    async def probe() -> bool:
+        probes.append(True)
+        return True
+
+    async def on_back() -> None:
+        raise AssertionError("nothing to hurry")
+
+    watch = AcsRecoveryWatch(probe, on_back, interval=0.001)
+    watch.delayed()
+    await asyncio.wait_for(_stopped(watch), 5)
+    assert probes == [True]
+    await watch.aclose()
+    watch.delayed()  # closed: a command finishing during shutdown starts nothing
+    assert not watch.watching

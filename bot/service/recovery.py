@@ -17,7 +17,8 @@ logger = logging.getLogger("roombot.recovery")
 
 
 class AcsRecoveryWatch:
-    """Probes ACS every *interval* s after `delayed()` until it answers, then `on_back()`."""
+    """Probes ACS every *interval* s after `delayed()`; when a probe that failed is followed
+    by one that answers, `on_back()`. A first probe that answers ends the watch quietly."""
 
     def __init__(
         self,
@@ -30,6 +31,7 @@ class AcsRecoveryWatch:
         self._on_back = on_back
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
 
     @property
     def watching(self) -> bool:
@@ -37,10 +39,11 @@ class AcsRecoveryWatch:
 
     def delayed(self) -> None:
         """A command is waiting on ACS: watch for its return (once, however many wait)."""
-        if not self.watching:
+        if not self.watching and not self._closed:
             self._task = asyncio.create_task(self._watch(), name="acs-recovery-watch")
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -48,13 +51,22 @@ class AcsRecoveryWatch:
             self._task = None
 
     async def _watch(self) -> None:
+        seen_down = False
         while True:
             await asyncio.sleep(self._interval)
             try:
-                if await self._probe():
-                    break
+                answers = await self._probe()
             except Exception:
                 logger.exception("the ACS probe failed unexpectedly")
+                answers = False
+            if answers and not seen_down:
+                # ACS answered the first probe: a one-off failure, or one kind of call
+                # failing while the rest work. Hurrying would only repeat the failure at
+                # once; the waiting commands keep their own back-off.
+                return
+            if answers:
+                break
+            seen_down = True
         logger.info("ACS answers again; retrying the commands that waited for it")
         try:
             await self._on_back()

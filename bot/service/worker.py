@@ -169,7 +169,9 @@ class JournalWorker:
         async with self._slots:
             # Waiting for a free slot may have eaten into the lease taken at accept: take it
             # afresh (or find that another worker has it) before working on the entry.
-            if entry.lease_until is None or entry.lease_until - self._clock() < self._lease / 2:
+            # The heartbeat renews a third of a lease after work starts: keep at least two
+            # thirds, as a fresh claim would, so the lease cannot run out before that.
+            if entry.lease_until is None or entry.lease_until - self._clock() < self._lease * 2 / 3:
                 renewed = await self._journal.claim_one(
                     entry.key, self.worker_id, lease=self._lease, now=self._clock()
                 )

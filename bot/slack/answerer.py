@@ -50,6 +50,17 @@ ROOM_POSTED_EVENT = "roombot_room_posted"
 """The metadata event type on every room card; its payload names the journal key and room."""
 HISTORY_LOOKBACK_SECONDS = 600.0  # before the command was accepted: clocks differ
 HISTORY_PAGES = 10
+CANNOT_LOOK = frozenset(
+    {
+        "missing_scope",  # installed from an older manifest
+        "not_in_channel",  # and could not join: a private conversation, an archived channel
+        "channel_not_found",
+        "method_not_supported_for_channel_type",
+        "not_allowed_token_type",
+    }
+)
+"""History errors that will not go away by waiting: the card is posted instead. Any other
+error (rate limits, Slack unavailable) fails the answer, which the journal retries."""
 
 
 class ChannelPacer:
@@ -206,15 +217,18 @@ class SlackAnswerer:
                     cursor=cursor,
                 )
             except SlackApiError as exc:
-                if exc.response.get("error") == "not_in_channel" and not joined:
+                error = exc.response.get("error")
+                if error == "not_in_channel" and not joined:
                     joined = await self._join(entry.channel_id)
                     if joined:
                         continue
+                if error not in CANNOT_LOOK:
+                    raise  # rate limited, Slack down: try the whole answer again later
                 logger.warning(
                     "could not look for command %s's room card in %s (%s); posting it",
                     entry.key,
                     entry.channel_id,
-                    exc.response.get("error"),
+                    error,
                 )
                 return None
             pages += 1

@@ -7,6 +7,7 @@ therefore not repeated here; the answerer looks for the post by its metadata ins
 
 from __future__ import annotations
 
+from aiohttp import ClientConnectorError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -16,7 +17,11 @@ NOT_REPEATABLE = frozenset({"chat.postMessage"})
 
 
 class RepeatableConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
-    """Retries broken connections, except for calls that are not safe to repeat."""
+    """Retries broken connections, except for calls that are not safe to repeat.
+
+    A post is still repeated when its connection could not even be opened (nothing was
+    sent): `ClientConnectorError`, which the base handler retries as a `ClientOSError`.
+    """
 
     async def _can_retry_async(
         self,
@@ -27,8 +32,8 @@ class RepeatableConnectionErrorRetryHandler(AsyncConnectionErrorRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         method = request.url.rstrip("/").rsplit("/", 1)[-1]
-        if method in NOT_REPEATABLE:
-            return False
+        if method in NOT_REPEATABLE and not isinstance(error, ClientConnectorError):
+            return False  # a connection that never opened sent nothing: safe to repeat
         return await super()._can_retry_async(
             state=state, request=request, response=response, error=error
         )

@@ -10,6 +10,7 @@ PostgreSQL needs nothing special; cross-replica safety comes from the queries th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -115,6 +116,8 @@ def create_engine(url: str | URL, *, migrating: bool = False, **options: Any) ->
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute(f"PRAGMA foreign_keys={foreign_keys}")
+            if not migrating:  # the store's `Checkpointer` does it, off the event loop
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
             _switch_to_wal(cursor)
         finally:
             cursor.close()
@@ -174,7 +177,8 @@ class WriterTurn:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # the turn was handed over just as we were cancelled
             else:
-                (self._urgent if urgent else self._normal).remove(waiter)
+                with contextlib.suppress(ValueError):  # already popped by a release
+                    (self._urgent if urgent else self._normal).remove(waiter)
             raise
 
     def release(self) -> None:

@@ -322,6 +322,8 @@ class Journal:
             stamp = hot_sqlite.stored(now)
             with contextlib.suppress(hot_sqlite.NoMatch):
                 async with self._sessions.hot_write() as connection:
+                    answer = {"key": key, "worker": worker_id, "now": stamp}
+                    answered = hot_sqlite.moved(connection, hot_sqlite.ANSWER, answer)
                     if room_message is not None:
                         room_id, message = room_message
                         connection.execute(
@@ -333,23 +335,22 @@ class Journal:
                                 "now": stamp,
                             },
                         )
-                    answer = {"key": key, "worker": worker_id, "now": stamp}
-                    return hot_sqlite.moved(connection, hot_sqlite.ANSWER, answer)
+                    return answered
         async with self._sessions.write() as session:
-            if room_message is not None:
-                room_id, message = room_message
-                await session.execute(
-                    _SET_MESSAGE,
-                    {
-                        "b_room": room_id,
-                        "b_channel": message.channel_id,
-                        "b_ts": message.ts,
-                        "b_now": now,
-                    },
-                    execution_options={"synchronize_session": False},
-                )
             moved = await _move(session, _ANSWER, key, worker_id, b_now=now)
             if moved is not None:
+                if room_message is not None:  # only the worker that answered says where
+                    room_id, message = room_message
+                    await session.execute(
+                        _SET_MESSAGE,
+                        {
+                            "b_room": room_id,
+                            "b_channel": message.channel_id,
+                            "b_ts": message.ts,
+                            "b_now": now,
+                        },
+                        execution_options={"synchronize_session": False},
+                    )
                 return moved
             row = await _load(session, key)  # a no-op, or say why not
             if row.state == _ANSWERED:

@@ -212,7 +212,9 @@ class RoomRegistry:
         and leased to the caller. NoMatch otherwise, with nothing written."""
         stamp = hot_sqlite.stored(now)
         key, worker_id = journal_step
-        async with self._sessions.hot_write() as connection:
+        # Durable: this is the last step before the room is shown in Slack. Lost to a power
+        # cut, the command would resume before it, and post its card again without looking.
+        async with self._sessions.hot_write(durable=True) as connection:
             room = {
                 "id": room_id,
                 "team_id": team_id,

@@ -21,6 +21,7 @@ from bot.store import migrate as migrations
 from bot.store.directory import IdentityDirectory
 from bot.store.engine import Sessions, create_engine
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
+from bot.store.hot_sqlite import Checkpointer
 from bot.store.journal import Journal
 from bot.store.rooms import RoomRegistry
 
@@ -40,6 +41,10 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         sessions = self._sessions = Sessions(engine)
+        self._checkpointer: Checkpointer | None = None
+        if sessions.dialect == "sqlite":  # needs a running loop: stores open in async code
+            self._checkpointer = Checkpointer(engine.url.database or "")
+            self._checkpointer.start()
         self.identities = IdentityDirectory(sessions)
         self.rooms = RoomRegistry(sessions)
         self.journal = Journal(sessions)
@@ -108,6 +113,8 @@ class Store:
             raise StoreUnavailable(f"the database is unavailable: {reason}") from exc
 
     async def aclose(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.aclose()
         self._sessions.close()
         await self.engine.dispose()
 

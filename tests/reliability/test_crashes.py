@@ -230,6 +230,17 @@ async def test_without_the_history_scope_the_card_is_posted_rather_than_lost(bot
     assert [c.error for c in bot.slack.calls_to("conversations.history")] == ["missing_scope"]
 
 
+async def test_a_lookup_slack_cannot_answer_now_is_tried_again_not_skipped(bot: Bot) -> None:
+    """A history call that fails for a passing reason does not mean "not posted": the answer
+    fails and the journal tries it again, when the lookup finds the card."""
+    key, ts = await crash_after_posting(bot)
+    bot.slack.fail_next("conversations.history", error="fatal_error")
+    await resume(bot, key)
+
+    assert [m.ts for m in bot.slack.channel_messages("C0ROOMS")] == [ts]
+    assert [c.error for c in bot.slack.calls_to("conversations.history")] == ["fatal_error", None]
+
+
 async def test_a_post_whose_answer_is_lost_on_the_wire_is_not_posted_again(bot: Bot) -> None:
     """Slack posts the card, then the connection drops before its answer arrives. slack-sdk
     would repeat the call on its own (a second card); the bot looks for the card instead."""
