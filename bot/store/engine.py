@@ -221,15 +221,23 @@ class Sessions:
     ) -> AsyncIterator[sqlite3.Connection]:
         """A transaction on the hot path's connection, in turn with every other writer.
 
-        Only a *durable* one waits for the disk at commit (`HotPath.transaction`)."""
+        A *durable* one returns only once its commit is on disk: the writer turn is passed on
+        first, so the commits of other writers can join the same fsync (`WalSync`). The rest
+        are safe from a crash of the process at once, and from a power cut once a later
+        durable commit, or a checkpoint, has synced the WAL; the journal repeats a step that
+        a power cut lost (same pinned values, same Repeatability-Request-ID, the posted card
+        found by its metadata).
+        """
         assert self.hot is not None, "SQLite only"
         assert self._writer_turn is not None, "SQLite only"
         await self._writer_turn.acquire(urgent=urgent)
         try:
-            with self.hot.transaction(durable=durable) as connection:
+            with self.hot.transaction() as connection:
                 yield connection
         finally:
             self._writer_turn.release()
+        if durable:
+            await self.hot.wal.sync()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

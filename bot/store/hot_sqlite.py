@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -158,6 +159,66 @@ def moved(connection: sqlite3.Connection, sql: str, params: Mapping[str, Any]) -
     return entry_of(row)
 
 
+class WalSync:
+    """Group commit: durable commits share one fsync of the WAL, in a thread.
+
+    The hot path commits with `synchronous=NORMAL`: SQLite writes the transaction's frames to
+    the WAL file and returns without an fsync. A commit that must survive a power cut (what an
+    ack promises) then awaits `sync()`, which fsyncs the WAL file: every frame written before
+    the fsync began is on disk when it returns, so every commit waiting at that moment shares
+    one. The fsync runs in a thread: the event loop serves other requests meanwhile, where
+    `synchronous=FULL` stalled it for each commit's fsync (about 0.3 ms here, far more on a
+    busy disk).
+    """
+
+    def __init__(self, wal_path: str) -> None:
+        self._path = wal_path
+        self._fd: int | None = None
+        self._inode: int | None = None
+        self._asked = 0  # sync() calls so far, each after its own commit
+        self._done = 0  # every call up to this one is durable
+        self._running: asyncio.Future[None] | None = None
+        self.flushes = 0
+
+    async def sync(self) -> None:
+        """Return once everything committed before this call is on disk."""
+        self._asked += 1
+        mine = self._asked
+        while self._done < mine:
+            if self._running is None:
+                self._running = asyncio.ensure_future(self._flush(upto=self._asked))
+            await asyncio.shield(self._running)
+
+    async def _flush(self, *, upto: int) -> None:
+        try:
+            await asyncio.to_thread(self._fsync)
+            self.flushes += 1
+            self._done = max(self._done, upto)
+        finally:
+            self._running = None
+
+    def _fsync(self) -> None:
+        # fsync through our own descriptor: Linux writes back the file's data whichever
+        # descriptor wrote it. The WAL keeps its inode while any connection is open (the hot
+        # path's always is); a new one (the file was removed and made again) is reopened.
+        inode = os.stat(self._path).st_ino
+        if self._fd is None or inode != self._inode:
+            self.close()
+            self._fd = os.open(self._path, os.O_RDONLY)
+            self._inode = inode
+            directory = os.open(os.path.dirname(self._path) or ".", os.O_RDONLY)
+            try:
+                os.fsync(directory)  # a new WAL file's name is durable too
+            finally:
+                os.close(directory)
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class HotPath:
     """One SQLite connection for the common writes, opened on first use."""
 
@@ -165,7 +226,7 @@ class HotPath:
         self._database = database
         self._busy_timeout_ms = busy_timeout_ms
         self._connection: sqlite3.Connection | None = None
-        self._synchronous: str | None = None
+        self.wal = WalSync(database + "-wal")
 
     def _opened(self) -> sqlite3.Connection:
         if self._connection is None:
@@ -176,25 +237,19 @@ class HotPath:
             connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA wal_autocheckpoint=0")  # see `Checkpointer`
+            # Commits do not wait for the disk; the ones that must, wait in `WalSync`.
+            connection.execute("PRAGMA synchronous=NORMAL")
             self._connection = connection
         return self._connection
 
     @contextmanager
-    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (NoMatch included).
 
-        A *durable* commit is on disk when it returns (`synchronous=FULL`): what an ack
-        promises. The later steps of a command commit without waiting for the disk
-        (`synchronous=NORMAL`, still safe against a crash of the process): a power cut may
-        lose them, and the journal then repeats them, as it repeats any step after a crash
-        (same Repeatability-Request-ID, the posted card found by its metadata). The WAL is
-        written in order, so a durable commit makes every earlier one durable too.
+        The commit is in the WAL (safe from a crash of the process) but not yet on disk: a
+        caller that promises more awaits `wal.sync()` afterwards (`Sessions.hot_write`).
         """
         connection = self._opened()
-        synchronous = "FULL" if durable else "NORMAL"
-        if synchronous != self._synchronous:
-            connection.execute(f"PRAGMA synchronous={synchronous}")
-            self._synchronous = synchronous
         connection.execute("BEGIN IMMEDIATE")
         try:
             yield connection
@@ -205,6 +260,7 @@ class HotPath:
             raise
 
     def close(self) -> None:
+        self.wal.close()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
