@@ -23,7 +23,10 @@ _FRAME = re.compile(r"^(?P<function>.*?) \((?P<file>[^():]*?)(?::\d+)?\)$")
 # What a sample was doing: the first component any of its frames belongs to, in this order
 # (a store call made by a listener counts as store, not as the listener).
 _COMPONENTS = (
-    ("store (bot/store, SQLAlchemy, sqlite3)", ("bot/store/", "sqlalchemy", "aiosqlite", "sqlite3")),
+    (
+        "store (bot/store, SQLAlchemy, sqlite3)",
+        ("bot/store/", "sqlalchemy", "aiosqlite", "sqlite3"),
+    ),
     ("parsing (bot/parsing)", ("bot/parsing/",)),
     ("ACS client (bot/acs)", ("bot/acs/",)),
     ("Slack Web API client (slack-sdk)", ("slack_sdk",)),
