@@ -28,3 +28,26 @@ async def test_a_post_is_not_repeated_but_a_read_is() -> None:
             await client.chat_postMessage(channel=DEFAULT_CHANNEL_ID, text="once")
         assert len(slack.calls_to("chat.postMessage")) == 1
         assert [m.text for m in slack.channel_messages()] == ["once"]
+
+
+async def test_a_post_whose_connection_never_opened_is_repeated() -> None:
+    """Nothing reached Slack, so repeating the post cannot show it twice."""
+    async with FakeSlack() as slack:
+        url = slack.api_url
+    attempts: list[str] = []
+
+    async def started(*_: object) -> None:
+        attempts.append("attempt")
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_request_start.append(started)
+    async with aiohttp.ClientSession(trace_configs=[tracing]) as http:
+        client = AsyncWebClient(
+            token="xoxb-fake",
+            base_url=url,  # the fake is gone: connections are refused
+            session=http,
+            retry_handlers=[RepeatableConnectionErrorRetryHandler(max_retry_count=2)],
+        )
+        with pytest.raises(aiohttp.ClientConnectorError):
+            await client.chat_postMessage(channel=DEFAULT_CHANNEL_ID, text="never sent")
+    assert len(attempts) == 3  # the first and two repeats

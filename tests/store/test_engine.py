@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from sqlalchemy.exc import StatementError
 
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
 from bot.store.engine import create_engine, prepare_url
+from bot.store.records import NewJournalEntry, new_journal_key
 from tests.store.helpers import NOW
 
 
@@ -58,6 +60,38 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
     finally:
         await engine.dispose()
     assert (journal_mode, busy_timeout, foreign_keys) == ("wal", 10_000, 1)
+
+
+async def test_wal_checkpoints_happen_off_the_event_loop(tmp_path: Path) -> None:
+    """No connection of the store checkpoints on commit (that ran on the loop's thread and
+    stalled acks); the store's checkpointer copies the WAL back from a thread."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    async with Store.open(url, migrate=True) as store:
+        async with store.engine.connect() as connection:
+            pool_setting = (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+        hot = store.journal._sessions.hot
+        assert hot is not None
+        hot_setting = hot._opened().execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        assert (pool_setting, hot_setting) == (0, 0)
+        for _ in range(30):
+            assert await store.journal.accept(_new_entry())
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        await asyncio.to_thread(checkpointer.checkpoint)
+        busy, frames, copied = hot._opened().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert (busy, frames) == (0, copied)  # everything in the WAL is in the database file
+
+
+def _new_entry() -> NewJournalEntry:
+    return NewJournalEntry(
+        key=new_journal_key(),
+        command={"kind": "text", "text": "create tomorrow"},
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        response_url=None,
+        accepted_at=datetime.now(UTC),
+    )
 
 
 async def test_open_without_migrate_refuses_an_empty_database(database_url: str) -> None:

@@ -304,6 +304,14 @@ async def test_answering_remembers_the_rooms_message_in_the_same_transaction(
     room = await store.rooms.get("R1")
     assert room is not None
     assert room.message == shown
+    # Answered already (a worker that crashed after answering): a no-op, message unchanged.
+    again = await store.journal.mark_answered(
+        entry.key, "w1", now=NOW, room_message=("R1", PostedMessage("C9", "9.9"))
+    )
+    assert again.state is JournalState.ANSWERED
+    room = await store.rooms.get("R1")
+    assert room is not None
+    assert room.message == shown
     other = await _claimed(store, worker="w2")
     with pytest.raises(LeaseLost):  # not w3's to answer: and the message stays as it was
         await store.journal.mark_answered(
@@ -374,6 +382,24 @@ async def test_on_sqlite_the_common_writes_skip_sqlalchemy(database_url: str, st
     assert hot.wal.flushes == flushes + 1
     verbs = [s.split()[0] for s in statements]
     assert verbs == ["BEGIN", "INSERT", "COMMIT"] + ["BEGIN", "UPDATE", "COMMIT"] * 2
+
+    # The room's record is durable too: the last step before its card is shown in Slack.
+    shown = await store.journal.accept_leased(_new(), worker_id="w1", lease=LEASE)
+    assert shown is not None
+    flushes = hot.wal.flushes
+    await store.rooms.record_created(
+        room_id="R9",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="U1",
+        valid_from=NOW,
+        valid_until=NOW + LEASE,
+        pstn_dial_out=False,
+        participants=(),
+        now=NOW,
+        journal_step=(shown.key, "w1"),
+    )
+    assert hot.wal.flushes == flushes + 1
 
     # A move that matches nothing is rolled back and the precise path says why.
     other = await store.journal.accept_leased(_new(), worker_id="w1", lease=LEASE)

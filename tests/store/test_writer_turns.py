@@ -49,6 +49,21 @@ async def test_a_cancelled_waiter_does_not_keep_the_turn() -> None:
     turn.release()
 
 
+async def test_a_waiter_cancelled_just_before_a_release_stays_cancelled() -> None:
+    """Cancelled, then skipped by a release before its task ran: the waiter is already out
+    of the queue, and its task must still end in CancelledError (not a ValueError)."""
+    turn = WriterTurn()
+    await turn.acquire()
+    first = asyncio.create_task(turn.acquire())
+    await asyncio.sleep(0)
+    first.cancel()  # its waiter is cancelled now; the task runs later
+    turn.release()  # skips the cancelled waiter: the turn is free
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.wait_for(turn.acquire(), 1)
+    turn.release()
+
+
 def _entry() -> NewJournalEntry:
     return NewJournalEntry(
         key=new_journal_key(),

@@ -1,0 +1,61 @@
+"""The worker's leases: a command leased at accept is taken afresh if it waited for a slot."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.service.worker import JournalWorker
+from bot.store.records import JournalEntry, NewJournalEntry, new_journal_key
+from bot.store.store import Store
+
+LEASE = timedelta(seconds=15)
+
+
+def _new(at: datetime) -> NewJournalEntry:
+    return NewJournalEntry(
+        key=new_journal_key(),
+        command={"kind": "text", "text": "create tomorrow"},
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        response_url=None,
+        accepted_at=at,
+    )
+
+
+async def test_a_command_that_waited_for_a_slot_renews_its_lease_before_working(
+    tmp_path: Path,
+) -> None:
+    """The lease taken at accept runs while the command waits for a free slot; the heartbeat
+    first renews a third of a lease after work starts, so work must start with at least two
+    thirds of a lease left, or another replica could take the command meanwhile."""
+    now = [datetime(2027, 3, 1, 12, 0, tzinfo=UTC)]
+    seen: list[JournalEntry] = []
+    done = asyncio.Event()
+
+    async def process(entry: JournalEntry) -> None:
+        seen.append(entry)
+        done.set()
+
+    async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", migrate=True) as store:
+        worker = JournalWorker(
+            store.journal, process, worker_id="w1", lease=LEASE, clock=lambda: now[0]
+        )
+        fresh = await worker.accept(_new(now[0]))
+        stale = await worker.accept(_new(now[0]))
+        assert fresh is not None
+        assert stale is not None
+        worker.start_accepted(fresh)  # at once: the lease taken at accept is used as it is
+        await asyncio.wait_for(done.wait(), 5)
+        done.clear()
+        now[0] += LEASE / 2  # `stale` waited half its lease for a slot
+        worker.start_accepted(stale)
+        await asyncio.wait_for(done.wait(), 5)
+        await worker.aclose()
+
+    assert [e.key for e in seen] == [fresh.key, stale.key]
+    assert seen[0].lease_until == fresh.lease_until
+    assert seen[1].lease_until == now[0] + LEASE  # taken afresh before working
+    assert seen[1].attempts == 1  # still the first attempt: the lease was this worker's own
