@@ -1,9 +1,10 @@
 """The journal worker: every accepted command ends with one change and one answer.
 
-Each replica runs one. The replica that acks a command starts it at once as a tracked task
-(`submit`); a loop also claims whatever is unfinished (at start-up and every few seconds), so
-work a crashed replica left behind is finished by whoever is alive. A lease keeps two
-replicas off the same entry; `CommandRunner` makes re-running an entry harmless.
+Each replica runs one. The replica that acks a command journals it leased to itself and starts
+it at once as a tracked task (`accept`, `start_accepted`); a loop also claims whatever is
+unfinished (at start-up and every few seconds), so work a crashed replica left behind is
+finished by whoever is alive. A lease keeps two replicas off the same entry; `CommandRunner`
+makes re-running an entry harmless.
 """
 
 from __future__ import annotations
@@ -82,11 +83,6 @@ class JournalWorker:
         if entry.key not in self._running:
             self._track(self._run_accepted(entry), entry.key)
 
-    def submit(self, key: str) -> None:
-        """Run the entry *key* now (the replica that accepted it), if no one else has it."""
-        if key not in self._running:
-            self._track(self._claim_and_run(key), key)
-
     def spawn(self, work: Awaitable[None], *, name: str) -> None:
         """Run other after-the-ack work (opening a modal) as a tracked, drained task."""
 
@@ -153,14 +149,6 @@ class JournalWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
-    async def _claim_and_run(self, key: str) -> None:
-        async with self._slots:
-            entry = await self._journal.claim_one(
-                key, self.worker_id, lease=self._lease, now=self._clock()
-            )
-            if entry is not None:
-                await self._process_leased(entry)
-
     async def _run(self, entry: JournalEntry) -> None:
         async with self._slots:
             await self._process_leased(entry)
@@ -209,7 +197,7 @@ class JournalWorker:
                 return
 
     def _track(self, work: Awaitable[None], key: str) -> None:
-        # Marked before the task starts, so `submit` and the claim loop never both run it.
+        # Marked before the task starts, so the claim loop never runs it a second time.
         self._running.add(key)
 
         async def run() -> None:

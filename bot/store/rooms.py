@@ -323,16 +323,6 @@ class RoomRegistry:
                 row.state, row.updated_at = RoomState.DELETED.value, now
             return await _saved(session, row)
 
-    async def set_message(
-        self, room_id: str, message: PostedMessage, *, now: datetime
-    ) -> RoomRecord:
-        """Remember the Slack message showing the room; allowed after deletion too."""
-        async with self._sessions.write(urgent=True) as session:
-            row = await _load(session, room_id, for_update=True)
-            row.message_channel_id, row.message_ts = message.channel_id, message.ts
-            row.updated_at = now
-            return await _saved(session, row)
-
 
 # A plain Core INSERT of participant rows, built once and run as one executemany: the ORM's
 # unit of work (add_all + flush) cost more than the rest of the transaction.

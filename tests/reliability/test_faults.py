@@ -155,26 +155,26 @@ async def test_acs_timeouts_are_retried_with_the_same_key_until_acs_answers(
         await assert_one_room_per_command(bot, channels, warmed=1)
 
 
-async def test_a_command_the_claim_loop_takes_while_its_own_task_starts_is_run_once_promptly(
+async def test_a_command_the_claim_loop_meets_while_its_own_task_starts_is_run_once_promptly(
     sqlite_url: str,
 ) -> None:
-    """The listener journals a command and `submit`s it; the worker's claim loop may tick at
-    that very moment and lease the entry first. Whoever holds the lease must run it, and
-    count it as one attempt: an entry leased but run by nobody waits out the whole lease
-    (15 s by default), and one counted twice on its first run skips the "taking longer"
-    note (sent on the first attempt only). With ACS down, each of these commands must get
-    its note at once; when ACS is back, its room, well inside the 60 s lease."""
+    """The listener journals a command leased to its worker and starts it; the worker's claim
+    loop may tick at that very moment. The loop must leave the leased entry alone and the
+    listener's task must run it, as one attempt: an entry leased but run by nobody waits out
+    the whole lease (15 s by default), and one counted twice on its first run skips the
+    "taking longer" note (sent on the first attempt only). With ACS down, each of these
+    commands must get its note at once; when ACS is back, its room, well inside the 60 s
+    lease."""
     async with running_bot(
         sqlite_url, retry=BRIEF_RETRY, lease_seconds=60, worker_poll_interval=600
     ) as bot:
-        worker, journal = bot.runtime.worker, bot.runtime.store.journal
+        worker = bot.runtime.worker
         bot.emulator.set_faults(fault_rate=1.0)
         channels = [bot.channel(f"C0RACE{i}") for i in range(5)]
         for channel in channels:
-            key = new_journal_key()
-            await journal.accept(
+            entry = await worker.accept(
                 NewJournalEntry(
-                    key=key,
+                    key=new_journal_key(),
                     command=text_command("create tomorrow", locale=None),
                     team_id=TEAM,
                     user_id=ME,
@@ -183,8 +183,9 @@ async def test_a_command_the_claim_loop_takes_while_its_own_task_starts_is_run_o
                     accepted_at=bot.clock(),
                 )
             )
-            worker.submit(key)  # what the listener does after journalling ...
-            await worker.run_once()  # ... while the claim loop ticks
+            assert entry is not None
+            assert await worker.run_once() == 0  # the claim loop ticks: the entry is leased
+            worker.start_accepted(entry)  # what the listener does after the ack
         await eventually(
             lambda: all(delay_notes(bot, channel) for channel in channels),
             within=15,

@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain import Role
 from bot.store import (
+    NewJournalEntry,
     ParticipantRecord,
     PostedMessage,
     RoomDeleted,
@@ -16,6 +17,7 @@ from bot.store import (
     RoomRecord,
     RoomState,
     Store,
+    new_journal_key,
 )
 from tests.store.helpers import NOW
 
@@ -202,17 +204,41 @@ async def test_mark_deleted_is_idempotent_and_freezes_the_room(store: Store) -> 
     assert await store.rooms.get("99000000000000001") == deleted
 
 
-async def test_set_message_remembers_the_posted_message_even_after_deletion(
+async def test_the_message_showing_a_room_is_remembered_even_after_deletion(
     store: Store,
 ) -> None:
-    """The Slack layer updates the message to say the room is gone, so it must stay known."""
+    """The Slack layer updates the message to say the room is gone, so it must stay known;
+    it is recorded with the answer of the command that posted it."""
     await _room(store, "99000000000000001")
     message = PostedMessage(channel_id="C1", ts="1700000000.000100")
-    posted = await store.rooms.set_message("99000000000000001", message, now=NOW)
-    assert posted.message == message
+    await _answered_with(store, "99000000000000001", message)
+    room = await store.rooms.get("99000000000000001")
+    assert room is not None
+    assert room.message == message
     await store.rooms.mark_deleted("99000000000000001", now=NOW)
     moved = PostedMessage(channel_id="C1", ts="1700000001.000200")
-    assert (await store.rooms.set_message("99000000000000001", moved, now=NOW)).message == moved
+    await _answered_with(store, "99000000000000001", moved)
+    room = await store.rooms.get("99000000000000001")
+    assert room is not None
+    assert room.message == moved
+
+
+async def _answered_with(store: Store, room_id: str, message: PostedMessage) -> None:
+    entry = await store.journal.accept_leased(
+        NewJournalEntry(
+            key=new_journal_key(),
+            command={"kind": "text", "text": "create tomorrow"},
+            team_id="T1",
+            user_id="UALICE",
+            channel_id="C1",
+            response_url=None,
+            accepted_at=NOW,
+        ),
+        worker_id="w1",
+        lease=HOUR,
+    )
+    assert entry is not None
+    await store.journal.mark_answered(entry.key, "w1", now=NOW, room_message=(room_id, message))
 
 
 async def test_changing_an_unknown_room_raises_room_not_found(store: Store) -> None:
@@ -224,7 +250,6 @@ async def test_changing_an_unknown_room_raises_room_not_found(store: Store) -> N
         rooms.set_participants("404", [BOB], now=NOW),
         rooms.remove_participants("404", ["UBOB"], now=NOW),
         rooms.mark_deleted("404", now=NOW),
-        rooms.set_message("404", PostedMessage("C1", "1.2"), now=NOW),
     ):
         with pytest.raises(RoomNotFound, match="no room '404'"):
             await change
