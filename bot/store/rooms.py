@@ -51,35 +51,6 @@ def _record(row: RoomRow) -> RoomRecord:
     )
 
 
-def _new_record(
-    *,
-    room_id: str,
-    team_id: str,
-    channel_id: str,
-    creator_id: str,
-    valid_from: datetime,
-    valid_until: datetime,
-    pstn_dial_out: bool,
-    participants: dict[str, ParticipantRecord],
-    now: datetime,
-) -> RoomRecord:
-    """A room just inserted: the record is what was written, without reading it back."""
-    return RoomRecord(
-        room_id=room_id,
-        team_id=team_id,
-        channel_id=channel_id,
-        creator_id=creator_id,
-        valid_from=valid_from.astimezone(UTC),
-        valid_until=valid_until.astimezone(UTC),
-        pstn_dial_out=pstn_dial_out,
-        participants=tuple(participants[user] for user in sorted(participants)),
-        message=None,
-        state=RoomState.ACTIVE,
-        created_at=now.astimezone(UTC),
-        updated_at=now.astimezone(UTC),
-    )
-
-
 def _by_user(participants: Iterable[ParticipantRecord]) -> dict[str, ParticipantRecord]:
     # A user named twice keeps the last role given, as a repeated mention in a command would.
     return {p.slack_user_id: p for p in participants}
@@ -121,31 +92,25 @@ class RoomRegistry:
         """
         _check_window(valid_from, valid_until)
         wanted = _by_user(participants)
+        # What a new room's record will be: returned as written, without reading it back.
+        record = RoomRecord(
+            room_id=room_id,
+            team_id=team_id,
+            channel_id=channel_id,
+            creator_id=creator_id,
+            valid_from=valid_from.astimezone(UTC),
+            valid_until=valid_until.astimezone(UTC),
+            pstn_dial_out=pstn_dial_out,
+            participants=tuple(wanted[user] for user in sorted(wanted)),
+            message=None,
+            state=RoomState.ACTIVE,
+            created_at=now.astimezone(UTC),
+            updated_at=now.astimezone(UTC),
+        )
         if self._sessions.hot is not None and journal_step is not None:
             with contextlib.suppress(hot_sqlite.NoMatch):
-                await self._record_created_hot(
-                    room_id=room_id,
-                    team_id=team_id,
-                    channel_id=channel_id,
-                    creator_id=creator_id,
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                    pstn_dial_out=pstn_dial_out,
-                    participants=wanted.values(),
-                    now=now,
-                    journal_step=journal_step,
-                )
-                return _new_record(
-                    room_id=room_id,
-                    team_id=team_id,
-                    channel_id=channel_id,
-                    creator_id=creator_id,
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                    pstn_dial_out=pstn_dial_out,
-                    participants=wanted,
-                    now=now,
-                )
+                await self._record_created_hot(record, journal_step)
+                return record
         insert = (
             insert_ignoring_conflicts(self._sessions.dialect, RoomRow, ["id"])
             .values(
@@ -182,57 +147,37 @@ class RoomRegistry:
                         for p in wanted.values()
                     ],
                 )
-        return _new_record(
-            room_id=room_id,
-            team_id=team_id,
-            channel_id=channel_id,
-            creator_id=creator_id,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            pstn_dial_out=pstn_dial_out,
-            participants=wanted,
-            now=now,
-        )
+        return record
 
-    async def _record_created_hot(
-        self,
-        *,
-        room_id: str,
-        team_id: str,
-        channel_id: str,
-        creator_id: str,
-        valid_from: datetime,
-        valid_until: datetime,
-        pstn_dial_out: bool,
-        participants: Iterable[ParticipantRecord],
-        now: datetime,
-        journal_step: tuple[str, str],
-    ) -> None:
+    async def _record_created_hot(self, room: RoomRecord, journal_step: tuple[str, str]) -> None:
         """The common case on SQLite (`hot_sqlite`): a new room, its command still accepted
         and leased to the caller. NoMatch otherwise, with nothing written."""
-        stamp = hot_sqlite.stored(now)
+        stamp = hot_sqlite.stored(room.created_at)
         key, worker_id = journal_step
         # Durable: this is the last step before the room is shown in Slack. Lost to a power
         # cut, the command would resume before it, and post its card again without looking.
         async with self._sessions.hot_write(durable=True) as connection:
-            room = {
-                "id": room_id,
-                "team_id": team_id,
-                "channel_id": channel_id,
-                "creator_id": creator_id,
-                "valid_from": hot_sqlite.stored(valid_from),
-                "valid_until": hot_sqlite.stored(valid_until),
-                "pstn_dial_out": 1 if pstn_dial_out else 0,
+            values = {
+                "id": room.room_id,
+                "team_id": room.team_id,
+                "channel_id": room.channel_id,
+                "creator_id": room.creator_id,
+                "valid_from": hot_sqlite.stored(room.valid_from),
+                "valid_until": hot_sqlite.stored(room.valid_until),
+                "pstn_dial_out": 1 if room.pstn_dial_out else 0,
                 "now": stamp,
             }
-            if connection.execute(hot_sqlite.INSERT_ROOM, room).fetchone() is None:
+            if connection.execute(hot_sqlite.INSERT_ROOM, values).fetchone() is None:
                 raise hot_sqlite.NoMatch  # recorded before: the precise path returns it
-            step = {"key": key, "worker": worker_id, "room": room_id, "now": stamp}
+            step = {"key": key, "worker": worker_id, "room": room.room_id, "now": stamp}
             if connection.execute(hot_sqlite.ROOM_CREATED, step).fetchone() is None:
                 raise hot_sqlite.NoMatch
             connection.executemany(
                 hot_sqlite.INSERT_PARTICIPANT,
-                [(room_id, p.slack_user_id, p.acs_raw_id, p.role.value) for p in participants],
+                [
+                    (room.room_id, p.slack_user_id, p.acs_raw_id, p.role.value)
+                    for p in room.participants
+                ],
             )
 
     async def get(self, room_id: str) -> RoomRecord | None:

@@ -53,6 +53,22 @@ async def _accepted(store: Store, **kwargs: Any) -> str:
     return entry.key
 
 
+async def _room_with_step(store: Store, room_id: str, key: str, worker: str) -> None:
+    """Record a room together with its command's room_created step."""
+    await store.rooms.record_created(
+        room_id=room_id,
+        team_id="T1",
+        channel_id="C1",
+        creator_id="U1",
+        valid_from=NOW,
+        valid_until=NOW + LEASE,
+        pstn_dial_out=False,
+        participants=(),
+        now=NOW,
+        journal_step=(key, worker),
+    )
+
+
 async def _claimed(store: Store, worker: str = "w1", **kwargs: Any) -> JournalEntry:
     key = await _accepted(store, **kwargs)
     entry = await store.journal.claim_one(key, worker, lease=LEASE, now=NOW)
@@ -283,18 +299,7 @@ async def test_answering_remembers_the_rooms_message_in_the_same_transaction(
     store: Store,
 ) -> None:
     entry = await _claimed(store)
-    await store.rooms.record_created(
-        room_id="R1",
-        team_id="T1",
-        channel_id="C1",
-        creator_id="U1",
-        valid_from=NOW,
-        valid_until=NOW + LEASE,
-        pstn_dial_out=False,
-        participants=(),
-        now=NOW,
-        journal_step=(entry.key, "w1"),
-    )
+    await _room_with_step(store, "R1", entry.key, "w1")
     created = await store.journal.get(entry.key)
     assert created is not None
     assert (created.state, created.room_id) == (JournalState.ROOM_CREATED, "R1")
@@ -328,18 +333,7 @@ async def test_a_room_recorded_by_a_worker_that_lost_its_lease_is_not_recorded(
     """Room and journal step commit together or not at all."""
     entry = await _claimed(store)
     with pytest.raises(LeaseLost):
-        await store.rooms.record_created(
-            room_id="R2",
-            team_id="T1",
-            channel_id="C1",
-            creator_id="U1",
-            valid_from=NOW,
-            valid_until=NOW + LEASE,
-            pstn_dial_out=False,
-            participants=(),
-            now=NOW,
-            journal_step=(entry.key, "not-the-holder"),
-        )
+        await _room_with_step(store, "R2", entry.key, "not-the-holder")
     assert await store.rooms.get("R2") is None
     still = await store.journal.get(entry.key)
     assert still is not None
@@ -387,18 +381,7 @@ async def test_on_sqlite_the_common_writes_skip_sqlalchemy(database_url: str, st
     shown = await store.journal.accept_leased(_new(), worker_id="w1", lease=LEASE)
     assert shown is not None
     flushes = hot.wal.flushes
-    await store.rooms.record_created(
-        room_id="R9",
-        team_id="T1",
-        channel_id="C1",
-        creator_id="U1",
-        valid_from=NOW,
-        valid_until=NOW + LEASE,
-        pstn_dial_out=False,
-        participants=(),
-        now=NOW,
-        journal_step=(shown.key, "w1"),
-    )
+    await _room_with_step(store, "R9", shown.key, "w1")
     assert hot.wal.flushes == flushes + 1
 
     # A move that matches nothing is rolled back and the precise path says why.
