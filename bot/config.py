@@ -7,12 +7,15 @@ exiting 2 — never a traceback.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.acs.connection import AcsConnection, parse_connection_string
+from bot.parsing.timemath import DEFAULT_LENGTH, MAX_DAYS
+from bot.parsing.windows import read_length
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/roombot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -27,6 +30,7 @@ _HINTS = {
     "ROOMBOT_ADMINS": "comma-separated Slack user ids, e.g. U0123ABC,U0456DEF",
     "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
     "ROOMBOT_WORKER_LEASE_SECONDS": "a number of seconds, e.g. 15",
+    "ROOMBOT_DEFAULT_LENGTH": "a length such as 90 minutes, 1 hour or PT90M",
 }
 
 
@@ -54,6 +58,22 @@ class Settings(BaseSettings):
     admins: str = Field(default="", alias="ROOMBOT_ADMINS")
     allowed_channels: str = Field(default="", alias="ROOMBOT_ALLOWED_CHANNELS")
     worker_lease_seconds: float = Field(default=15.0, gt=0, alias="ROOMBOT_WORKER_LEASE_SECONDS")
+    default_length: timedelta = Field(default=DEFAULT_LENGTH, alias="ROOMBOT_DEFAULT_LENGTH")
+
+    @field_validator("default_length", mode="before")
+    @classmethod
+    def _length_in_words_or_iso(cls, value: object) -> object:
+        """``90 minutes`` (the words a command takes after ``for``) or ISO 8601 ``PT90M``."""
+        if isinstance(value, str) and not value.strip().upper().startswith("P"):
+            value = read_length(value)
+        return value
+
+    @field_validator("default_length")
+    @classmethod
+    def _length_within_limits(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(days=MAX_DAYS):
+            raise ValueError(f"must be between 1 minute and {MAX_DAYS} days")
+        return value
 
     @field_validator("admins", "allowed_channels")
     @classmethod

@@ -159,7 +159,11 @@ class Runtime:
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
             service=self.service,
-            interpreter=Interpreter(people=self.people, registry=self.store.rooms),
+            interpreter=Interpreter(
+                people=self.people,
+                registry=self.store.rooms,
+                default_length=settings.default_length,
+            ),
             journal=self.store.journal,
             registry=self.store.rooms,
             answerer=self.answerer,
@@ -190,6 +194,7 @@ class Runtime:
                 people=self.people,
                 metrics=self.metrics,
                 join_url=settings.join_url,
+                default_length=settings.default_length,
                 response_url_prefixes=options.response_url_prefixes,
                 allowed_channels=options.allowed_channels,
                 clock=options.clock,

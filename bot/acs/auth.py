@@ -5,7 +5,7 @@ The service rebuilds one string from the request and compares MACs::
     VERB \\n path?query \\n x-ms-date;host;x-ms-content-sha256
 
 `sign` is pure (data in, headers out) so the known-answer vectors in
-`shared/specs/hmac-kat-vectors.json` pin it, and `verify` is the same computation run by the
+`tests/data/specs/hmac-kat-vectors.json` pin it, and `verify` is the same computation run by the
 emulator. Nothing here logs, and `AccessKey` keeps the secret out of every repr.
 """
 

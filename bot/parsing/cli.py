@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import TypeAdapter, ValidationError
+
+from bot.config import ConfigError, load_settings
 from bot.parsing.commands import (
     AddParticipants,
     CreateRoom,
@@ -34,6 +37,7 @@ from bot.parsing.commands import (
     Window,
 )
 from bot.parsing.parser import parse
+from bot.parsing.windows import read_length
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--locale", default="en-US", help="the user's Slack locale, for 1/2-style dates"
     )
     parser.add_argument(
+        "--default-length",
+        type=_length,
+        default=None,
+        metavar="LENGTH",
+        help="how long an instant with no end lasts, e.g. '90 minutes' or PT90M (default: "
+        "ROOMBOT_DEFAULT_LENGTH, else 1 hour)",
+    )
+    parser.add_argument(
         "text",
         nargs="*",
         metavar="TEXT",
@@ -62,17 +74,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the result of *args.text*, or of each JSON line on stdin; 0 even for parse errors."""
     zone: tzinfo = args.tz
+    if args.default_length is None:
+        try:
+            length = load_settings().default_length
+        except ConfigError as exc:
+            print(f"roombot parse: {exc}", file=sys.stderr)
+            return 2
+    else:
+        length = args.default_length
     now: datetime = args.now if args.now is not None else datetime.now(zone)
     if args.text:
-        _print(to_json(parse(" ".join(args.text), now=now, tz=zone, locale=args.locale)))
+        text = " ".join(args.text)
+        _print(to_json(parse(text, now=now, tz=zone, locale=args.locale, default_length=length)))
         return 0
     for line in sys.stdin:
         if line.strip():
-            _print(_run_line(line, now, zone, args.locale))
+            _print(_run_line(line, now, zone, args.locale, length))
     return 0
 
 
-def _run_line(line: str, now: datetime, zone: tzinfo, locale: str) -> dict[str, Any]:
+def _run_line(
+    line: str, now: datetime, zone: tzinfo, locale: str, length: timedelta
+) -> dict[str, Any]:
     try:
         case = json.loads(line)
         if not isinstance(case, dict) or not isinstance(case.get("text"), str):
@@ -85,7 +108,9 @@ def _run_line(line: str, now: datetime, zone: tzinfo, locale: str) -> dict[str, 
     except (ValueError, TypeError, KeyError, argparse.ArgumentTypeError) as exc:
         message = f"not a JSON object with text, now and tz: {exc}"
         return {"error": {"code": "bad_input", "message": message}}
-    return to_json(parse(text, now=line_now, tz=line_zone, locale=line_locale))
+    return to_json(
+        parse(text, now=line_now, tz=line_zone, locale=line_locale, default_length=length)
+    )
 
 
 def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
@@ -153,3 +178,16 @@ def _moment(text: str) -> datetime:
     except (ValueError, TypeError) as exc:
         msg = f"not an ISO 8601 time: {text!r} (e.g. 2027-01-13T15:10:00)"
         raise argparse.ArgumentTypeError(msg) from exc
+
+
+def _length(text: str) -> timedelta:
+    """``--default-length``: words (``90 minutes``) or ISO 8601 (``PT90M``), as the setting."""
+    if text.strip().upper().startswith("P"):
+        try:
+            return TypeAdapter(timedelta).validate_python(text.strip())
+        except ValidationError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 length") from None
+    try:
+        return read_length(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -15,7 +15,7 @@ import difflib
 import functools
 import re
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from bot.parsing.commands import (
@@ -34,6 +34,7 @@ from bot.parsing.commands import (
     ShowRoom,
 )
 from bot.parsing.grammar import ROLE_NAMES, Kind, Token, did_you_mean, read_invitees, tokenize
+from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.parsing.windows import (
     EXAMPLES,
     VOCABULARY,
@@ -71,18 +72,24 @@ _CREATE_STARTERS = frozenset({"as", "with", "dial", "dial-out", "dialout", "pstn
 
 
 def parse(
-    text: str, *, now: datetime, tz: str | tzinfo, locale: str = "en-US"
+    text: str,
+    *,
+    now: datetime,
+    tz: str | tzinfo,
+    locale: str = "en-US",
+    default_length: timedelta = DEFAULT_LENGTH,
 ) -> RoomCommand | ParseError:
     """Read the slash-command *text* said at *now* by a user in zone *tz* (IANA name or tzinfo).
 
     *now* may be aware (any zone) or naive local time in *tz*; *locale* (Slack's, e.g. ``en-GB``)
-    decides whether ``1/2`` is January 2 or 1 February. Returns a command, or a `ParseError`
+    decides whether ``1/2`` is January 2 or 1 February; an instant with no end (``3pm``, no window
+    at all) lasts *default_length*. Returns a command, or a `ParseError`
     for anything refused. Raises ValueError only for a *tz* that is not a known zone.
     """
     zone = _zone(tz)
     local_now = _local(now, zone)
     try:
-        return _parse(tokenize(text), local_now, zone, locale)
+        return _parse(tokenize(text), local_now, zone, locale, default_length)
     except Refusal as refusal:
         return refusal.error
 
@@ -113,7 +120,9 @@ def _local(now: datetime, zone: tzinfo) -> datetime:
     return now.astimezone(zone).replace(microsecond=0)
 
 
-def _parse(tokens: list[Token], now: datetime, zone: tzinfo, locale: str) -> RoomCommand:
+def _parse(
+    tokens: list[Token], now: datetime, zone: tzinfo, locale: str, default_length: timedelta
+) -> RoomCommand:
     if not tokens:
         return OpenModal()
     first = tokens[0]
@@ -125,7 +134,7 @@ def _parse(tokens: list[Token], now: datetime, zone: tzinfo, locale: str) -> Roo
     else:
         arguments = tokens[1:]
     if verb == "create":
-        return _create(arguments, now, locale)
+        return _create(arguments, now, locale, default_length)
     if verb == "list":
         _nothing_after("list", arguments)
         return ListRooms()
@@ -157,9 +166,11 @@ def _parse(tokens: list[Token], now: datetime, zone: tzinfo, locale: str) -> Roo
     return RemoveParticipants(room_id, tuple(item.who for item in split.invitees))
 
 
-def _create(arguments: Sequence[Token], now: datetime, locale: str) -> CreateRoom:
+def _create(
+    arguments: Sequence[Token], now: datetime, locale: str, default_length: timedelta
+) -> CreateRoom:
     split = read_invitees(arguments, is_window_word)
-    window = read_window(split.rest, now, locale)
+    window = read_window(split.rest, now, locale, default_length)
     return CreateRoom(
         valid_from=window.valid_from,
         valid_until=window.valid_until,

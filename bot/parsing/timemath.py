@@ -22,6 +22,9 @@ import calendar
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 MAX_DAYS = 180
+DEFAULT_LENGTH = timedelta(
+    hours=1
+)  # how long an instant with no end lasts (ROOMBOT_DEFAULT_LENGTH)
 """The longest a room may stay open, and the furthest ahead one may start (ACS Rooms' limit)."""
 
 _MAX_SECONDS = MAX_DAYS * 86_400
@@ -73,5 +76,5 @@ def calendar_limit(start: datetime) -> datetime:
 
 
 def elapsed_limit(start: datetime) -> datetime:
-    """*start* plus 180 x 24 hours: the default end of a window, and the limit ACS enforces."""
+    """*start* plus 180 x 24 hours: the limit ACS enforces."""
     return add_elapsed(start, _MAX_SECONDS)

@@ -15,8 +15,9 @@ The rules (all on the user's wall clock; DST handled by `timemath`):
 - End: ``for D`` -> start + D; ``A to/until/till/through/- B``, ``between A and B``: a date-only B
   includes day B, a B with a clock time ends then. ``9am-5pm`` after a day stays in that day; the
   end's am/pm applies to a bare start hour (``3-5pm``). With no end a period covers itself (a day,
-  ``next week``, ``this weekend``, ``next month``) and an instant lasts 180 days of elapsed time;
-  so does a start after ``from``/``starting`` (``starting monday``).
+  ``next week``, ``this weekend``, ``next month``) and an instant lasts the default length (one
+  hour unless ``ROOMBOT_DEFAULT_LENGTH`` says otherwise); so does a start after
+  ``from``/``starting`` (``starting monday``).
 - The end is computed from the literal start; then a start in the past becomes now. Refusals:
   end_before_start, empty_window, window_in_past, start_too_far_ahead, window_too_long.
 - Anything not read is ``unrecognised_time``, quoting the words; never a different window.
@@ -27,12 +28,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.parsing.commands import Duration, ErrorCode, Refusal, Window
-from bot.parsing.grammar import Token, did_you_mean
-from bot.parsing.timemath import MAX_DAYS, at_wall_clock, calendar_limit, elapsed_limit, utc
+from bot.parsing.grammar import Token, did_you_mean, tokenize
+from bot.parsing.timemath import (
+    DEFAULT_LENGTH,
+    MAX_DAYS,
+    add_elapsed,
+    at_wall_clock,
+    calendar_limit,
+    elapsed_limit,
+    utc,
+)
 
 # --- vocabulary -------------------------------------------------------------------------------
 
@@ -226,9 +235,15 @@ class Resolved:
     window: Window
 
 
-def read_window(tokens: Sequence[Token], now: datetime, locale: str) -> Resolved:
+def read_window(
+    tokens: Sequence[Token],
+    now: datetime,
+    locale: str,
+    default_length: timedelta = DEFAULT_LENGTH,
+) -> Resolved:
     """The window that *tokens* (the words left after mentions) name, said at *now* (aware, in
-    the user's zone). Raises `Refusal` for words it cannot read and windows the rules refuse.
+    the user's zone); an instant with no end lasts *default_length*. Raises `Refusal` for words
+    it cannot read and windows the rules refuse.
     """
     reader = _Reader(tokens, now, locale)
     reading = reader.read_window()
@@ -236,7 +251,25 @@ def read_window(tokens: Sequence[Token], now: datetime, locale: str) -> Resolved
         raise reader.refusal(reader.pos)
     start, end = reader.resolve(reading)
     said = tuple(point.text if point else "" for point in (reading.start, reading.end))
-    return judge(start, end, now, (said[0], said[1]))
+    return judge(start, end, now, (said[0], said[1]), default_length)
+
+
+def read_length(text: str) -> timedelta:
+    """A length in words (``90 minutes``, ``1 hour and 30 minutes``, ``a day``), as elapsed time.
+
+    For settings such as ``ROOMBOT_DEFAULT_LENGTH``: the same words a command takes after
+    ``for``. Months are refused (their length depends on the date). Raises ValueError saying why.
+    """
+    reader = _Reader(tokenize(text), datetime.now(UTC), "en-US")
+    try:
+        length = reader.read_duration(ErrorCode.WINDOW_TOO_LONG)
+    except Refusal as refusal:
+        raise ValueError(refusal.error.message) from None
+    if length is None or not reader.at_end():
+        raise ValueError(f"“{text}” is not a length; e.g. 90 minutes, 1 hour or PT90M")
+    if length.months:
+        raise ValueError("months differ in length; say days or weeks, e.g. 30 days")
+    return timedelta(days=length.days, seconds=length.seconds)
 
 
 def read_extension(
@@ -288,11 +321,16 @@ def read_extension(
 
 
 def judge(
-    start: datetime, end: datetime | None, now: datetime, said: tuple[str, str] = ("", "")
+    start: datetime,
+    end: datetime | None,
+    now: datetime,
+    said: tuple[str, str] = ("", ""),
+    default_length: timedelta = DEFAULT_LENGTH,
 ) -> Resolved:
     """Apply the rules to the literal window [*start*, *end*): defaults, past starts, limits.
 
-    *said* holds the words of the start and the end, quoted in messages. Raises `Refusal`.
+    *said* holds the words of the start and the end, quoted in messages; an instant with no end
+    lasts *default_length* of elapsed time. Raises `Refusal`.
     """
     window = Window(start, end)
     start_at, now_at = utc(start), utc(now)
@@ -316,7 +354,7 @@ def judge(
             "e.g. `/room create for 2 hours` or `/room create tomorrow 9am-5pm`."
         )
         raise Refusal(ErrorCode.EMPTY_WINDOW, message, window)
-    valid_until = end if end is not None else elapsed_limit(start)
+    valid_until = end if end is not None else add_elapsed(start, default_length.total_seconds())
     if utc(valid_until) <= now_at:
         message = (
             f"That window is over already: {_literal(window)}, and it is now {describe(now)}. "

@@ -8,8 +8,11 @@ result is pinned in the journal by the runner.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
+from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.service.outcomes import ServiceError
 from bot.service.ports import People
 from bot.service.resolved import ResolvedCommand
@@ -33,16 +36,27 @@ def resolved_create(command: parsed.CreateRoom, *, tz: str) -> ResolvedCommand:
 class Interpreter:
     """Reads journal entries' text in their author's zone and resolves it."""
 
-    def __init__(self, *, people: People, registry: RoomRegistry) -> None:
+    def __init__(
+        self,
+        *,
+        people: People,
+        registry: RoomRegistry,
+        default_length: timedelta = DEFAULT_LENGTH,
+    ) -> None:
         self._people = people
         self._registry = registry
+        self._default_length = default_length
 
     async def resolve(self, entry: JournalEntry) -> ResolvedCommand:
         """The absolute change the entry asks for; ServiceError when the words are refused."""
         zone = await self._people.zone(entry.team_id, entry.user_id)
         locale = entry.command.get("locale") or zone.locale
         result = parse(
-            str(entry.command.get("text", "")), now=entry.accepted_at, tz=zone.tz, locale=locale
+            str(entry.command.get("text", "")),
+            now=entry.accepted_at,
+            tz=zone.tz,
+            locale=locale,
+            default_length=self._default_length,
         )
         if isinstance(result, parsed.ParseError):
             raise ServiceError(str(result.code), result.message)

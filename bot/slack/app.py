@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
+from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.service.interpret import resolved_create
 from bot.service.outcomes import ServiceError, TryLater
 from bot.service.ports import UserZone
@@ -79,6 +80,7 @@ class SlackDeps:
     people: SlackPeople
     metrics: Metrics
     join_url: str | None = None
+    default_length: timedelta = DEFAULT_LENGTH
     response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
     allowed_channels: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
@@ -175,7 +177,11 @@ class _Listeners:
         zone = deps.people.cached_zone(team, user)
         now = deps.clock()
         result = parse(
-            text, now=now, tz=zone.tz if zone else "UTC", locale=zone.locale if zone else "en-US"
+            text,
+            now=now,
+            tz=zone.tz if zone else "UTC",
+            locale=zone.locale if zone else "en-US",
+            default_length=deps.default_length,
         )
         if isinstance(result, parsed.ParseError):
             if zone is not None or result.code in _ZONE_FREE_ERRORS:
@@ -262,6 +268,7 @@ class _Listeners:
             body.get("response_urls"),
             now=deps.clock(),
             response_url_allowed=deps.response_url_allowed,
+            default_length=deps.default_length,
         )
         if isinstance(result, dict):
             deps.metrics.command("create", "refused")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import Role
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
+from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.service.resolved import ResolvedCommand
 
 CALLBACK_ID = "create_room_modal"
@@ -193,6 +194,7 @@ def read_submission(
     *,
     now: datetime,
     response_url_allowed: Callable[[str], bool],
+    default_length: timedelta = DEFAULT_LENGTH,
 ) -> Submission | dict[str, str]:
     """The submission as a command, or `{block_id: message}` errors for `response_action`."""
     context = ModalContext.load(str(view.get("private_metadata") or ""))
@@ -213,7 +215,7 @@ def read_submission(
     if errors:
         return errors
 
-    window = _window(values, context, now=now, errors=errors)
+    window = _window(values, context, now=now, errors=errors, default_length=default_length)
     people: dict[str, Role] = {}
     for block_id, role in ROLE_BLOCKS.items():
         users = _field(values, block_id, "selected_users", list) or []
@@ -246,7 +248,12 @@ def read_submission(
 
 
 def _window(
-    values: Mapping[str, Any], context: ModalContext, *, now: datetime, errors: dict[str, str]
+    values: Mapping[str, Any],
+    context: ModalContext,
+    *,
+    now: datetime,
+    errors: dict[str, str],
+    default_length: timedelta = DEFAULT_LENGTH,
 ) -> tuple[datetime, datetime] | None:
     when = _field(values, WHEN, "value", str) or ""
     start = _field(values, START, "selected_date_time", int)
@@ -274,7 +281,9 @@ def _window(
     else:
         text = "create now"
         block = WHEN
-    result = parse(text, now=now, tz=context.tz, locale=context.locale)
+    result = parse(
+        text, now=now, tz=context.tz, locale=context.locale, default_length=default_length
+    )
     if isinstance(result, parsed.ParseError):
         errors[block] = result.message[:2000]
         return None

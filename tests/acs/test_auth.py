@@ -22,7 +22,7 @@ from bot.acs.auth import (
 )
 
 KAT = json.loads(
-    (Path(__file__).resolve().parents[2].parent / "shared/specs/hmac-kat-vectors.json").read_text()
+    (Path(__file__).resolve().parents[1] / "data/specs/hmac-kat-vectors.json").read_text()
 )
 KEY = AccessKey.from_base64(KAT["key_b64"])
 SIGNED_AT = datetime(2025, 4, 1, 12, tzinfo=UTC)

@@ -10,13 +10,12 @@ from typing import Any
 
 from bot.parsing import ParseError, RoomCommand, parse
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-EXAMPLES = SHARED / "commands" / "examples.jsonl"
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "commands" / "examples.jsonl"
 NOW = "2027-01-13T15:10:00"  # a Wednesday, the reference time of the examples file
 
 
 def examples() -> list[dict[str, Any]]:
-    """The cases of ``shared/commands/examples.jsonl``."""
+    """The cases of ``tests/data/commands/examples.jsonl``."""
     with EXAMPLES.open(encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
 

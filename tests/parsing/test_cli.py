@@ -137,3 +137,27 @@ def test_json_lines_on_stdin() -> None:
     assert results[2]["error"]["code"] == "missing_room_id"
     assert results[3] == {"action": "list"}
     assert results[4]["error"]["code"] == "bad_input"
+
+
+@pytest.mark.parametrize("length", ["90 minutes", "PT90M", "an hour and a half"])
+def test_default_length_flag(capsys: pytest.CaptureFixture[str], length: str) -> None:
+    """``--default-length`` takes words or ISO 8601 and lasts an instant with no end."""
+    got = parse_cli(capsys, *FLAGS, "--default-length", length, "create 4pm")
+    assert (got["valid_from"], got["valid_until"]) == (
+        "2027-01-13T16:00:00+01:00",
+        "2027-01-13T17:30:00+01:00",
+    )
+
+
+def test_default_length_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the flag, ROOMBOT_DEFAULT_LENGTH applies; a malformed one is named, exit 2."""
+    monkeypatch.setenv("ROOMBOT_DEFAULT_LENGTH", "2 hours")
+    got = parse_cli(capsys, *FLAGS, "create 4pm")
+    assert got["valid_until"] == "2027-01-13T18:00:00+01:00"
+    monkeypatch.setenv("ROOMBOT_DEFAULT_LENGTH", "2 months")
+    assert main(["parse", *FLAGS, "create 4pm"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "ROOMBOT_DEFAULT_LENGTH is malformed: months differ in length" in err

@@ -1,4 +1,4 @@
-"""The 40 cases of ``shared/commands/examples.jsonl``: the conventions the language must keep."""
+"""The 40 cases of ``tests/data/commands/examples.jsonl``: conventions the language keeps."""
 
 from __future__ import annotations
 

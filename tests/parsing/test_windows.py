@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.parsing import CreateRoom, ErrorCode, ParseError, windows
+from bot.parsing import CreateRoom, ErrorCode, ParseError, parse, windows
 from bot.parsing.timemath import utc
 from tests.parsing.helpers import NOW, run
 
@@ -30,16 +30,16 @@ def refusal(text: str, now: str = NOW, tz: str = "UTC", locale: str = "en-US") -
 # (text, valid_from, valid_until) in UTC at the reference time
 FORMS = [
     # starts
-    ("now", "2027-01-13T15:10:00+00:00", "2027-07-12T15:10:00+00:00"),  # an instant: 180 days
+    ("now", "2027-01-13T15:10:00+00:00", "2027-01-13T16:10:00+00:00"),  # an instant: 1 hour
     ("now for 2 hours", "2027-01-13T15:10:00+00:00", "2027-01-13T17:10:00+00:00"),
     ("today", "2027-01-13T15:10:00+00:00", "2027-01-14T00:00:00+00:00"),  # rest of today
     ("today for 2 hours", "2027-01-13T15:10:00+00:00", "2027-01-13T17:10:00+00:00"),  # today=now
     ("tonight at 8pm for 2 hours", "2027-01-13T20:00:00+00:00", "2027-01-13T22:00:00+00:00"),
     ("day after tomorrow", "2027-01-15T00:00:00+00:00", "2027-01-16T00:00:00+00:00"),
     ("tomorrow all day", "2027-01-14T00:00:00+00:00", "2027-01-15T00:00:00+00:00"),
-    ("in 2 weeks", "2027-01-27T15:10:00+00:00", "2027-07-26T15:10:00+00:00"),  # now + N exactly
+    ("in 2 weeks", "2027-01-27T15:10:00+00:00", "2027-01-27T16:10:00+00:00"),  # now + N exactly
     ("in an hour for 30 minutes", "2027-01-13T16:10:00+00:00", "2027-01-13T16:40:00+00:00"),
-    ("2 hours from now", "2027-01-13T17:10:00+00:00", "2027-07-12T17:10:00+00:00"),
+    ("2 hours from now", "2027-01-13T17:10:00+00:00", "2027-01-13T18:10:00+00:00"),
     ("in 2 days at 3pm for 1 hour", "2027-01-15T15:00:00+00:00", "2027-01-15T16:00:00+00:00"),
     # weekdays: the first one strictly after today (a Wednesday)
     ("wednesday", "2027-01-20T00:00:00+00:00", "2027-01-21T00:00:00+00:00"),  # not today
@@ -77,7 +77,7 @@ FORMS = [
     ("tomorrow 9:30 p.m. for 1 hour", "2027-01-14T21:30:00+00:00", "2027-01-14T22:30:00+00:00"),
     ("17:00 for 2 wks", "2027-01-13T17:00:00+00:00", "2027-01-27T17:00:00+00:00"),  # 24-hour
     ("at 9 for 1 hour", "2027-01-14T09:00:00+00:00", "2027-01-14T10:00:00+00:00"),  # passed: tmrw
-    ("at 3pm", "2027-01-14T15:00:00+00:00", "2027-07-13T15:00:00+00:00"),  # passed at 15:10
+    ("at 3pm", "2027-01-14T15:00:00+00:00", "2027-01-14T16:00:00+00:00"),  # passed at 15:10
     ("12am tomorrow for 1h", "2027-01-14T00:00:00+00:00", "2027-01-14T01:00:00+00:00"),
     ("@ 5pm for 1 hour", "2027-01-13T17:00:00+00:00", "2027-01-13T18:00:00+00:00"),  # @ as "at"
     ("tomorrow 9 o'clock for 1h", "2027-01-14T09:00:00+00:00", "2027-01-14T10:00:00+00:00"),
@@ -137,9 +137,9 @@ FORMS = [
     ("next month", "2027-02-01T00:00:00+00:00", "2027-03-01T00:00:00+00:00"),
     ("this month", "2027-01-13T15:10:00+00:00", "2027-02-01T00:00:00+00:00"),
     ("next week to friday", "2027-01-18T00:00:00+00:00", "2027-01-23T00:00:00+00:00"),
-    # "from"/"starting" with no end: a start, lasting the default 180 days
-    ("starting monday", "2027-01-18T00:00:00+00:00", "2027-07-17T00:00:00+00:00"),
-    ("from tomorrow at 9", "2027-01-14T09:00:00+00:00", "2027-07-13T09:00:00+00:00"),
+    # "from"/"starting" with no end: a start, lasting the default length (1 hour)
+    ("starting monday", "2027-01-18T00:00:00+00:00", "2027-01-18T01:00:00+00:00"),
+    ("from tomorrow at 9", "2027-01-14T09:00:00+00:00", "2027-01-14T10:00:00+00:00"),
 ]
 
 
@@ -282,14 +282,14 @@ ZONES = [
         "2027-03-13T12:00:00",
         "America/New_York",
         "2027-03-14T12:00:00-04:00",
-        "2027-09-10T12:00:00-04:00",
+        "2027-03-14T13:00:00-04:00",
     ),  # same wall time
     (
         "in 24 hours",
         "2027-03-13T12:00:00",
         "America/New_York",
         "2027-03-14T13:00:00-04:00",
-        "2027-09-10T13:00:00-04:00",
+        "2027-03-14T14:00:00-04:00",
     ),
     # New York falls back 2027-11-07 02:00 -> 01:00
     (
@@ -395,7 +395,7 @@ ZONES = [
         "2027-01-14T17:00:00+05:45",
     ),
     ("next month", NOW, "Asia/Kathmandu", "2027-02-01T00:00:00+05:45", "2027-03-01T00:00:00+05:45"),
-    ("", NOW, "Asia/Kathmandu", "2027-01-13T15:10:00+05:45", "2027-07-12T15:10:00+05:45"),
+    ("", NOW, "Asia/Kathmandu", "2027-01-13T15:10:00+05:45", "2027-01-13T16:10:00+05:45"),
     # Lord Howe moves by half an hour (2027-04-04 02:00 -> 01:30)
     (
         "tomorrow for 1 day",
@@ -519,12 +519,29 @@ def test_180_calendar_days_over_a_fall_back_end_within_the_acs_limit() -> None:
 
 
 @pytest.mark.parametrize("tz", LIMIT_ZONES)
-def test_no_window_is_180_days_elapsed(tz: str) -> None:
-    """No window: now to now + 180 days of elapsed time, the service's own default."""
+def test_no_window_lasts_the_default_length_elapsed(tz: str) -> None:
+    """No window: now to now + the default length (1 hour) of elapsed time, in every zone."""
     result = run("create", "2027-09-01T09:00:00", tz)
     assert isinstance(result, CreateRoom)
-    assert utc(result.valid_until) - utc(result.valid_from) == timedelta(days=180)
+    assert utc(result.valid_until) - utc(result.valid_from) == timedelta(hours=1)
     assert result.window.end is None
+
+
+@pytest.mark.parametrize(
+    ("text", "length", "expected"),
+    [
+        ("create", timedelta(minutes=90), timedelta(minutes=90)),
+        ("3pm", timedelta(minutes=30), timedelta(minutes=30)),
+        ("in 2 hours", timedelta(days=2), timedelta(days=2)),
+        ("tomorrow", timedelta(minutes=30), timedelta(days=1)),  # a period covers itself
+        ("3pm for 2 hours", timedelta(minutes=30), timedelta(hours=2)),  # a said end wins
+    ],
+)
+def test_the_default_length_is_a_setting(text: str, length: timedelta, expected: timedelta) -> None:
+    """``default_length`` (ROOMBOT_DEFAULT_LENGTH) lasts an instant with no end, nothing else."""
+    result = parse(text, now=datetime(2027, 1, 13, 11, 10), tz="UTC", default_length=length)
+    assert isinstance(result, CreateRoom)
+    assert utc(result.valid_until) - utc(result.valid_from) == expected
 
 
 @pytest.mark.parametrize(
@@ -532,7 +549,7 @@ def test_no_window_is_180_days_elapsed(tz: str) -> None:
     [
         # the literal reading: a past start is kept in the window, moved to now in valid_from
         ("yesterday to tomorrow", "2027-01-12T00:00:00+00:00", "2027-01-15T00:00:00+00:00"),
-        # an instant with no end has no literal end (the 180-day default is not in the words)
+        # an instant with no end has no literal end (the default length is not in the words)
         ("tomorrow at 9", "2027-01-14T09:00:00+00:00", None),
         # a period covers itself
         ("next week", "2027-01-18T00:00:00+00:00", "2027-01-25T00:00:00+00:00"),

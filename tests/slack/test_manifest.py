@@ -29,13 +29,13 @@ def _manifest() -> dict[str, Any]:
 
 
 @pytest.fixture(name="validator", scope="module")
-def _validator(shared: Path) -> jsonschema.protocols.Validator:
+def _validator(data: Path) -> jsonschema.protocols.Validator:
     """The validator the schema itself asks for ($schema: draft-07), with formats checked.
 
     Its $refs all point inside the file (#/definitions/...), so no registry of remote
     documents is needed; a remote $ref would fail here rather than be fetched.
     """
-    schema = json.loads((shared / "specs" / "slack-app-manifest.schema.json").read_text())
+    schema = json.loads((data / "specs" / "slack-app-manifest.schema.json").read_text())
     validator_class = jsonschema.validators.validator_for(schema)
     assert validator_class is jsonschema.Draft7Validator
     validator_class.check_schema(schema)
