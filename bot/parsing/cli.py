@@ -6,7 +6,8 @@ argparse exits with 2 for bad flags. The output shapes:
 
 - create: ``{"action", "valid_from", "valid_until", "participants", "pstn_dial_out", "window"}``
   (plus ``"groups"`` when user groups were mentioned);
-- other verbs: ``{"action", "room_id", …}``;
+- reschedule (``move``): ``{"action", "room_id", "valid_from", "valid_until", "window"}``;
+- other verbs: ``{"action", "room_id", …}`` (``end``: just the room id);
 - a refusal: ``{"error": {"code", "message"}}``, with ``"window"`` when the words were read but the
   rules refused them. ``window`` is the literal reading: before defaults, before a past start
   moves to now.
@@ -28,9 +29,11 @@ from bot.parsing.commands import (
     AddParticipants,
     CreateRoom,
     DeleteRoom,
+    EndRoom,
     ExtendRoom,
     ParseError,
     RemoveParticipants,
+    RescheduleRoom,
     RoomCommand,
     ShowHelp,
     ShowRoom,
@@ -131,8 +134,15 @@ def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
         }
         if result.groups:
             out["groups"] = {key: str(role) for key, role in result.groups.items()}
-    elif isinstance(result, ShowRoom | DeleteRoom):
+    elif isinstance(result, ShowRoom | DeleteRoom | EndRoom):
         out["room_id"] = result.room_id
+    elif isinstance(result, RescheduleRoom):
+        out |= {
+            "room_id": result.room_id,
+            "valid_from": result.valid_from.isoformat(),
+            "valid_until": result.valid_until.isoformat(),
+            "window": _window(result.window),
+        }
     elif isinstance(result, ExtendRoom):
         out |= {
             "room_id": result.room_id,

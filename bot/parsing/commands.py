@@ -34,6 +34,7 @@ class ErrorCode(enum.StrEnum):
     WINDOW_IN_PAST = "window_in_past"
     START_TOO_FAR_AHEAD = "start_too_far_ahead"
     WINDOW_TOO_LONG = "window_too_long"
+    RECURRING_NOT_SUPPORTED = "recurring_not_supported"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +211,29 @@ class ExtendRoom:
 
 
 @dataclass(frozen=True, slots=True)
+class RescheduleRoom:
+    """``reschedule ROOM_ID WINDOW`` (or ``move``): the room's whole new window.
+
+    The window is read exactly as `create` reads one, so *valid_from*, *valid_until* and
+    *window* mean what they mean on `CreateRoom`.
+    """
+
+    room_id: str
+    valid_from: datetime
+    valid_until: datetime
+    window: Window
+    action: ClassVar[str] = "reschedule"
+
+
+@dataclass(frozen=True, slots=True)
+class EndRoom:
+    """``end ROOM_ID``: close an open room now (``delete`` cancels one, open or not)."""
+
+    room_id: str
+    action: ClassVar[str] = "end"
+
+
+@dataclass(frozen=True, slots=True)
 class AddParticipants:
     """``add ROOM_ID MENTION [ROLE]…``: add people, or change the role of people already in."""
 
@@ -245,6 +269,8 @@ RoomCommand = (
     | DeleteRoom
     | CreateRoom
     | ExtendRoom
+    | RescheduleRoom
+    | EndRoom
     | AddParticipants
     | RemoveParticipants
 )

@@ -22,6 +22,7 @@ from bot.parsing.commands import (
     AddParticipants,
     CreateRoom,
     DeleteRoom,
+    EndRoom,
     ErrorCode,
     ExtendRoom,
     ListRooms,
@@ -29,6 +30,7 @@ from bot.parsing.commands import (
     ParseError,
     Refusal,
     RemoveParticipants,
+    RescheduleRoom,
     RoomCommand,
     ShowHelp,
     ShowRoom,
@@ -51,17 +53,22 @@ VERBS = {
     "list": "list",
     "show": "show",
     "extend": "extend",
+    "reschedule": "reschedule",
+    "move": "reschedule",
+    "end": "end",
     "add": "add",
     "remove": "remove",
     "delete": "delete",
     "cancel": "delete",
     "help": "help",
 }
-"""Each verb a user may type -> the command it names (``cancel`` is ``delete``)."""
+"""Each verb a user may type -> the command it names (``cancel`` is ``delete``, ``move`` is
+``reschedule``)."""
 
 USAGE = (
     "Usage: `/room [create] [WHEN] [@person [role]]… [dial-out]` · `/room list` · "
     "`/room show ROOM_ID` · `/room extend ROOM_ID by 2 hours` (or `to friday 5pm`) · "
+    "`/room reschedule ROOM_ID WHEN` · `/room end ROOM_ID` · "
     "`/room add ROOM_ID @person [role]…` · `/room remove ROOM_ID @person…` · "
     "`/room delete ROOM_ID` · `/room help`. Roles: presenter, attendee (default), consumer, "
     "collaborator."
@@ -69,6 +76,27 @@ USAGE = (
 _ROOM_ID = re.compile(r"[0-9]{1,40}")
 _ROOM_EXAMPLE = "99117812428622880"
 _CREATE_STARTERS = frozenset({"as", "with", "dial", "dial-out", "dialout", "pstn", *ROLE_NAMES})
+_RECURRING = frozenset(
+    {
+        "every",
+        "everyday",
+        "daily",
+        "weekly",
+        "biweekly",
+        "fortnightly",
+        "monthly",
+        "recurring",
+        "repeating",
+        "repeat",
+    }
+)
+"""Words that ask for a room that repeats: refused in words, never read as a one-off window."""
+_EXAMPLE_TAILS = {
+    "extend": "by 2 hours",
+    "reschedule": "tomorrow 9am-5pm",
+    "add": "@ann presenter",
+    "remove": "@ann",
+}
 
 
 def parse(
@@ -127,7 +155,11 @@ def _parse(
         return OpenModal()
     first = tokens[0]
     verb = VERBS.get(first.text) if first.kind is Kind.WORD else None
+    if verb == "end" and _names_a_window(tokens[1:]):
+        verb = None  # "end of the week" is a window, as it was before `end` was a verb
     if verb is None:
+        if first.kind is Kind.WORD and first.text in _RECURRING:
+            raise _recurring(tokens, "create")
         if first.kind is Kind.WORD and not _starts_create(first.text):
             raise _unknown_command(first)
         verb, arguments = "create", tokens
@@ -149,6 +181,11 @@ def _parse(
     if verb == "delete":
         _nothing_after(first.text, rest)
         return DeleteRoom(room_id)
+    if verb == "end":
+        _nothing_after("end", rest)
+        return EndRoom(room_id)
+    if verb == "reschedule":
+        return _reschedule(first.text, room_id, rest, now, locale, default_length)
     if verb == "extend":
         by, until = read_extension(rest, now, locale)
         return ExtendRoom(room_id, by, until, zone)
@@ -170,6 +207,7 @@ def _create(
     arguments: Sequence[Token], now: datetime, locale: str, default_length: timedelta
 ) -> CreateRoom:
     split = read_invitees(arguments, is_window_word)
+    _refuse_recurring(split.rest, "create")
     window = read_window(split.rest, now, locale, default_length)
     return CreateRoom(
         valid_from=window.valid_from,
@@ -178,6 +216,54 @@ def _create(
         pstn_dial_out=split.dial_out,
         window=window.window,
     )
+
+
+def _reschedule(
+    typed: str,
+    room_id: str,
+    rest: Sequence[Token],
+    now: datetime,
+    locale: str,
+    default_length: timedelta,
+) -> RescheduleRoom:
+    """The room's new window, read exactly as `create` reads one (the same words, limits, zone)."""
+    example = f"`/room {typed} {room_id} tomorrow 9am-5pm`"
+    if not rest:
+        message = f"Tell me the room's new window, e.g. {example}."
+        raise Refusal(ErrorCode.UNRECOGNISED_TIME, message)
+    for token in rest:
+        if token.kind is not Kind.WORD:
+            message = (
+                f"`{typed}` takes only the new window, not “{token.raw}”; e.g. {example}. "
+                f"To change who is in the room, `/room add {room_id} @ann presenter`."
+            )
+            raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message)
+    _refuse_recurring(rest, typed, room_id)
+    window = read_window(rest, now, locale, default_length)
+    return RescheduleRoom(room_id, window.valid_from, window.valid_until, window.window)
+
+
+def _refuse_recurring(tokens: Sequence[Token], verb: str, room_id: str | None = None) -> None:
+    if any(token.kind is Kind.WORD and token.text in _RECURRING for token in tokens):
+        raise _recurring(tokens, verb, room_id)
+
+
+def _recurring(tokens: Sequence[Token], verb: str, room_id: str | None = None) -> Refusal:
+    """Why "every monday" is refused: rooms have one window; what to do instead."""
+    said = " ".join(token.raw for token in tokens if token.kind is Kind.WORD)
+    target = f"{verb} {room_id}" if room_id else "create"
+    message = (
+        f"Recurring rooms are not supported yet (“{said}”): a room has one window, of at most "
+        f"180 days. Create one room for the next meeting, e.g. `/room {target} next monday "
+        f"9am-10am`, or one room that stays open across the weeks, e.g. "
+        f"`/room {target} next monday for 4 weeks`."
+    )
+    return Refusal(ErrorCode.RECURRING_NOT_SUPPORTED, message)
+
+
+def _names_a_window(arguments: Sequence[Token]) -> bool:
+    """Whether the words after ``end`` are a time window rather than a room id."""
+    return bool(arguments) and arguments[0].kind is Kind.WORD and arguments[0].text == "of"
 
 
 def _starts_create(word: str) -> bool:
@@ -193,8 +279,8 @@ def _room_id(verb: str, arguments: Sequence[Token]) -> str:
         return arguments[0].raw
     got = f" “{arguments[0].raw}” is not one." if arguments else ""
     example = f"`/room {verb} {_ROOM_EXAMPLE}`"
-    if verb in {"extend", "add", "remove"}:
-        tail = {"extend": "by 2 hours", "add": "@ann presenter", "remove": "@ann"}[verb]
+    if verb in _EXAMPLE_TAILS:
+        tail = _EXAMPLE_TAILS[verb]
         example = f"`/room {verb} {_ROOM_EXAMPLE} {tail}`"
     message = (
         f"`{verb}` needs a room id first (the number `/room list` shows).{got} "

@@ -66,6 +66,7 @@ _ZONE_FREE_ERRORS = frozenset(
         parsed.ErrorCode.ROLE_WITHOUT_MENTION,
         parsed.ErrorCode.UNKNOWN_ROLE,
         parsed.ErrorCode.UNRECOGNISED_TIME,
+        parsed.ErrorCode.RECURRING_NOT_SUPPORTED,
     }
 )
 
@@ -446,6 +447,9 @@ class _Listeners:
 
 _CHANGE_VERBS = {
     "extend": "extend",
+    "reschedule": "reschedule",
+    "move": "reschedule",
+    "end": "end",
     "add": "add",
     "remove": "remove",
     "delete": "delete",

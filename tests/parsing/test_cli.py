@@ -68,6 +68,23 @@ def test_other_verbs(capsys: pytest.CaptureFixture[str]) -> None:
         "until": None,
     }
     assert parse_cli(capsys, *FLAGS, "") == {"action": "modal"}
+    assert parse_cli(capsys, *FLAGS, "end 99117812428622880") == {
+        "action": "end",
+        "room_id": "99117812428622880",
+    }
+
+
+def test_reschedule_prints_the_new_window(capsys: pytest.CaptureFixture[str]) -> None:
+    """``reschedule`` (and ``move``) print the room id and the window, as create does."""
+    window = {"start": "2027-01-15T10:00:00+01:00", "end": "2027-01-15T12:00:00+01:00"}
+    for verb in ("reschedule", "move"):
+        assert parse_cli(capsys, *FLAGS, f"{verb} 99117812428622880 friday 10am-12pm") == {
+            "action": "reschedule",
+            "room_id": "99117812428622880",
+            "valid_from": window["start"],
+            "valid_until": window["end"],
+            "window": window,
+        }
 
 
 def test_errors_are_results(capsys: pytest.CaptureFixture[str]) -> None:

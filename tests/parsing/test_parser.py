@@ -13,6 +13,7 @@ from bot.parsing import (
     CreateRoom,
     DeleteRoom,
     Duration,
+    EndRoom,
     ErrorCode,
     ExtendRoom,
     Invitee,
@@ -21,6 +22,7 @@ from bot.parsing import (
     OpenModal,
     ParseError,
     RemoveParticipants,
+    RescheduleRoom,
     RoomCommand,
     ShowHelp,
     ShowRoom,
@@ -47,6 +49,8 @@ VERBS: list[tuple[str, RoomCommand]] = [
     (f"show {ROOM}", ShowRoom(ROOM)),
     (f"delete {ROOM}", DeleteRoom(ROOM)),
     (f"cancel {ROOM}", DeleteRoom(ROOM)),  # alias
+    (f"end {ROOM}", EndRoom(ROOM)),
+    ("help move", ShowHelp("reschedule")),
     (f"extend {ROOM} by 2 hours", ExtendRoom(ROOM, Duration(seconds=7200), None, UTC_ZONE)),
     (f"extend {ROOM} 1 week", ExtendRoom(ROOM, Duration(days=7), None, UTC_ZONE)),  # "by" implied
     (f"extend {ROOM} for a fortnight", ExtendRoom(ROOM, Duration(days=14), None, UTC_ZONE)),
@@ -120,6 +124,41 @@ def test_extend_to_a_moment_ignores_the_current_end() -> None:
     )
 
 
+@pytest.mark.parametrize("verb", ["reschedule", "move"])
+def test_reschedule_reads_the_window_as_create_does(verb: str) -> None:
+    """``reschedule``/``move`` take any window ``create`` takes, read the same way."""
+    for window in ("friday 10am-12pm", "tomorrow for 3 days", "in 2 hours", "1/20 - 1/22"):
+        created = run(f"create {window}", tz="Europe/Paris")
+        moved = run(f"{verb} {ROOM} {window}", tz="Europe/Paris")
+        assert isinstance(created, CreateRoom)
+        assert isinstance(moved, RescheduleRoom), moved
+        assert moved.room_id == ROOM
+        assert (moved.valid_from, moved.valid_until, moved.window) == (
+            created.valid_from,
+            created.valid_until,
+            created.window,
+        )
+
+
+def test_end_of_day_still_creates() -> None:
+    """``end`` became a verb, but ``/room end of day`` is still a window, as before."""
+    assert isinstance(run("end of day"), CreateRoom)
+    assert isinstance(run(f"end {ROOM}"), EndRoom)
+
+
+def test_recurring_rooms_are_refused_in_words_with_examples() -> None:
+    """``every monday`` is not an unknown command: it says recurring rooms are not supported."""
+    error = run("every monday")
+    assert isinstance(error, ParseError)
+    assert error.code is ErrorCode.RECURRING_NOT_SUPPORTED
+    assert "I don't know the command" not in error.message
+    assert "Recurring rooms are not supported yet" in error.message
+    assert "“every monday”" in error.message
+    rescheduled = run(f"move {ROOM} every friday")
+    assert isinstance(rescheduled, ParseError)
+    assert f"`/room move {ROOM} next monday 9am-10am`" in rescheduled.message
+
+
 # (text, code): every error code parse can give
 ERRORS = [
     ("frobnicate the room", ErrorCode.UNKNOWN_COMMAND),
@@ -153,6 +192,18 @@ ERRORS = [
     ("create from aug 1 to aug 3", ErrorCode.START_TOO_FAR_AHEAD),
     ("create for 7 months", ErrorCode.WINDOW_TOO_LONG),
     (f"extend {ROOM} by 7 months", ErrorCode.WINDOW_TOO_LONG),
+    ("end", ErrorCode.MISSING_ROOM_ID),
+    ("reschedule tomorrow", ErrorCode.MISSING_ROOM_ID),
+    (f"end {ROOM} now", ErrorCode.UNEXPECTED_ARGUMENT),
+    (f"move {ROOM} <@U01AAA> tomorrow", ErrorCode.UNEXPECTED_ARGUMENT),
+    (f"reschedule {ROOM}", ErrorCode.UNRECOGNISED_TIME),
+    (f"move {ROOM} whenever", ErrorCode.UNRECOGNISED_TIME),
+    (f"reschedule {ROOM} yesterday", ErrorCode.WINDOW_IN_PAST),
+    (f"move {ROOM} for 7 months", ErrorCode.WINDOW_TOO_LONG),
+    ("every monday", ErrorCode.RECURRING_NOT_SUPPORTED),
+    ("create every monday 9am-10am <@U01AAA|ann>", ErrorCode.RECURRING_NOT_SUPPORTED),
+    ("tomorrow 9am weekly", ErrorCode.RECURRING_NOT_SUPPORTED),
+    (f"reschedule {ROOM} daily at 9am", ErrorCode.RECURRING_NOT_SUPPORTED),
 ]
 
 
