@@ -13,10 +13,11 @@ from datetime import timedelta
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
+from bot.service import refusals
 from bot.service.outcomes import ServiceError
 from bot.service.ports import People
 from bot.service.resolved import ResolvedCommand
-from bot.store.records import JournalEntry
+from bot.store.records import JournalEntry, RoomRecord
 from bot.store.rooms import RoomRegistry
 
 
@@ -69,18 +70,27 @@ class Interpreter:
             case parsed.CreateRoom():
                 return resolved_create(command, tz=tz)
             case parsed.ExtendRoom():
-                room = await self._registry.get(command.room_id)
-                if room is None or room.team_id != entry.team_id:
-                    raise ServiceError(
-                        "room_not_found",
-                        f"There is no room `{command.room_id}` here.",
-                        example="/room list",
-                    )
+                room = await self._room(entry, command.room_id)
+                new_end = command.new_valid_until(room.valid_until)
+                if room.active and new_end <= room.valid_until:
+                    # Checked once, here, before the end is pinned: a resumed extend whose
+                    # change was already recorded must not now look like a shortening.
+                    raise refusals.not_later(room, new_end, tz)
                 return ResolvedCommand(
-                    action="extend",
+                    action="extend", room_id=command.room_id, valid_until=new_end, tz=tz
+                )
+            case parsed.RescheduleRoom():
+                return ResolvedCommand(
+                    action="reschedule",
                     room_id=command.room_id,
-                    valid_until=command.new_valid_until(room.valid_until),
+                    valid_from=command.valid_from,
+                    valid_until=command.valid_until,
                     tz=tz,
+                )
+            case parsed.EndRoom():
+                # "Now" is when it was asked for, pinned, so a resumed end closes at that moment.
+                return ResolvedCommand(
+                    action="end", room_id=command.room_id, valid_until=entry.accepted_at, tz=tz
                 )
             case parsed.AddParticipants():
                 return ResolvedCommand(
@@ -108,3 +118,11 @@ class Interpreter:
         raise ServiceError(
             "not_a_change", f"`{command.action}` does not change a room.", example="/room help"
         )
+
+    async def _room(self, entry: JournalEntry, room_id: str) -> RoomRecord:
+        room = await self._registry.get(room_id)
+        if room is None or room.team_id != entry.team_id:
+            raise ServiceError(
+                "room_not_found", f"There is no room `{room_id}` here.", example="/room list"
+            )
+        return room

@@ -23,7 +23,7 @@ TEXT = "text"
 class ResolvedCommand:
     """One change to make; fields beyond *action* are set as the action needs them."""
 
-    action: str  # create | extend | add | remove | delete
+    action: str  # create | extend | reschedule | end | add | remove | delete
     room_id: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None

@@ -4,7 +4,8 @@ Every method here can be run again after a crash with the same input and ends in
 state: a create reuses the journal key as its Repeatability-Request-ID (ACS returns the
 original room), the registry upserts by room id, and extends, adds, removes and deletes set
 absolute values. Permission is checked against the registry: the creator, the room's
-presenters and admins may change a room.
+presenters and admins may change a room. A window change is checked against ACS's limits
+(`bot.service.limits`) before ACS is called, and refused in roombot's words.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from datetime import UTC, datetime
 
 from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
 from bot.domain import Role
+from bot.service import refusals
+from bot.service.limits import window_problem
 from bot.service.outcomes import RoomChanged, ServiceError, TryLater
 from bot.service.ports import People
 from bot.service.resolved import ResolvedCommand
-from bot.store.records import JournalEntry, ParticipantRecord, RoomRecord
+from bot.store.records import JournalEntry, ParticipantRecord, RoomRecord, RoomState
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.service")
@@ -91,7 +94,7 @@ class RoomService:
         except AcsResponseError as exc:
             if exc.status in _TRANSIENT_STATUSES:
                 raise TryLater(exc.hint) from exc
-            raise ServiceError(f"acs_{exc.code}", _acs_words(exc)) from exc
+            raise refusals.acs_refused(exc, command.action, command.room_id) from exc
         except AcsError as exc:
             raise TryLater(exc.hint) from exc
         return RoomChanged(
@@ -168,21 +171,30 @@ class RoomService:
                 except RoomNotFound:
                     logger.info("room %s was already gone from ACS", room.room_id)
             return await self._store.rooms.mark_deleted(room.room_id, now=now)
+        if command.action == "end" and room.state is RoomState.ENDED:
+            return room  # a resumed end whose room was already recorded as ended
         if not room.active:
-            raise ServiceError(
-                "room_deleted",
-                f"Room `{room.room_id}` was deleted; create a new one instead.",
-                example="/room create tomorrow",
-            )
+            raise refusals.room_over(room)
         if command.action == "extend":
             assert command.valid_until is not None, "an extend carries its new end"
-            updated = await self._rooms.update_room(room.room_id, valid_until=command.valid_until)
-            return await self._store.rooms.update_window(
-                room.room_id,
-                valid_from=updated.valid_from,
-                valid_until=updated.valid_until,
-                now=now,
+            problem = window_problem(room.valid_from, command.valid_until, now)
+            if problem is not None:
+                raise refusals.extend_refused(room, command.valid_until, problem, command.tz)
+            return await self._set_window(room, valid_until=command.valid_until, now=now)
+        if command.action == "reschedule":
+            assert command.valid_from is not None, "a reschedule carries its new start"
+            assert command.valid_until is not None, "a reschedule carries its new end"
+            problem = window_problem(command.valid_from, command.valid_until, now)
+            if problem is not None:
+                raise refusals.reschedule_refused(
+                    room, command.valid_from, command.valid_until, problem, command.tz
+                )
+            return await self._set_window(
+                room, valid_from=command.valid_from, valid_until=command.valid_until, now=now
             )
+        if command.action == "end":
+            assert command.valid_until is not None, "an end carries the moment it was asked for"
+            return await self._end(room, command.valid_until, command.tz, now=now)
         if command.action == "add":
             wanted = await self._participants(entry, command)
             raw_ids = await self._raw_ids(entry.team_id, wanted)
@@ -202,7 +214,36 @@ class RoomService:
             )
         raise ServiceError("unknown_command", f"Cannot {command.action} a room.")
 
+    async def _set_window(
+        self,
+        room: RoomRecord,
+        *,
+        valid_from: datetime | None = None,
+        valid_until: datetime | None = None,
+        now: datetime,
+    ) -> RoomRecord:
+        """Set the room's window in ACS, then record what ACS answered."""
+        updated = await self._rooms.update_room(
+            room.room_id, valid_from=valid_from, valid_until=valid_until
+        )
+        return await self._store.rooms.update_window(
+            room.room_id, valid_from=updated.valid_from, valid_until=updated.valid_until, now=now
+        )
 
-def _acs_words(error: AcsResponseError) -> str:
-    """The service's reason in words, for a refusal shown to a person."""
-    return f"Azure Communication Services refused: {error.reason}"
+    async def _end(
+        self, room: RoomRecord, ended_at: datetime, tz: str, *, now: datetime
+    ) -> RoomRecord:
+        """Close an open room at once: delete it in ACS and record it as ended at *ended_at*.
+
+        Why delete: ACS refuses a validUntil in the past, so "ends now" cannot be a PATCH (by
+        the time ACS reads it, now has passed; and a validUntil of now plus a margin leaves the
+        room joinable for that margin). Deleting closes it for everyone at once. The registry
+        keeps the room, as ended rather than deleted, so its card says when it closed.
+        """
+        if not room.valid_from <= ended_at < room.valid_until:
+            raise refusals.end_not_open(room, ended_at, tz)
+        try:
+            await self._rooms.delete_room(room.room_id)
+        except RoomNotFound:
+            logger.info("room %s was already gone from ACS", room.room_id)
+        return await self._store.rooms.mark_ended(room.room_id, ended_at=ended_at, now=now)

@@ -35,12 +35,15 @@ logger = logging.getLogger("roombot.slack")
 
 _HEADLINES = {
     "extend": ":calendar: *Room extended* by <@{actor}>",
+    "reschedule": ":calendar: *Room rescheduled* by <@{actor}>",
     "add": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
     "remove": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
 }
 _CONFIRMATIONS = {
     "create": "Room `{room}` is ready.",
     "extend": "Room `{room}` now closes at {until}.",
+    "reschedule": "Room `{room}` now opens at {opens} and closes at {until}.",
+    "end": "Room `{room}` has ended; nobody can join it any more.",
     "add": "Room `{room}` participants updated.",
     "remove": "Room `{room}` participants updated.",
     "delete": "Room `{room}` was deleted.",
@@ -138,7 +141,7 @@ class SlackAnswerer:
         room = outcome.room
         headline = _HEADLINES.get(outcome.verb, "").format(actor=outcome.actor_id) or None
         room_blocks = blocks.room_blocks(
-            room, tz=outcome.tz, join_url=self._join_url, headline=headline
+            room, tz=outcome.tz, join_url=self._join_url, headline=headline, now=self._clock()
         )
         text = blocks.room_summary(room, outcome.tz)
         # A room whose message is known is updated, whatever the verb: a create resumed after a
@@ -255,8 +258,9 @@ class SlackAnswerer:
 
     def _confirmation(self, outcome: RoomChanged) -> str:
         until = blocks.slack_date(outcome.room.valid_until, outcome.tz)
+        opens = blocks.slack_date(outcome.room.valid_from, outcome.tz)
         template = _CONFIRMATIONS.get(outcome.verb, "Done.")
-        return template.format(room=outcome.room.room_id, until=until)
+        return template.format(room=outcome.room.room_id, until=until, opens=opens)
 
     async def _post_response(self, entry: JournalEntry, payload: dict[str, Any]) -> bool:
         """Post to the response_url if Slack still takes it; False to use the Web API."""

@@ -412,6 +412,7 @@ class _Listeners:
                 tz=_tz(zone),
                 join_url=self._deps.join_url,
                 headline=f":information_source: *Room `{room.room_id}`*",
+                now=self._deps.clock(),
             ),
             text=blocks.room_summary(room, _tz(zone)),
         )

@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import Role
-from bot.store.records import RoomRecord
+from bot.service.limits import EXTEND_BUTTON_STEP, extend_button_works
+from bot.store.records import RoomRecord, RoomState
 
 Block = dict[str, Any]
 
@@ -81,9 +82,21 @@ def participants_text(room: RoomRecord) -> str:
 
 
 def room_blocks(
-    room: RoomRecord, *, tz: str, join_url: str | None, headline: str | None = None
+    room: RoomRecord,
+    *,
+    tz: str,
+    join_url: str | None,
+    headline: str | None = None,
+    now: datetime | None = None,
 ) -> list[Block]:
-    """The channel message that shows a room, with its buttons while it is active."""
+    """The channel message that shows a room, with its buttons while it is active.
+
+    The Extend button is offered only when one press would be taken by ACS at *now* (the room
+    stays within 180 days, and a day more does not still end in the past); without *now* it
+    is judged on the room's window alone.
+    """
+    if room.state is RoomState.ENDED:
+        return ended_room_blocks(room, tz=tz)
     if not room.active:
         return [
             section(f":wastebasket: ~Room `{room.room_id}`~ was deleted."),
@@ -115,14 +128,15 @@ def room_blocks(
                 "value": room.room_id,
             }
         )
-    buttons.append(
-        {
-            "type": "button",
-            "action_id": ACTION_EXTEND,
-            "text": {"type": "plain_text", "text": "Extend 1 day"},
-            "value": room.room_id,
-        }
-    )
+    if extend_button_works(room.valid_from, room.valid_until, now or room.valid_from):
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": ACTION_EXTEND,
+                "text": {"type": "plain_text", "text": f"Extend {EXTEND_BUTTON_STEP}"},
+                "value": room.room_id,
+            }
+        )
     buttons.append(
         {
             "type": "button",
@@ -146,9 +160,17 @@ def room_blocks(
     return blocks
 
 
+def ended_room_blocks(room: RoomRecord, *, tz: str) -> list[Block]:
+    """The card of a room closed early with `end`: when it closed, and no buttons."""
+    return [
+        section(f":checkered_flag: Room `{room.room_id}` has ended."),
+        context(f"It was open {window_text(room.valid_from, room.valid_until, tz)}"),
+    ]
+
+
 def room_summary(room: RoomRecord, tz: str) -> str:
     """The notification text of a room message (no Block Kit there)."""
-    state = "deleted" if not room.active else "ready"
+    state = {RoomState.ACTIVE: "ready", RoomState.ENDED: "ended"}.get(room.state, "deleted")
     return (
         f"Room {room.room_id} {state}: {local_fallback(room.valid_from, tz)} → "
         f"{local_fallback(room.valid_until, tz)}"
@@ -200,10 +222,16 @@ def help_blocks(limits: Iterable[str] = ()) -> list[Block]:
         "*Manage rooms:*",
         "• `/room list` — this channel's current and upcoming rooms",
         "• `/room show ROOM_ID`",
-        "• `/room extend ROOM_ID by 2 days` or `/room extend ROOM_ID to friday 5pm`",
+        "• `/room extend ROOM_ID by 2 days` or `/room extend ROOM_ID to friday 5pm` "
+        "(only later; a room stays open at most 180 days)",
+        "• `/room reschedule ROOM_ID friday 10am-12pm` (or `move`) — a whole new window, "
+        "any window `create` takes",
+        "• `/room end ROOM_ID` — closes an open room now",
         "• `/room add ROOM_ID @carol presenter` (also changes a role)",
         "• `/room remove ROOM_ID @bob`",
-        "• `/room delete ROOM_ID`",
+        "• `/room delete ROOM_ID` — cancels a room, open or not",
+        "Recurring rooms (`every monday`) are not supported yet: create one room per meeting, "
+        "or one that stays open across the weeks (`/room create next monday for 4 weeks`).",
         "Roles: presenter, attendee (the default), collaborator, consumer. "
         "You are added as presenter unless you name yourself with another role.",
         "Times are read in your Slack time zone: `now`, `in 2 hours`, `tomorrow 9am-5pm`, "

@@ -4,7 +4,7 @@
     ├── StoreUnavailable        the database cannot be reached or answered wrongly (ping)
     ├── SchemaNotCurrent        the database is missing or behind this code's migrations
     ├── RoomNotFound            no room with that id was ever recorded
-    ├── RoomDeleted             the room is marked deleted; it can no longer change
+    ├── RoomDeleted             the room is marked deleted (or ended); it can no longer change
     ├── ImportRejected          some rows of an identity import are invalid; nothing was written
     └── JournalError            a journal entry cannot move as asked
         ├── EntryNotFound       no entry with that key

@@ -89,8 +89,11 @@ class ImportReport:
 
 
 class RoomState(enum.StrEnum):
+    """active -> deleted (`delete`: cancelled), or active -> ended (`end`: closed early)."""
+
     ACTIVE = "active"
     DELETED = "deleted"
+    ENDED = "ended"
 
 
 @dataclass(frozen=True, slots=True)

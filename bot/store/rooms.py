@@ -260,6 +260,19 @@ class RoomRegistry:
             row.updated_at = now
             return await _saved(session, row)
 
+    async def mark_ended(self, room_id: str, *, ended_at: datetime, now: datetime) -> RoomRecord:
+        """Record that the room closed early at *ended_at* (`end`); ending it again changes nothing.
+
+        Its window keeps the start and ends at *ended_at*, so the card and `show` say when it
+        really closed. ValueError if *ended_at* is not after the start (it had not opened).
+        """
+        async with self._sessions.write() as session:
+            row = await _load_active(session, room_id, allow=RoomState.ENDED)
+            if row.state != RoomState.ENDED.value:
+                _check_window(row.valid_from, ended_at)
+                row.state, row.valid_until, row.updated_at = RoomState.ENDED.value, ended_at, now
+            return await _saved(session, row)
+
     async def mark_deleted(self, room_id: str, *, now: datetime) -> RoomRecord:
         """Mark the room deleted (`delete`); deleting a deleted room changes nothing."""
         async with self._sessions.write() as session:
@@ -289,9 +302,12 @@ async def _load(session: AsyncSession, room_id: str, *, for_update: bool = False
     return row
 
 
-async def _load_active(session: AsyncSession, room_id: str) -> RoomRow:
+async def _load_active(
+    session: AsyncSession, room_id: str, *, allow: RoomState = RoomState.ACTIVE
+) -> RoomRow:
+    """The room, locked, if it is still active (or in state *allow*); RoomDeleted otherwise."""
     row = await _load(session, room_id, for_update=True)
-    if row.state == RoomState.DELETED.value:
+    if row.state not in {RoomState.ACTIVE.value, allow.value}:
         raise RoomDeleted(room_id)
     return row
 

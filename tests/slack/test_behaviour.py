@@ -60,14 +60,17 @@ async def test_the_invoker_keeps_a_role_they_give_themselves(bot: LocalBot) -> N
     assert record.participant(ME[0]).role is Role.ATTENDEE  # type: ignore[union-attr]
 
 
-async def test_an_acs_refusal_is_told_in_the_services_words(bot: LocalBot) -> None:
+async def test_an_acs_limit_is_told_in_roombots_words_before_acs_is_asked(bot: LocalBot) -> None:
     room_id = await create(bot, "tomorrow for 100 days")
-    # The words are fine (100 days), but the room would then last 200: ACS refuses that.
+    # The words are fine (100 days), but the room would then last 200: ACS would refuse that,
+    # so roombot refuses first, in its own words, with the latest end that works (issue #11).
     ack = await bot.command(f"/room extend {room_id} by 100 days")
     assert "Working on it" in json.dumps(ack)
     await bot.settle()
     refusal = dump(bot.slack.ephemerals[-1])
-    assert "Azure Communication Services refused" in refusal
+    assert "could not be understood" not in refusal
+    assert "it can close at the latest" in refusal
+    assert f"/room extend {room_id} to " in refusal
     assert "180 days" in refusal
     record = await bot.runtime.store.rooms.get(room_id)
     assert record is not None
