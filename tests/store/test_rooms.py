@@ -204,6 +204,39 @@ async def test_mark_deleted_is_idempotent_and_freezes_the_room(store: Store) -> 
     assert await store.rooms.get("99000000000000001") == deleted
 
 
+async def test_mark_ended_closes_the_window_is_idempotent_and_freezes_the_room(
+    store: Store,
+) -> None:
+    """An ended room keeps its start, ends when it was ended, leaves the list, and refuses
+    every further change; only delete still moves it on."""
+    await _room(store, "99000000000000001", length=3 * HOUR)
+    ended_at, later = NOW + HOUR, NOW + HOUR + timedelta(seconds=2)
+    ended = await store.rooms.mark_ended("99000000000000001", ended_at=ended_at, now=later)
+    assert (ended.state, ended.active) == (RoomState.ENDED, False)
+    assert (ended.valid_from, ended.valid_until, ended.updated_at) == (NOW, ended_at, later)
+    again = await store.rooms.mark_ended("99000000000000001", ended_at=NOW + 2 * HOUR, now=later)
+    assert again == ended
+    assert await store.rooms.get("99000000000000001") == ended
+    assert await store.rooms.list_channel("T1", "C1", now=NOW) == []
+    for change in (
+        store.rooms.update_window("99000000000000001", valid_until=NOW + 5 * HOUR, now=later),
+        store.rooms.upsert_participants("99000000000000001", [BOB], now=later),
+        store.rooms.remove_participants("99000000000000001", ["UALICE"], now=later),
+    ):
+        with pytest.raises(RoomDeleted):
+            await change
+    deleted = await store.rooms.mark_deleted("99000000000000001", now=later + HOUR)
+    assert deleted.state is RoomState.DELETED
+
+
+async def test_a_room_cannot_end_before_it_opens(store: Store) -> None:
+    """Ending at or before the start would leave an empty window: refused, nothing changed."""
+    created = await _room(store, "99000000000000001", start=NOW + HOUR)
+    with pytest.raises(ValueError, match="not before"):
+        await store.rooms.mark_ended("99000000000000001", ended_at=NOW, now=NOW)
+    assert await store.rooms.get("99000000000000001") == created
+
+
 async def test_the_message_showing_a_room_is_remembered_even_after_deletion(
     store: Store,
 ) -> None:
