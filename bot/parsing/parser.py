@@ -239,7 +239,13 @@ def _reschedule(
             )
             raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message)
     _refuse_recurring(rest, typed, room_id)
-    window = read_window(rest, now, locale, default_length)
+    try:
+        window = read_window(rest, now, locale, default_length)
+    except Refusal as refusal:
+        # The window reader's examples are creates; the same windows work here, for this room.
+        error = refusal.error
+        message = error.message.replace("`/room create ", f"`/room {typed} {room_id} ")
+        raise Refusal(error.code, message, error.window) from None
     return RescheduleRoom(room_id, window.valid_from, window.valid_until, window.window)
 
 

@@ -140,6 +140,16 @@ def test_reschedule_reads_the_window_as_create_does(verb: str) -> None:
         )
 
 
+@pytest.mark.parametrize("text", ["yesterday", "whenever", "for 7 months", "from aug 1 to aug 3"])
+def test_reschedule_refusals_offer_examples_for_that_room(text: str) -> None:
+    """A window refused in a reschedule is answered with reschedules of the same room."""
+    error = run(f"move {ROOM} {text}")
+    assert isinstance(error, ParseError)
+    found = working_examples(error.message)
+    assert found
+    assert all(example.startswith(f"move {ROOM} ") for example in found), found
+
+
 def test_end_of_day_still_creates() -> None:
     """``end`` became a verb, but ``/room end of day`` is still a window, as before."""
     assert isinstance(run("end of day"), CreateRoom)
