@@ -12,12 +12,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from bot.acs import RoomNotFound
 from bot.service.resolved import ResolvedCommand
 from bot.slack import blocks
 from bot.slack.dev_cli import ME, LocalBot
-from bot.store.records import JournalEntry, RoomRecord, RoomState
+from bot.store.records import JournalEntry, JournalState, RoomRecord, RoomState
+from bot.store.tables import JournalRow
 from tests.slack.conftest import press
 from tests.slack.test_flows import create, dump, journal_entries
 
@@ -174,6 +176,52 @@ async def test_end_of_a_room_not_yet_open_is_refused_with_what_works(bot: LocalB
     assert examples(told) == [f"/room delete {room_id}"]
     assert (await room(bot, room_id)).state is RoomState.ACTIVE
     assert (await bot.runtime.rooms.get_room(room_id)).id == room_id
+
+
+@pytest.mark.parametrize(
+    ("verb", "words"),
+    [("extend", "by 2 hours"), ("reschedule", "{day} 10am-12pm"), ("end", "")],
+)
+async def test_a_change_resumed_after_acs_did_it_repeats_the_same_change(
+    bot: LocalBot, verb: str, words: str
+) -> None:
+    """The state a crash leaves after ACS made the change and before the journal said so: the
+    entry accepted, its resolved command pinned. The resume makes the same change (the extend
+    is not now refused as "not later", the end keeps the moment it was asked) and answers."""
+    room_id = await create(bot, "for 3 hours")
+    text = f"/room {verb} {room_id} {words.format(day=f'{in_days(4):%Y-%m-%d}')}".strip()
+    await said(bot, text)
+    entry = await latest_entry(bot, verb=verb)
+    done = await room(bot, room_id)
+    async with bot.runtime.store.engine.begin() as connection:
+        await connection.execute(
+            update(JournalRow)
+            .where(JournalRow.key == entry.key)
+            .values(
+                state=JournalState.ACCEPTED.value,
+                room_id=None,
+                answered_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+    before = len(bot.slack.ephemerals)
+
+    await bot.runtime.worker.run_once()
+    await bot.settle()
+
+    resumed = await bot.runtime.store.journal.get(entry.key)
+    assert resumed is not None
+    assert resumed.state is JournalState.ANSWERED
+    assert resumed.error_code is None, resumed.error_message
+    again = await room(bot, room_id)
+    assert (again.state, again.valid_from, again.valid_until) == (
+        done.state,
+        done.valid_from,
+        done.valid_until,
+    )
+    assert len(bot.slack.messages) == 1
+    assert bot.slack.ephemerals[before:], "the resumed command was answered"
 
 
 # --- item 18: limits checked before ACS, in our words; only buttons that can succeed ------------
