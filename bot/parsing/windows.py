@@ -82,6 +82,24 @@ WEEKDAYS = {
     for name in names
 }
 _RELATIVE_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1, "yesterday": -1}
+# day parts: (first hour, hour it ends), on the day they follow or today; "tonight" is this evening
+DAY_PARTS = {
+    "morning": (6, 12),
+    "afternoon": (12, 18),
+    "evening": (18, 24),
+    "tonight": (18, 24),
+    "night": (20, 24),
+}
+# "6 in the morning", "10 at night": a clock time's am/pm from the part of the day it names
+_PART_SUFFIXES = {
+    ("in", "the", "morning"): "am",
+    ("in", "the", "afternoon"): "pm",
+    ("in", "the", "evening"): "pm",
+    ("at", "night"): "pm",
+    ("tonight",): "pm",
+}
+_BUSINESS_PM = range(1, 7)  # a bare 1 to 6 is afternoon: "tomorrow 3 to 4" is 15:00-16:00
+_OVERNIGHT = timedelta(hours=12)  # "11pm-1am" ends the next day when that is at most this long
 _SMALL_NUMBERS = (
     *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
     *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
@@ -128,9 +146,12 @@ VOCABULARY = frozenset(
     | _CLOCK_WORDS
     | {"next", "this", "coming", "the", "of", "day", "after", "half", "am", "pm", "o'clock"}
     | {"right", "end", "from", "later", "all", "whole"}
+    | DAY_PARTS.keys()
+    | {"quarter", "past"}
 )
 
-_CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2}))?(am|pm)?")
+_CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
+_FRENCH_CLOCK = re.compile(r"([0-9]{1,2})h([0-9]{2})?")  # 15h, 15h30
 _NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,3})?")
 _COMPACT = re.compile(
     r"([0-9]{1,12}(?:\.[0-9]{1,3})?)(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|months?)"
@@ -186,6 +207,7 @@ class _Day:
     period_end: date | None = None  # exclusive end of a week, weekend or month
     is_today: bool = False  # "today" as a start means now
     must_be_weekday: int = -1  # "tue jan 19": the date has to fall on a Tuesday
+    part: tuple[int, int] | None = None  # "tomorrow morning": hours [first, end) of that day
 
     @property
     def floating(self) -> bool:
@@ -199,7 +221,27 @@ class _Clock:
     minute: int
     meridiem: str | None = None
     word: str | None = None  # noon, midnight, eod
-    bare: bool = False  # an hour alone, "3": 24-hour, but a range's end may lend it pm
+    bare: bool = False  # an hour alone, "3": a time only after "at" or as one end of a range
+    twenty_four: bool = False  # "03:00", "0", "15h": written as a 24-hour clock, never moved
+
+    @property
+    def unmarked(self) -> bool:
+        """No am/pm and not a 24-hour form: business hours or the other end decide."""
+        return self.meridiem is None and self.word is None and not self.twenty_four
+
+    def set_meridiem(self, meridiem: str) -> None:
+        """Give an unmarked clock its am/pm, as one from a day part or a range's other end."""
+        if self.unmarked and 1 <= self.hour <= _NOON:
+            self.hour = self.hour % _NOON + (_NOON if meridiem == "pm" else 0)
+        if self.unmarked:
+            self.meridiem = meridiem
+
+    def business_hours(self) -> None:
+        """A bare 1 to 6 is afternoon; 7 to 11 morning; 12 noon."""
+        if self.unmarked and self.hour in _BUSINESS_PM:
+            self.hour += _NOON
+        if self.unmarked:
+            self.meridiem = "pm" if self.hour >= _NOON else "am"
 
     def hour_as(self, *, end: bool) -> int:
         if self.word == "midnight":
@@ -749,16 +791,54 @@ class _Reader:
                 self.pos += skip
                 return _Clock(self.said(start), _END_OF_DAY, 0, word="eod")
             return None
+        if (idiom := self._clock_idiom()) is not None:
+            return idiom
         match = _CLOCK.fullmatch(word)
-        if match is None:
+        french = None if match else _FRENCH_CLOCK.fullmatch(word)
+        if match is None and french is None:
+            if word in NUMBER_WORDS and 1 <= NUMBER_WORDS[word] <= _NOON and word not in {
+                "a",
+                "an",
+            }:
+                if self.peek(1) in {"am", "pm", "o'clock", "oclock"}:  # "seven pm"
+                    self.pos += 1
+                    return self._clock_from(start, NUMBER_WORDS[word], 0, minutes_said=False)
             return None
         self.pos += 1
+        if french is not None:
+            hour, minute = int(french.group(1)), int(french.group(2) or 0)
+            clock = self._clock_from(start, hour, minute, minutes_said=True, meridiem="")
+            clock.twenty_four = True
+            return clock
+        assert match is not None
         hour, minute = int(match.group(1)), int(match.group(2) or 0)
-        meridiem = match.group(3) or self.take({"am", "pm"})
+        if match.group(3) is not None and int(match.group(3)) > 59:
+            raise self.refusal(start, " Seconds go from 0 to 59.")
+        glued = match.group(4)
+        meridiem = {"a": "am", "p": "pm"}.get(glued or "", glued)
+        clock = self._clock_from(
+            start, hour, minute, minutes_said=match.group(2) is not None, meridiem=meridiem
+        )
+        if len(match.group(1)) == 2 and match.group(1).startswith("0") or hour == 0:
+            clock.twenty_four = clock.meridiem is None and clock.word is None
+        return clock
+
+    def _clock_from(
+        self,
+        start: int,
+        hour: int,
+        minute: int,
+        *,
+        minutes_said: bool,
+        meridiem: str | None = None,
+    ) -> _Clock:
+        """A clock time from its numbers, taking an am/pm, o'clock or day part after it."""
+        if meridiem is None:
+            meridiem = self.take({"am", "pm"})
         oclock = bool(self.take({"o'clock", "oclock"}))
-        if hour == _NOON and meridiem is None and match.group(2) is None and self.take({"noon"}):
+        if hour == _NOON and not meridiem and not minutes_said and self.take({"noon"}):
             return _Clock(self.said(start), _NOON, 0, word="noon")
-        if meridiem is not None:
+        if meridiem:
             if not 1 <= hour <= _NOON:
                 raise self.refusal(start, " With am or pm the hour is 1 to 12.")
             hour = hour % _NOON + (_NOON if meridiem == "pm" else 0)
@@ -768,8 +848,50 @@ class _Reader:
             raise self.refusal(start, " Hours go from 0 to 23.")
         if minute > 59:
             raise self.refusal(start, " Minutes go from 0 to 59.")
-        bare = match.group(2) is None and meridiem is None and not oclock
-        return _Clock(self.said(start), hour, minute, meridiem=meridiem, bare=bare)
+        clock = _Clock(
+            self.said(start),
+            hour,
+            minute,
+            meridiem=meridiem or None,
+            bare=not minutes_said and not meridiem and not oclock,
+            twenty_four=hour > _NOON and not meridiem,
+        )
+        self._part_suffix(clock)
+        return clock
+
+    def _part_suffix(self, clock: _Clock) -> None:
+        """``6 in the morning``, ``10 at night``, ``8 tonight``: am/pm from the day part."""
+        for words, meridiem in _PART_SUFFIXES.items():
+            if all(self.peek(index) == word for index, word in enumerate(words)):
+                if words != ("tonight",):  # "tonight" also names the day: read_day takes it
+                    self.pos += len(words)
+                clock.set_meridiem(meridiem)
+                clock.bare = False
+                return
+
+    def _clock_idiom(self) -> _Clock | None:
+        """``half past seven``, ``quarter to seven``, ``quarter past 8``."""
+        start, word = self.pos, self.peek()
+        if word not in {"half", "quarter"} or self.peek(1) not in {"past", "to"}:
+            return None
+        if word == "half" and self.peek(1) == "to":
+            return None
+        hour_word = self.peek(2)
+        hour = NUMBER_WORDS.get(hour_word) if hour_word not in {"a", "an"} else None
+        if hour is None and hour_word.isdigit() and len(hour_word) <= 2:
+            hour = int(hour_word)
+        if hour is None or not 1 <= hour <= _NOON:
+            return None
+        self.pos += 3
+        minutes = 30 if word == "half" else 15
+        said_pm = hour in _BUSINESS_PM or hour == _NOON  # business hours, by the hour said
+        if self.words[start + 1] == "to":
+            hour, minute = (hour - 1) or _NOON, 60 - minutes
+        else:
+            minute = minutes
+        clock = self._clock_from(start, hour, minute, minutes_said=True)
+        clock.set_meridiem("pm" if said_pm else "am")
+        return clock
 
     def looks_like_duration(self) -> bool:
         start = self.pos
@@ -877,11 +999,16 @@ class _Reader:
     def resolve(self, reading: _Reading) -> tuple[datetime, datetime | None]:
         """The literal start and end (None: no end) that *reading* names."""
         first, last, length = reading.start, reading.end, reading.length
+        for point in (first, last):
+            if point is not None and point.clock and point.day and point.day.part:
+                point.clock.set_meridiem("am" if point.day.part[0] < _NOON else "pm")
         if first is not None and last is not None:
             self._pair(first, last)
         for point in (first, last):
             if point is not None and point.weak:
                 raise self.refusal(point.at, " Say `at 9` or `9am` for a time.")
+            if point is not None and point.clock is not None:
+                point.clock.business_hours()
         self._resolve_days(first.day if first else None, last.day if last else None)
         start = self._start(first, last)
         if reading.open_ended:
@@ -1029,24 +1156,35 @@ class _Reader:
 
 
 def _share_meridiem(first: _Clock, last: _Clock) -> None:
-    """``3-5pm`` is 15:00-17:00, ``9-5`` is 09:00-17:00; ``9-5pm`` stays 09:00-17:00."""
-    first_at, last_at = (first.hour, first.minute), (last.hour, last.minute)
-    if (
-        first.meridiem is None
-        and first.word is None
-        and last.meridiem == "pm"
-        and first.hour < _NOON
-        and (first.hour + _NOON, first.minute) < last_at
-    ):
-        first.hour += _NOON
-        first_at = (first.hour, first.minute)
-    if (
-        last.meridiem is None
-        and last.word is None
-        and last.hour < _NOON
-        and last_at <= first_at < (last.hour + _NOON, last.minute)
-    ):
-        last.hour += _NOON
+    """One end's am/pm lends itself to an unmarked other end: ``3-5pm`` is 15:00-17:00,
+    ``9-5pm`` 09:00-17:00, ``5-6am`` 05:00-06:00; with neither marked, business hours read the
+    start (``3 to 4`` is 15:00-16:00) and the end follows it (``6-8`` is 18:00-20:00)."""
+    if first.unmarked and not last.unmarked:
+        said = last.meridiem or ("pm" if last.hour >= _NOON else "am")
+        other = "am" if said == "pm" else "pm"
+        for meridiem in (said, other):
+            if _hour_with(first, meridiem) < (last.hour, last.minute):
+                first.set_meridiem(meridiem)
+                return
+        first.set_meridiem(said)
+        return
+    if not last.unmarked:
+        return
+    first.business_hours()
+    said = first.meridiem or ("pm" if first.hour >= _NOON else "am")
+    other = "am" if said == "pm" else "pm"
+    for meridiem in (said, other):
+        if _hour_with(last, meridiem) > (first.hour, first.minute):
+            last.set_meridiem(meridiem)
+            return
+    last.set_meridiem(said)  # ends the next day: the overnight rule decides
+
+
+def _hour_with(clock: _Clock, meridiem: str) -> tuple[int, int]:
+    """(hour, minute) that an unmarked *clock* would be with *meridiem*."""
+    if not 1 <= clock.hour <= _NOON:
+        return clock.hour, clock.minute
+    return clock.hour % _NOON + (_NOON if meridiem == "pm" else 0), clock.minute
 
 
 def _day_end(day: _Day) -> date:

@@ -323,7 +323,7 @@ ZONES = [
     ),
     # London springs forward 2027-03-28 01:00 -> 02:00, falls back 2027-10-31 02:00 -> 01:00
     (
-        "tomorrow at 1:30 for 1 hour",
+        "tomorrow at 01:30 for 1 hour",
         "2027-03-27T10:00:00",
         "Europe/London",
         "2027-03-28T02:30:00+01:00",
@@ -337,7 +337,7 @@ ZONES = [
         "2027-03-30T00:00:00+01:00",
     ),
     (
-        "tomorrow 1:30-2:30",
+        "tomorrow 01:30-02:30",
         "2027-10-30T10:00:00",
         "Europe/London",
         "2027-10-31T01:30:00+01:00",
@@ -366,14 +366,14 @@ ZONES = [
         "2027-04-05T00:00:00+10:00",
     ),
     (
-        "tomorrow at 2:30 for 1 hour",
+        "tomorrow at 02:30 for 1 hour",
         "2027-04-03T10:00:00",
         "Australia/Sydney",
         "2027-04-04T02:30:00+11:00",
         "2027-04-04T02:30:00+10:00",
     ),
     (
-        "tomorrow at 2:30 for 1 hour",
+        "tomorrow at 02:30 for 1 hour",
         "2027-10-02T10:00:00",
         "Australia/Sydney",
         "2027-10-03T03:30:00+11:00",
