@@ -1109,10 +1109,11 @@ class _Reader:
         if last is not None and last.clock is not None and last.day is None:
             # both ends are clock times alone: the day that makes the end still to come
             on = self.today
-            end_today = at_wall_clock(on, last.clock.hour_as(end=True), last.clock.minute, zone)
-            if utc(end_today) <= utc(now):
-                on += timedelta(days=1)
-            last.day = _Day("", resolved=on)
+            begin = at_wall_clock(on, clock.hour_as(end=False), clock.minute, zone)
+            end_on = on + timedelta(days=self._overnight(begin, last.clock))
+            if utc(self._at(end_on, last.clock)) <= utc(now):
+                on, end_on = on + timedelta(days=1), end_on + timedelta(days=1)
+            last.day = _Day("", resolved=end_on)
             return at_wall_clock(on, clock.hour_as(end=False), clock.minute, zone)
         moment = at_wall_clock(self.today, clock.hour_as(end=False), clock.minute, zone)
         if utc(moment) < utc(now):  # a clock time that has passed today means tomorrow
@@ -1120,6 +1121,20 @@ class _Reader:
                 self.today + timedelta(days=1), clock.hour_as(end=False), clock.minute, zone
             )
         return moment
+
+    def _at(self, on: date, clock: _Clock) -> datetime:
+        """*clock* as the end of a window on day *on*, in the user's zone."""
+        assert self.now.tzinfo is not None
+        return at_wall_clock(on, clock.hour_as(end=True), clock.minute, self.now.tzinfo)
+
+    def _overnight(self, start: datetime, end: _Clock) -> bool:
+        """Whether a range ending at *end* on *start*'s day runs into the next day: when it would
+        end at or before it starts and the next day makes it at most 12 hours (``11pm-1am``)."""
+        same_day = self._at(start.date(), end)
+        if utc(same_day) > utc(start):
+            return False
+        next_day = self._at(start.date() + timedelta(days=1), end)
+        return utc(next_day) - utc(start) <= _OVERNIGHT
 
     def _end(
         self,
@@ -1144,7 +1159,9 @@ class _Reader:
         if day is not None and day.resolved is not None:
             if clock is None:
                 return at_wall_clock(_day_end(day), 0, 0, zone)
-            return at_wall_clock(day.resolved, clock.hour_as(end=True), clock.minute, zone)
+            if day.resolved == start.date() and self._overnight(start, clock):
+                return self._at(day.resolved + timedelta(days=1), clock)
+            return self._at(day.resolved, clock)
         assert clock is not None
         on = start.date()  # a clock time alone ends at its next occurrence after the start
         moment = at_wall_clock(on, clock.hour_as(end=True), clock.minute, zone)
