@@ -605,9 +605,14 @@ class _Reader:
         start = self.pos
         self.take({"on"})
         day = self._day(periods=periods)
+        if day is None and self.peek() in DAY_PARTS:  # "evening": this evening
+            day = _Day("", resolved=self.today)
         if day is None:
             self.pos = start
             return None
+        if day.period_end is None and day.part is None and self.peek() in DAY_PARTS:
+            day.part = DAY_PARTS[self.words[self.pos]]  # "tomorrow morning", "friday night"
+            self.pos += 1
         day.text, day.at = self.said(start), start
         return day
 
@@ -621,7 +626,13 @@ class _Reader:
         if word in _RELATIVE_DAYS:
             self.pos += 1
             shift = _RELATIVE_DAYS[word]
-            return _Day("", resolved=today + timedelta(days=shift), is_today=shift == 0)
+            part = DAY_PARTS.get(word)  # "tonight" is this evening
+            return _Day(
+                "", resolved=today + timedelta(days=shift), is_today=shift == 0, part=part
+            )
+        if word == "this" and self.peek(1) in DAY_PARTS:  # "this afternoon"
+            self.pos += 2
+            return _Day("", resolved=today, part=DAY_PARTS[self.words[self.pos - 1]])
         if word in {"next", "this", "coming"}:
             following = self.peek(1)
             if following in WEEKDAYS:
@@ -1102,6 +1113,8 @@ class _Reader:
             return first.offset.after(now)
         clock, day = first.clock, first.day
         if day is not None and day.resolved is not None:
+            if clock is None and day.part is not None:  # under way: judge moves it to now
+                return at_wall_clock(day.resolved, day.part[0], 0, zone)
             if clock is None:
                 return now if day.is_today else at_wall_clock(day.resolved, 0, 0, zone)
             return at_wall_clock(day.resolved, clock.hour_as(end=False), clock.minute, zone)
@@ -1121,6 +1134,13 @@ class _Reader:
                 self.today + timedelta(days=1), clock.hour_as(end=False), clock.minute, zone
             )
         return moment
+
+    def _day_over(self, day: _Day) -> datetime:
+        """When a day, a part of one (``tomorrow morning``) or a period said as an end is over."""
+        assert self.now.tzinfo is not None and day.resolved is not None
+        if day.part is not None:
+            return at_wall_clock(day.resolved, day.part[1], 0, self.now.tzinfo)
+        return at_wall_clock(_day_end(day), 0, 0, self.now.tzinfo)
 
     def _at(self, on: date, clock: _Clock) -> datetime:
         """*clock* as the end of a window on day *on*, in the user's zone."""
@@ -1150,7 +1170,7 @@ class _Reader:
         if last is None:  # no end said: a day or period covers itself, an instant has none
             if first is None or first.day is None or first.clock is not None:
                 return None
-            return at_wall_clock(_day_end(first.day), 0, 0, zone)
+            return self._day_over(first.day)
         if last.now:
             return self.now
         if last.offset is not None:
@@ -1158,7 +1178,7 @@ class _Reader:
         day, clock = last.day, last.clock
         if day is not None and day.resolved is not None:
             if clock is None:
-                return at_wall_clock(_day_end(day), 0, 0, zone)
+                return self._day_over(day)
             if day.resolved == start.date() and self._overnight(start, clock):
                 return self._at(day.resolved + timedelta(days=1), clock)
             return self._at(day.resolved, clock)

@@ -603,7 +603,7 @@ def test_refusals(text: str, now: str, code: ErrorCode) -> None:
         ("until 5", "5"),
         ("tue jan 20", "tue jan 20"),  # Jan 20 2027 is a Wednesday
         ("3pm est", "est"),  # zones other than the user's are not guessed
-        ("this afternoon", "this afternoon"),
+        ("this fortnightly", "this fortnightly"),
         ("next week at 3pm", "at 3pm"),  # a period has no clock time
         ("in 2 hours at 3pm", "at 3pm"),
         ("for", "for"),
