@@ -134,6 +134,8 @@ def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
         }
         if result.groups:
             out["groups"] = {key: str(role) for key, role in result.groups.items()}
+        if result.zone_note:
+            out["zone"] = result.zone_note
     elif isinstance(result, ShowRoom | DeleteRoom | EndRoom):
         out["room_id"] = result.room_id
     elif isinstance(result, RescheduleRoom):
@@ -154,6 +156,8 @@ def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
         out["participants"] = {key: str(role) for key, role in result.participants.items()}
         if result.groups:
             out["groups"] = {key: str(role) for key, role in result.groups.items()}
+        if result.zone_note:
+            out["zone"] = result.zone_note
     elif isinstance(result, RemoveParticipants):
         out["room_id"] = result.room_id
         out["participants"] = [who.id for who in result.mentions if not who.is_group]

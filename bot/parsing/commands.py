@@ -174,6 +174,7 @@ class CreateRoom:
     invitees: tuple[Invitee, ...]
     pstn_dial_out: bool
     window: Window
+    zone_note: str | None = None  # how a zone named in the text was read: "“PT” read as …"
     action: ClassVar[str] = "create"
 
     @property

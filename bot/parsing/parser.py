@@ -47,6 +47,7 @@ from bot.parsing.windows import (
 from bot.parsing.windows import (
     warm_up as _warm_up_windows,
 )
+from bot.parsing.zones import ABBREVIATIONS, take_zone
 
 VERBS = {
     "create": "create",
@@ -117,7 +118,7 @@ def parse(
     zone = _zone(tz)
     local_now = _local(now, zone)
     try:
-        return _parse(tokenize(text), local_now, zone, locale, default_length)
+        return _parse(tokenize(text), local_now, zone, locale, default_length, text)
     except Refusal as refusal:
         return refusal.error
 
@@ -149,7 +150,12 @@ def _local(now: datetime, zone: tzinfo) -> datetime:
 
 
 def _parse(
-    tokens: list[Token], now: datetime, zone: tzinfo, locale: str, default_length: timedelta
+    tokens: list[Token],
+    now: datetime,
+    zone: tzinfo,
+    locale: str,
+    default_length: timedelta,
+    text: str,
 ) -> RoomCommand:
     if not tokens:
         return OpenModal()
@@ -166,7 +172,7 @@ def _parse(
     else:
         arguments = tokens[1:]
     if verb == "create":
-        return _create(arguments, now, locale, default_length)
+        return _create(arguments, now, locale, default_length, text)
     if verb == "list":
         _nothing_after("list", arguments)
         return ListRooms()
@@ -204,17 +210,21 @@ def _parse(
 
 
 def _create(
-    arguments: Sequence[Token], now: datetime, locale: str, default_length: timedelta
+    arguments: Sequence[Token], now: datetime, locale: str, default_length: timedelta, text: str
 ) -> CreateRoom:
-    split = read_invitees(arguments, is_window_word)
+    split = read_invitees(arguments, _window_or_zone_word)
     _refuse_recurring(split.rest, "create")
-    window = read_window(split.rest, now, locale, default_length)
+    words, named = take_zone(split.rest, text)
+    if named is not None:  # a zone in the text wins over the user's
+        now = now.astimezone(named.zone)
+    window = read_window(words, now, locale, default_length)
     return CreateRoom(
         valid_from=window.valid_from,
         valid_until=window.valid_until,
         invitees=split.invitees,
         pstn_dial_out=split.dial_out,
         window=window.window,
+        zone_note=named.note if named is not None else None,
     )
 
 
@@ -270,6 +280,11 @@ def _recurring(tokens: Sequence[Token], verb: str, room_id: str | None = None) -
 def _names_a_window(arguments: Sequence[Token]) -> bool:
     """Whether the words after ``end`` are a time window rather than a room id."""
     return bool(arguments) and arguments[0].kind is Kind.WORD and arguments[0].text == "of"
+
+
+def _window_or_zone_word(word: str) -> bool:
+    """A word of the window, or a zone named with it (so not a misspelt role)."""
+    return is_window_word(word) or word in ABBREVIATIONS or "/" in word
 
 
 def _starts_create(word: str) -> bool:

@@ -627,9 +627,7 @@ class _Reader:
             self.pos += 1
             shift = _RELATIVE_DAYS[word]
             part = DAY_PARTS.get(word)  # "tonight" is this evening
-            return _Day(
-                "", resolved=today + timedelta(days=shift), is_today=shift == 0, part=part
-            )
+            return _Day("", resolved=today + timedelta(days=shift), is_today=shift == 0, part=part)
         if word == "this" and self.peek(1) in DAY_PARTS:  # "this afternoon"
             self.pos += 2
             return _Day("", resolved=today, part=DAY_PARTS[self.words[self.pos - 1]])
@@ -807,13 +805,10 @@ class _Reader:
         match = _CLOCK.fullmatch(word)
         french = None if match else _FRENCH_CLOCK.fullmatch(word)
         if match is None and french is None:
-            if word in NUMBER_WORDS and 1 <= NUMBER_WORDS[word] <= _NOON and word not in {
-                "a",
-                "an",
-            }:
-                if self.peek(1) in {"am", "pm", "o'clock", "oclock"}:  # "seven pm"
-                    self.pos += 1
-                    return self._clock_from(start, NUMBER_WORDS[word], 0, minutes_said=False)
+            hour_word = word not in {"a", "an"} and 1 <= NUMBER_WORDS.get(word, 0) <= _NOON
+            if hour_word and self.peek(1) in {"am", "pm", "o'clock", "oclock"}:  # "seven pm"
+                self.pos += 1
+                return self._clock_from(start, NUMBER_WORDS[word], 0, minutes_said=False)
             return None
         self.pos += 1
         if french is not None:
@@ -830,7 +825,7 @@ class _Reader:
         clock = self._clock_from(
             start, hour, minute, minutes_said=match.group(2) is not None, meridiem=meridiem
         )
-        if len(match.group(1)) == 2 and match.group(1).startswith("0") or hour == 0:
+        if (len(match.group(1)) == 2 and match.group(1).startswith("0")) or hour == 0:
             clock.twenty_four = clock.meridiem is None and clock.word is None
         return clock
 
@@ -1137,7 +1132,8 @@ class _Reader:
 
     def _day_over(self, day: _Day) -> datetime:
         """When a day, a part of one (``tomorrow morning``) or a period said as an end is over."""
-        assert self.now.tzinfo is not None and day.resolved is not None
+        assert self.now.tzinfo is not None
+        assert day.resolved is not None
         if day.part is not None:
             return at_wall_clock(day.resolved, day.part[1], 0, self.now.tzinfo)
         return at_wall_clock(_day_end(day), 0, 0, self.now.tzinfo)
