@@ -127,7 +127,17 @@ UNITS: dict[str, tuple[str, int]] = (
     | dict.fromkeys(("mo", "mos", "mth", "mths", "month", "months"), ("m", 1))
 )
 _END_WORDS = frozenset({"to", "until", "till", "til", "through", "thru", "-"})
-_START_WORDS = frozenset({"from", "starting", "beginning", "start"})
+_START_WORDS = frozenset({"from", "starting", "beginning", "start", "after"})
+_TODAY_IS_OVER = (
+    ["eod"],
+    ["later", "today"],
+    ["later"],
+    ["end", "of", "day"],
+    ["end", "of", "the", "day"],
+    ["rest", "of", "the", "day"],
+    ["rest", "of", "today"],
+)
+_PERIOD_ENDS = {"eow": "week", "eom": "month"}
 _AT = frozenset({"at", "@"})
 _NOW = frozenset({"now", "asap", "immediately"})
 _PERIODS = frozenset({"week", "weekend", "month"})
@@ -147,7 +157,7 @@ VOCABULARY = frozenset(
     | {"next", "this", "coming", "the", "of", "day", "after", "half", "am", "pm", "o'clock"}
     | {"right", "end", "from", "later", "all", "whole"}
     | DAY_PARTS.keys()
-    | {"quarter", "past"}
+    | {"quarter", "past", "within", "upcoming", "eow", "eom", "plus", "+", "rest"}
 )
 
 _CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
@@ -509,6 +519,13 @@ class _Reader:
     def read_window(self) -> _Reading:
         if self.at_end():
             return _Reading()
+        if self.words[self.pos :] in _TODAY_IS_OVER:  # "eod", "later today": now until midnight
+            start = self.pos
+            self.pos = len(self.words)
+            return _Reading(_Point(self.said(start), start, day=_Day("", resolved=self.today)))
+        span = self._span()
+        if span is not None:
+            return span
         if self.take({"for"}):
             length = self.expect_duration(ErrorCode.WINDOW_TOO_LONG)
             start = None
@@ -542,6 +559,38 @@ class _Reader:
             return _Reading(first, length=self.expect_duration(ErrorCode.WINDOW_TOO_LONG))
         return _Reading(first, open_ended=opened)
 
+    def _span(self) -> _Reading | None:
+        """A window said as a length: ``2 hours`` (from now), ``within 2 weeks`` (now until
+        then), ``next 3 days`` (from tomorrow), ``next 5 hrs`` (from now), ``a week starting
+        tomorrow``. None, with nothing consumed, for anything else."""
+        start = self.pos
+        if self.take({"within"}):
+            length = self.expect_duration(ErrorCode.WINDOW_TOO_LONG)
+            return _Reading(end=_Point(self.said(start), start, offset=length))
+        if self.peek() == "the" and self.peek(1) == "next":
+            self.pos += 1
+        if self.take({"next"}):
+            length = self.read_duration(ErrorCode.WINDOW_TOO_LONG)
+            if length is None and self.peek() in {"hour", "minute"}:  # "next hour"
+                length = Duration(seconds=UNITS[self.words[self.pos]][1])
+                self.pos += 1
+            if length is None:
+                self.pos = start
+                return None
+            if length.months or length.days:  # "next 3 days": whole days, from tomorrow
+                tomorrow = _Day("", resolved=self.today + timedelta(days=1))
+                return _Reading(_Point(self.said(start), start, day=tomorrow), length=length)
+            return _Reading(length=length)  # "next 5 hrs": from now
+        length = self.read_duration(ErrorCode.WINDOW_TOO_LONG)
+        if length is None:
+            return None
+        if self.at_end():  # "/room 2 hours", "/room a fortnight"
+            return _Reading(length=length)
+        if self.take({"starting", "beginning", "from"}) and self.peek() not in {"now", "today"}:
+            return _Reading(self.expect_point(), length=length)  # "3 days starting monday"
+        self.pos = start
+        return None
+
     def expect_point(self) -> _Point:
         point = self.read_point()
         if point is None:
@@ -553,9 +602,15 @@ class _Reader:
         word = self.peek()
         if word in _NOW or (word == "right" and self.peek(1) == "now"):
             self.pos += 1 + (word == "right")
+            if self.take({"+", "plus"}):  # "now + 40 minutes"
+                offset = self.expect_duration(ErrorCode.START_TOO_FAR_AHEAD)
+                return _Point(self.said(start), start, offset=offset)
             return _Point(self.said(start), start, now=True)
         offset = self._offset()
         if offset is not None:
+            if offset.seconds == 0 and self.words[self.pos - 1] == "today":
+                on = _Day(self.said(start), start, resolved=offset.after(self.now).date())
+                return _Point(self.said(start), start, day=on)  # "3 days from today": that day
             if offset.seconds == 0 and (clock := self._at_clock()) is not None:
                 # "in 2 days at 3pm": that day, at that time
                 on = _Day(self.said(start), start, resolved=offset.after(self.now).date())
@@ -584,7 +639,9 @@ class _Reader:
         leading_in = self.take({"in"})
         offset = self.read_duration(ErrorCode.START_TOO_FAR_AHEAD)
         if offset is not None and (
-            leading_in or (self.take({"from"}) and self.take({"now"})) or self.take({"later"})
+            leading_in
+            or (self.take({"from"}) and self.take({"now", "today"}))
+            or self.take({"later"})
         ):
             return offset
         self.pos = start
@@ -631,6 +688,28 @@ class _Reader:
         if word == "this" and self.peek(1) in DAY_PARTS:  # "this afternoon"
             self.pos += 2
             return _Day("", resolved=today, part=DAY_PARTS[self.words[self.pos - 1]])
+        if word in _PERIOD_ENDS:  # "eow": the rest of this week
+            self.pos += 1
+            return self._period(_PERIOD_ENDS[word], coming=False)
+        if word == "end" and self.peek(1) == "of":  # "end of the month": the rest of it
+            skip = 3 if self.peek(2) in {"the", "this"} else 2
+            if self.peek(skip) in {"week", "month"}:
+                self.pos += skip + 1
+                return self._period(self.words[self.pos - 1], coming=False)
+        if word == "the" and self.peek(1) in {"next", "coming", "upcoming"}:
+            self.pos += 1  # "the coming week"
+            word = self.peek()
+        if word == "this" and self.peek(1) in {"coming", "upcoming"}:
+            self.pos += 1  # "this upcoming friday"
+            word = "coming"
+        if word == "upcoming":
+            word = "coming"
+        if word in {"next", "coming"} and self.peek(1) == "day":  # "next day": tomorrow
+            self.pos += 2
+            return _Day("", resolved=today + timedelta(days=1))
+        if word == "in" and self.peek(1) in MONTHS and _day_number(self.peek(2)) is None:
+            self.pos += 2  # "in may": the whole month, its next occurrence
+            return self._month(MONTHS[self.words[self.pos - 1]])
         if word in {"next", "this", "coming"}:
             following = self.peek(1)
             if following in WEEKDAYS:
@@ -651,6 +730,12 @@ class _Reader:
                 return dated
             return _Day("", weekday=WEEKDAYS[word])
         return self._date()
+
+    def _month(self, month: int) -> _Day:
+        """A whole month by name: this one (the rest of it) or its next occurrence."""
+        year = self.today.year + (month < self.today.month)
+        first = date(year, month, 1)
+        return _Day("", resolved=first, period_end=(first + timedelta(days=32)).replace(day=1))
 
     def _period(self, unit: str, *, coming: bool) -> _Day:
         today = self.today
