@@ -138,6 +138,20 @@ _TODAY_IS_OVER = (
     ["rest", "of", "today"],
 )
 _PERIOD_ENDS = {"eow": "week", "eom": "month"}
+_LAST = 99
+_NTH = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "last": _LAST,
+}
 _AT = frozenset({"at", "@"})
 _NOW = frozenset({"now", "asap", "immediately"})
 _PERIODS = frozenset({"week", "weekend", "month"})
@@ -158,6 +172,7 @@ VOCABULARY = frozenset(
     | {"right", "end", "from", "later", "all", "whole"}
     | DAY_PARTS.keys()
     | {"quarter", "past", "within", "upcoming", "eow", "eom", "plus", "+", "rest"}
+    | _NTH.keys()
 )
 
 _CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
@@ -218,6 +233,7 @@ class _Day:
     is_today: bool = False  # "today" as a start means now
     must_be_weekday: int = -1  # "tue jan 19": the date has to fall on a Tuesday
     part: tuple[int, int] | None = None  # "tomorrow morning": hours [first, end) of that day
+    month_free: bool = False  # "the 8th": a day of whichever month comes first
 
     @property
     def floating(self) -> bool:
@@ -610,7 +626,8 @@ class _Reader:
         if offset is not None:
             if offset.seconds == 0 and self.words[self.pos - 1] == "today":
                 on = _Day(self.said(start), start, resolved=offset.after(self.now).date())
-                return _Point(self.said(start), start, day=on)  # "3 days from today": that day
+                clock = self._at_clock()  # "3 days from today": that day; "… at 3pm"
+                return _Point(self.said(start), start, day=on, clock=clock)
             if offset.seconds == 0 and (clock := self._at_clock()) is not None:
                 # "in 2 days at 3pm": that day, at that time
                 on = _Day(self.said(start), start, resolved=offset.after(self.now).date())
@@ -724,12 +741,92 @@ class _Reader:
             return self._period("weekend", coming=False)
         if word in WEEKDAYS:
             self.pos += 1
+            weekday = WEEKDAYS[word]
+            in_week = self._week_after_weekday()
+            if in_week is not None:  # "tuesday of next week", "friday this week"
+                return _Day("", resolved=in_week + timedelta(days=weekday))
             dated = self._date()
+            if dated is not None and dated.month_free:  # "tuesday the 8th": the next such 8th
+                return self._weekday_on(weekday, dated)
             if dated is not None:  # "tue jan 19", "tuesday 19/1"
-                dated.must_be_weekday = WEEKDAYS[word]
+                dated.must_be_weekday = weekday
                 return dated
-            return _Day("", weekday=WEEKDAYS[word])
+            return _Day("", weekday=weekday)
+        nth = self._nth_weekday()
+        if nth is not None:
+            return nth
         return self._date()
+
+    def _week_after_weekday(self) -> date | None:
+        """The Monday of ``[of] next week`` / ``this week`` / ``the week`` after a weekday."""
+        start = self.pos
+        self.take({"of"})
+        which = self.take({"next", "this", "the", "coming"})
+        if which is not None and self.take({"week"}):
+            monday = self.today - timedelta(days=self.today.weekday())
+            return monday + timedelta(days=7 if which in {"next", "coming"} else 0)
+        self.pos = start
+        return None
+
+    def _weekday_on(self, weekday: int, dated: _Day) -> _Day:
+        """``tuesday the 8th``: the first 8th to come that is a Tuesday (within a year)."""
+        first = self.today.replace(day=1)
+        for _ in range(13):
+            if dated.day <= _days_in(first):
+                candidate = first.replace(day=dated.day)
+                if candidate >= self.today and candidate.weekday() == weekday:
+                    return _Day("", resolved=candidate)
+            first = (first + timedelta(days=32)).replace(day=1)
+        raise self.refusal(dated.at, " No such day in the coming year.")
+
+    def _nth_weekday(self) -> _Day | None:
+        """``first wednesday of december``, ``last friday of the month``, ``2nd monday of next
+        month``; None, with nothing consumed, for anything else."""
+        start = self.pos
+        self.take({"the"})
+        nth = _NTH.get(self.peek())
+        if nth is None or self.peek(1) not in WEEKDAYS:
+            self.pos = start
+            return None
+        weekday = WEEKDAYS[self.peek(1)]
+        self.pos += 2
+        if not self.take({"of", "in"}):
+            raise self.refusal(start, " Say which month: `first wednesday of december`.")
+        first = self._named_month(start)
+        days = [
+            first + timedelta(days=offset)
+            for offset in range(_days_in(first))
+            if (first + timedelta(days=offset)).weekday() == weekday
+        ]
+        if nth != _LAST and nth > len(days):
+            raise self.refusal(start, f" That month has only {len(days)} of them.")
+        chosen = days[-1] if nth == _LAST else days[nth - 1]
+        if chosen < self.today and self.words[self.pos - 1] in MONTHS:
+            year_on = first.replace(year=first.year + 1)  # "first wednesday of january": next
+            days = [
+                year_on + timedelta(days=offset)
+                for offset in range(_days_in(year_on))
+                if (year_on + timedelta(days=offset)).weekday() == weekday
+            ]
+            chosen = days[-1] if nth == _LAST or nth > len(days) else days[nth - 1]
+        return _Day("", resolved=chosen)
+
+    def _named_month(self, start: int) -> date:
+        """The first day of ``december [2027]``, ``the month``, ``this month``, ``next month``."""
+        word = self.peek()
+        if word in MONTHS:
+            self.pos += 1
+            month = MONTHS[word]
+            if _YEAR.fullmatch(self.peek()):
+                year = int(self.words[self.pos])
+                self.pos += 1
+                return self._checked_date(year, month, 1, start)
+            return date(self.today.year + (month < self.today.month), month, 1)
+        if word in {"the", "this", "next"} and self.peek(1) == "month":
+            self.pos += 2
+            first = self.today.replace(day=1)
+            return (first + timedelta(days=32)).replace(day=1) if word == "next" else first
+        raise self.refusal(self.pos, " Say which month: `of december` or `of next month`.")
 
     def _month(self, month: int) -> _Day:
         """A whole month by name: this one (the rest of it) or its next occurrence."""
@@ -766,8 +863,15 @@ class _Reader:
             if month is not None:
                 self.pos += 1
                 return self._month_day(month, day, start)
+            if self.peek() in {"this", "next"} and self.peek(1) == "month":
+                first = self._named_month(start)  # "the 15th of next month", "23 next month"
+                if day > _days_in(first):
+                    raise self.refusal(start, f" There is no day {day} in that month.")
+                return _Day("", resolved=first.replace(day=day))
             if leading_the or _ORDINAL.fullmatch(self.words[start + leading_the]):
-                return self._day_of_month(day, start)  # "the 20th", "20th"
+                found = self._day_of_month(day, start)  # "the 20th", "20th"
+                found.month_free, found.day, found.at = True, day, start
+                return found
             self.pos = start
         numeric = self._numeric_date(word)
         if numeric is not None:
@@ -779,6 +883,8 @@ class _Reader:
         if day > _DAYS_IN_MONTH[month - 1]:
             raise self.refusal(start, f" There is no day {day} in that month.")
         year = None
+        if self.peek() in {"in", "of"} and _YEAR.fullmatch(self.peek(1)):
+            self.pos += 1  # "june 28 in 2027"
         if _YEAR.fullmatch(self.peek()):
             year = int(self.peek())
             self.pos += 1
@@ -811,6 +917,8 @@ class _Reader:
                 return None
             month, day = (int(first), int(second))
             if not self.month_first:
+                month, day = day, month
+            if month > 12 >= day:  # "24/12" is 24 December whatever the locale
                 month, day = day, month
             order = "month/day" if self.month_first else "day/month"
             if not 1 <= month <= 12 or not 1 <= day <= _DAYS_IN_MONTH[month - 1]:

@@ -447,8 +447,8 @@ def test_locales(text: str, locale: str, valid_from: str, valid_until: str) -> N
 @pytest.mark.parametrize(
     ("text", "locale"),
     [
-        ("20/1", "en-US"),  # no month 20: refused, never silently swapped to 1/20
-        ("1/20", "en-GB"),  # no month 20 the other way round
+        ("13/13", "en-US"),  # no month 13 either way round
+        ("31/2", "en-GB"),  # a day above 12 settles the order, and there is no 31 February
         ("2/30/2027", "en-US"),  # no such day
     ],
 )
