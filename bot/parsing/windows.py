@@ -138,6 +138,7 @@ _TODAY_IS_OVER = (
     ["rest", "of", "today"],
 )
 _PERIOD_ENDS = {"eow": "week", "eom": "month"}
+_FRACTIONS = {"1/2": 0.5, "1/4": 0.25, "3/4": 0.75}
 _LAST = 99
 _NTH = {
     "first": 1,
@@ -569,11 +570,34 @@ class _Reader:
                 if point is not None and point.day is None and point.clock is not None:
                     point.day = first.day
             return inner
+        if first.day is not None and _is_week(first.day) and self.peek() in {"from", "between"}:
+            inner = self.read_window()  # "this week from tue to thu": weekdays of that week
+            assert first.day.resolved is not None
+            for point in (inner.start, inner.end):
+                if point is not None and point.day is not None and point.day.weekday >= 0:
+                    days = timedelta(days=point.day.weekday)
+                    point.day.resolved = first.day.resolved + days
+            return inner
         if self.take(_END_WORDS):
-            return _Reading(first, self.expect_point())
+            last = self.expect_point()
+            self._range_year(first, last)
+            return _Reading(first, last)
         if self.take({"for"}):
             return _Reading(first, length=self.expect_duration(ErrorCode.WINDOW_TOO_LONG))
         return _Reading(first, open_ended=opened)
+
+    def _range_year(self, first: _Point, last: _Point) -> None:
+        """``5/1-5/7, 2027``, ``august 10 - 22, 2027``: a year after a range is both ends'."""
+        self.take({"in", "of"}) if _YEAR.fullmatch(self.peek(1)) else None
+        if not _YEAR.fullmatch(self.peek()):
+            return
+        year = int(self.words[self.pos])
+        self.pos += 1
+        self._pair(first, last)
+        for point in (first, last):
+            day = point.day
+            if day is not None and day.floating:
+                day.resolved = self._checked_date(year, day.month, day.day, day.at)
 
     def _span(self) -> _Reading | None:
         """A window said as a length: ``2 hours`` (from now), ``within 2 weeks`` (now until
@@ -597,6 +621,8 @@ class _Reader:
                 tomorrow = _Day("", resolved=self.today + timedelta(days=1))
                 return _Reading(_Point(self.said(start), start, day=tomorrow), length=length)
             return _Reading(length=length)  # "next 5 hrs": from now
+        if (clock := _FRENCH_CLOCK.fullmatch(self.peek())) and int(clock.group(1)) > _NOON:
+            return None  # "15h30" is half past three in the afternoon; "1h30" is a length
         length = self.read_duration(ErrorCode.WINDOW_TOO_LONG)
         if length is None:
             return None
@@ -684,6 +710,10 @@ class _Reader:
         if day is None:
             self.pos = start
             return None
+        if _is_week(day) and self.peek() in WEEKDAYS:  # "next week wednesday"
+            assert day.resolved is not None
+            day = _Day("", resolved=day.resolved + timedelta(days=WEEKDAYS[self.peek()]))
+            self.pos += 1
         if day.period_end is None and day.part is None and self.peek() in DAY_PARTS:
             day.part = DAY_PARTS[self.words[self.pos]]  # "tomorrow morning", "friday night"
             self.pos += 1
@@ -1172,11 +1202,17 @@ class _Reader:
         elif _NUMBER.fullmatch(word):
             self.pos += 1
             quantity = float(word)
+        elif word in _FRACTIONS:  # "1/2 hour"
+            self.pos += 1
+            quantity = _FRACTIONS[word]
         elif word in NUMBER_WORDS:
             self.pos += 1
             quantity = NUMBER_WORDS[word]
             if word == "couple":
                 self.take({"of"})
+            elif word in _TENS and 0 < NUMBER_WORDS.get(self.peek(), 10) < 10:
+                quantity += NUMBER_WORDS[self.words[self.pos]]  # "thirty two"
+                self.pos += 1
         if quantity is None:
             return None
         if self.peek() == "and" and self.peek(1) in {"a", "an"} and self.peek(2) == "half":
@@ -1216,6 +1252,26 @@ class _Reader:
 
     def _pair(self, first: _Point, last: _Point) -> None:
         """Share what one end of a range says with the other: its day, its am/pm."""
+        if (
+            first.weak
+            and last.clock is None
+            and last.day is not None
+            and last.day.period_end is None
+            and (last.day.month or last.day.resolved)
+        ):  # "12 to 16 september", "4-23 next month": days of the end's month
+            assert first.clock is not None
+            number = first.clock.hour
+            month = last.day.month or (last.day.resolved.month if last.day.resolved else 0)
+            if last.day.resolved is not None:
+                resolved = last.day.resolved
+                if not 1 <= number <= _days_in(resolved.replace(day=1)):
+                    raise self.refusal(first.at, " That day does not exist.")
+                first.day = _Day(first.text, first.at, resolved=resolved.replace(day=number))
+            else:
+                if not 1 <= number <= _DAYS_IN_MONTH[month - 1]:
+                    raise self.refusal(first.at, " That day does not exist.")
+                first.day = _Day(first.text, first.at, month=month, day=number)
+            first.clock, first.weak = None, False
         if last.weak and first.clock is None and first.day is not None and first.day.month:
             assert last.clock is not None
             last.day = _Day(last.text, last.at, month=first.day.month, day=last.clock.hour)
@@ -1411,6 +1467,16 @@ def _hour_with(clock: _Clock, meridiem: str) -> tuple[int, int]:
     if not 1 <= clock.hour <= _NOON:
         return clock.hour, clock.minute
     return clock.hour % _NOON + (_NOON if meridiem == "pm" else 0), clock.minute
+
+
+def _is_week(day: _Day) -> bool:
+    """Whether *day* is a whole week (``next week``), whose weekdays a phrase may name."""
+    return (
+        day.resolved is not None
+        and day.period_end is not None
+        and (day.period_end - day.resolved).days == 7
+        and day.resolved.weekday() == 0
+    )
 
 
 def _day_end(day: _Day) -> date:
