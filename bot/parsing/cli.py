@@ -156,8 +156,6 @@ def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
         out["participants"] = {key: str(role) for key, role in result.participants.items()}
         if result.groups:
             out["groups"] = {key: str(role) for key, role in result.groups.items()}
-        if result.zone_note:
-            out["zone"] = result.zone_note
     elif isinstance(result, RemoveParticipants):
         out["room_id"] = result.room_id
         out["participants"] = [who.id for who in result.mentions if not who.is_group]

@@ -537,9 +537,9 @@ class _Reader:
         if self.at_end():
             return _Reading()
         if self.words[self.pos :] in _TODAY_IS_OVER:  # "eod", "later today": now until midnight
-            start = self.pos
+            at = self.pos
             self.pos = len(self.words)
-            return _Reading(_Point(self.said(start), start, day=_Day("", resolved=self.today)))
+            return _Reading(_Point(self.said(at), at, day=_Day("", resolved=self.today)))
         span = self._span()
         if span is not None:
             return span
@@ -605,10 +605,11 @@ class _Reader:
         tomorrow``. None, with nothing consumed, for anything else."""
         start = self.pos
         if self.take({"within"}):
-            length = self.expect_duration(ErrorCode.WINDOW_TOO_LONG)
-            return _Reading(end=_Point(self.said(start), start, offset=length))
+            within = self.expect_duration(ErrorCode.WINDOW_TOO_LONG)
+            return _Reading(end=_Point(self.said(start), start, offset=within))
         if self.peek() == "the" and self.peek(1) == "next":
             self.pos += 1
+        length: Duration | None
         if self.take({"next"}):
             length = self.read_duration(ErrorCode.WINDOW_TOO_LONG)
             if length is None and self.peek() in {"hour", "minute"}:  # "next hour"
@@ -645,8 +646,8 @@ class _Reader:
         if word in _NOW or (word == "right" and self.peek(1) == "now"):
             self.pos += 1 + (word == "right")
             if self.take({"+", "plus"}):  # "now + 40 minutes"
-                offset = self.expect_duration(ErrorCode.START_TOO_FAR_AHEAD)
-                return _Point(self.said(start), start, offset=offset)
+                later = self.expect_duration(ErrorCode.START_TOO_FAR_AHEAD)
+                return _Point(self.said(start), start, offset=later)
             return _Point(self.said(start), start, now=True)
         offset = self._offset()
         if offset is not None:
