@@ -134,6 +134,8 @@ def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
         }
         if result.groups:
             out["groups"] = {key: str(role) for key, role in result.groups.items()}
+        if result.title is not None:
+            out["title"] = result.title
         if result.zone_note:
             out["zone"] = result.zone_note
     elif isinstance(result, ShowRoom | DeleteRoom | EndRoom):

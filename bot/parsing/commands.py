@@ -35,6 +35,7 @@ class ErrorCode(enum.StrEnum):
     START_TOO_FAR_AHEAD = "start_too_far_ahead"
     WINDOW_TOO_LONG = "window_too_long"
     RECURRING_NOT_SUPPORTED = "recurring_not_supported"
+    TITLE_TOO_LONG = "title_too_long"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ class CreateRoom:
     pstn_dial_out: bool
     window: Window
     zone_note: str | None = None  # how a zone named in the text was read: "“PT” read as …"
+    title: str | None = None  # "Design review": ACS has no title field; the registry keeps it
     action: ClassVar[str] = "create"
 
     @property

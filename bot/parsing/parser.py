@@ -11,6 +11,7 @@ An empty text opens the modal; an unknown first word gets a did-you-mean and the
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import re
@@ -37,6 +38,7 @@ from bot.parsing.commands import (
 )
 from bot.parsing.grammar import ROLE_NAMES, Kind, Token, did_you_mean, read_invitees, tokenize
 from bot.parsing.timemath import DEFAULT_LENGTH
+from bot.parsing.titles import take_title
 from bot.parsing.windows import (
     EXAMPLES,
     VOCABULARY,
@@ -118,7 +120,19 @@ def parse(
     zone = _zone(tz)
     local_now = _local(now, zone)
     try:
-        return _parse(tokenize(text), local_now, zone, locale, default_length, text)
+        words, title = take_title(text)
+        if title is not None and not words.strip():
+            words = "create"  # `/room "Standup"`: a room now, with that title
+        command = _parse(tokenize(words), local_now, zone, locale, default_length, words)
+        if isinstance(command, CreateRoom) and title is not None:
+            return dataclasses.replace(command, title=title)
+        if title is not None and not isinstance(command, CreateRoom | OpenModal):
+            message = (
+                f"Only a new room takes a title (“{title}”), e.g. "
+                '`/room create tomorrow 3pm "Design review"`.'
+            )
+            return ParseError(ErrorCode.UNEXPECTED_ARGUMENT, message)
+        return command
     except Refusal as refusal:
         return refusal.error
 

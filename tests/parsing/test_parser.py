@@ -171,6 +171,7 @@ def test_recurring_rooms_are_refused_in_words_with_examples() -> None:
 
 # (text, code): every error code parse can give
 ERRORS = [
+    (f'create tomorrow "{"x" * 101}"', ErrorCode.TITLE_TOO_LONG),
     ("frobnicate the room", ErrorCode.UNKNOWN_COMMAND),
     ("creat tomorrow", ErrorCode.UNKNOWN_COMMAND),  # did you mean create
     ("show", ErrorCode.MISSING_ROOM_ID),

@@ -241,3 +241,40 @@ def test_refused_not_guessed(text: str, code: ErrorCode) -> None:
     result = _read(text, NOW)
     assert isinstance(result, ParseError)
     assert result.code is code, result.message
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ('create tomorrow 3pm "Design review" <@U01AAA|ann> presenter', "Design review"),
+        ("tomorrow 3pm “Design review”", "Design review"),  # curly quotes
+        ('"Design review" tomorrow 3pm', "Design review"),  # anywhere
+        ("tomorrow 3pm “Q&amp;A”", "Q&A"),  # Slack's escaping undone; answers escape again
+        ("tomorrow 3pm title: Weekly   sync", "Weekly sync"),  # the rest of the command
+        ('tomorrow 3pm "  "', None),  # nothing in the quotes: no title
+        ("tomorrow 3pm", None),
+        ('"Standup"', "Standup"),  # a title alone: a room now
+    ],
+)
+def test_titles(text: str, title: str | None) -> None:
+    """Text in quotes or after ``title:`` is the room's title, and not read as a time."""
+    result = _read(text, NOW)
+    assert isinstance(result, CreateRoom), getattr(result, "message", result)
+    assert result.title == title
+    assert to_json(result).get("title") == title
+
+
+def test_a_title_within_the_limit() -> None:
+    """Up to 100 characters; more is refused saying how long it was."""
+    assert isinstance(_read(f'tomorrow "{"x" * 100}"', NOW), CreateRoom)
+    result = _read(f'tomorrow "{"x" * 101}"', NOW)
+    assert isinstance(result, ParseError)
+    assert result.code is ErrorCode.TITLE_TOO_LONG
+    assert "101 characters" in result.message
+
+
+def test_only_a_new_room_takes_a_title() -> None:
+    """A title on another verb is refused, not dropped."""
+    result = _read('show 99117812428622880 "Design review"', NOW)
+    assert isinstance(result, ParseError)
+    assert result.code is ErrorCode.UNEXPECTED_ARGUMENT
