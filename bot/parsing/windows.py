@@ -98,6 +98,9 @@ _PART_SUFFIXES = {
     ("at", "night"): "pm",
     ("tonight",): "pm",
 }
+_HALF_DAYS = {"am": (6, 12), "pm": (12, 18)}
+_LUNCH = frozenset({"lunch", "lunchtime", "noon-ish"})
+_FILLER = frozenset({"around", "about", "approximately", "approx", "roughly", "~", "sharp"})
 _BUSINESS_PM = range(1, 7)  # a bare 1 to 6 is afternoon: "tomorrow 3 to 4" is 15:00-16:00
 _OVERNIGHT = timedelta(hours=12)  # "11pm-1am" ends the next day when that is at most this long
 _SMALL_NUMBERS = (
@@ -138,6 +141,15 @@ _TODAY_IS_OVER = (
     ["rest", "of", "today"],
 )
 _PERIOD_ENDS = {"eow": "week", "eom": "month"}
+_WHOLE_PERIODS = (
+    (("the", "whole", "day"), "day"),
+    (("the", "rest", "of", "the", "day"), "day"),
+    (("the", "day"), "day"),
+    (("the", "whole", "week"), "week"),
+    (("the", "rest", "of", "the", "week"), "week"),
+    (("the", "week"), "week"),
+)
+_ALL_DAY = (("all", "day"), ("the", "whole", "day"), ("whole", "day"))
 _FRACTIONS = {"1/2": 0.5, "1/4": 0.25, "3/4": 0.75}
 _LAST = 99
 _NTH = {
@@ -174,6 +186,9 @@ VOCABULARY = frozenset(
     | DAY_PARTS.keys()
     | {"quarter", "past", "within", "upcoming", "eow", "eom", "plus", "+", "rest"}
     | _NTH.keys()
+    | _LUNCH
+    | _FILLER
+    | {"beginning", "start"}
 )
 
 _CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
@@ -544,7 +559,10 @@ class _Reader:
         if span is not None:
             return span
         if self.take({"for"}):
-            length = self.expect_duration(ErrorCode.WINDOW_TOO_LONG)
+            whole = self._whole_day()
+            if whole is not None:  # "for the day", "for the rest of the week"
+                return _Reading(whole)
+            length = self._for_length()  # "for 2 hours", "for the next hour"
             start = None
             if not self.at_end():
                 self.take(_START_WORDS)
@@ -557,7 +575,8 @@ class _Reader:
             return _Reading(first, self.expect_point())
         if self.take(_END_WORDS):
             return _Reading(end=self.expect_point())
-        opened = self.take(_START_WORDS) is not None
+        of_a_period = self.peek() in {"beginning", "start"} and self.peek(1) == "of"
+        opened = not of_a_period and self.take(_START_WORDS) is not None
         first = self.expect_point()
         if (
             first.day is not None
@@ -583,7 +602,9 @@ class _Reader:
             self._range_year(first, last)
             return _Reading(first, last)
         if self.take({"for"}):
-            return _Reading(first, length=self.expect_duration(ErrorCode.WINDOW_TOO_LONG))
+            if first.day is not None and first.clock is None and self._whole_day() is not None:
+                return _Reading(first)  # "tomorrow for the whole day": the day covers itself
+            return _Reading(first, length=self._for_length())
         return _Reading(first, open_ended=opened)
 
     def _range_year(self, first: _Point, last: _Point) -> None:
@@ -598,6 +619,39 @@ class _Reader:
             day = point.day
             if day is not None and day.floating:
                 day.resolved = self._checked_date(year, day.month, day.day, day.at)
+
+    def _for_length(self) -> Duration:
+        """The length after ``for``: ``2 hours``, ``the next 2 hours``, ``the next hour``."""
+        if self._take_words(("the", "next")) and self.peek() in UNITS:
+            kind, size = UNITS[self.words[self.pos]]
+            self.pos += 1
+            return Duration(
+                months=size if kind == "m" else 0,
+                days=size if kind == "d" else 0,
+                seconds=size if kind == "s" else 0,
+            )
+        return self.expect_duration(ErrorCode.WINDOW_TOO_LONG)
+
+    def _take_words(self, words: tuple[str, ...]) -> bool:
+        """Take *words* if they come next, all of them; else take nothing."""
+        if all(self.peek(index) == word for index, word in enumerate(words)):
+            self.pos += len(words)
+            return True
+        return False
+
+    def _whole_day(self) -> _Point | None:
+        """After ``for``: ``the day``, ``the whole day``, ``the rest of the day`` (today, as
+        a whole), ``the week`` / ``the rest of the week`` (this week); else None."""
+        start = self.pos
+        for words, unit in _WHOLE_PERIODS:
+            if self._take_words(words):
+                day = (
+                    _Day("", resolved=self.today, is_today=True)
+                    if unit == "day"
+                    else self._period(unit, coming=False)
+                )
+                return _Point(self.said(start), start, day=day)
+        return None
 
     def _span(self) -> _Reading | None:
         """A window said as a length: ``2 hours`` (from now), ``within 2 weeks`` (now until
@@ -642,6 +696,10 @@ class _Reader:
 
     def read_point(self) -> _Point | None:
         start = self.pos
+        self.take(_FILLER)  # "around 3pm"
+        for words in _ALL_DAY:  # "all day tomorrow" is tomorrow
+            if self._take_words(words):
+                break
         word = self.peek()
         if word in _NOW or (word == "right" and self.peek(1) == "now"):
             self.pos += 1 + (word == "right")
@@ -669,10 +727,11 @@ class _Reader:
                     self.pos += 2  # "tomorrow all day" is tomorrow
             return _Point(self.said(start), start, day=day, clock=clock)
         at = self.take(_AT)
-        clock = self.read_clock()
+        clock = (self._military() if at else None) or self.read_clock()
         if clock is None:
             self.pos = start
             return None
+        self.take({"sharp"})
         day = self.read_day(periods=False)
         weak = clock.bare and not at and day is None
         return _Point(self.said(start), start, day=day, clock=clock, weak=weak)
@@ -691,11 +750,24 @@ class _Reader:
         self.pos = start
         return None
 
+    def _military(self) -> _Clock | None:
+        """``at 1415``: four digits after ``at`` are a 24-hour clock time (not a year)."""
+        word = self.peek()
+        if len(word) == 4 and word.isascii() and word.isdigit():
+            hour, minute = int(word[:2]), int(word[2:])
+            if hour <= _LAST_HOUR and minute <= 59:
+                self.pos += 1
+                return _Clock(word, hour, minute, twenty_four=True)
+        return None
+
     def _at_clock(self) -> _Clock | None:
         """An optional ``at`` and a clock time; an ``at`` with no clock after it is refused."""
         after_at = self.pos
         at = self.take(_AT)
-        clock = self.read_clock()
+        self.take(_FILLER)
+        clock = self._military() if at else None
+        clock = clock or self.read_clock()
+        self.take({"sharp"})
         if at and clock is None:
             raise self.refusal(min(after_at + 1, len(self.words)))
         return clock
@@ -714,6 +786,18 @@ class _Reader:
         if _is_week(day) and self.peek() in WEEKDAYS:  # "next week wednesday"
             assert day.resolved is not None
             day = _Day("", resolved=day.resolved + timedelta(days=WEEKDAYS[self.peek()]))
+            self.pos += 1
+        if _is_month(day) and self.peek() in {"on", "the"}:  # "next month on the 3rd"
+            assert day.resolved is not None
+            self.take({"on"})
+            self.take({"the"})
+            number = _day_number(self.peek())
+            if number is None or number > _days_in(day.resolved):
+                raise self.refusal(self.pos, " Say which day: `next month on the 3rd`.")
+            self.pos += 1
+            day = _Day("", resolved=day.resolved.replace(day=number))
+        if day.period_end is None and day.part is None and self.peek() in _HALF_DAYS:
+            day.part = _HALF_DAYS[self.words[self.pos]]  # "tomorrow am", "wed pm"
             self.pos += 1
         if day.period_end is None and day.part is None and self.peek() in DAY_PARTS:
             day.part = DAY_PARTS[self.words[self.pos]]  # "tomorrow morning", "friday night"
@@ -739,11 +823,19 @@ class _Reader:
         if word in _PERIOD_ENDS:  # "eow": the rest of this week
             self.pos += 1
             return self._period(_PERIOD_ENDS[word], coming=False)
-        if word == "end" and self.peek(1) == "of":  # "end of the month": the rest of it
-            skip = 3 if self.peek(2) in {"the", "this"} else 2
+        if word == "the" and self.peek(1) in {"end", "beginning", "start"} and self.peek(2) == "of":
+            self.pos += 1  # "until the end of the month"
+            word = self.peek()
+        if word in {"end", "beginning", "start"} and self.peek(1) == "of":
+            skip = 3 if self.peek(2) in {"the", "this", "next"} else 2
             if self.peek(skip) in {"week", "month"}:
+                coming = self.peek(skip - 1) == "next"
                 self.pos += skip + 1
-                return self._period(self.words[self.pos - 1], coming=False)
+                period = self._period(self.words[self.pos - 1], coming=coming)
+                assert period.resolved is not None
+                if word == "end":  # "end of next week": from now until it is over
+                    return _Day("", resolved=today, is_today=True, period_end=period.period_end)
+                return _Day("", resolved=period.resolved)  # "beginning of next month": its 1st
         if word == "the" and self.peek(1) in {"next", "coming", "upcoming"}:
             self.pos += 1  # "the coming week"
             word = self.peek()
@@ -1012,7 +1104,7 @@ class _Reader:
 
     def read_clock(self) -> _Clock | None:
         start, word = self.pos, self.peek()
-        if word in {"noon", "midday"}:
+        if word in {"noon", "midday"} or word in _LUNCH:
             self.pos += 1
             return _Clock(word, _NOON, 0, word="noon")
         if word == "midnight":
@@ -1241,7 +1333,8 @@ class _Reader:
         if first is not None and last is not None:
             self._pair(first, last)
         for point in (first, last):
-            if point is not None and point.weak:
+            until_a_bare_hour = point is last and (first is None or first.now)  # "until 5"
+            if point is not None and point.weak and not until_a_bare_hour:
                 raise self.refusal(point.at, " Say `at 9` or `9am` for a time.")
             if point is not None and point.clock is not None:
                 point.clock.business_hours()
@@ -1468,6 +1561,17 @@ def _hour_with(clock: _Clock, meridiem: str) -> tuple[int, int]:
     if not 1 <= clock.hour <= _NOON:
         return clock.hour, clock.minute
     return clock.hour % _NOON + (_NOON if meridiem == "pm" else 0), clock.minute
+
+
+def _is_month(day: _Day) -> bool:
+    """Whether *day* is a whole month (``next month``), whose days a phrase may name."""
+    return (
+        day.resolved is not None
+        and day.period_end is not None
+        and day.resolved.day == 1
+        and day.period_end.day == 1
+        and (day.period_end - day.resolved).days > 7
+    )
 
 
 def _is_week(day: _Day) -> bool:
