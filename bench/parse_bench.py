@@ -1,7 +1,7 @@
 """How fast `bot.parsing.parse` reads /room commands, against one `dateparser.parse` per phrase.
 
 The issue's goal: median <= 0.2 ms and p99 <= 2 ms per command over the 40 cases of
-``shared/commands/examples.jsonl``.
+``tests/data/commands/examples.jsonl``.
 Both sides run in this process, after `warm_up` (which pays dateparser's first-call cost), each
 case many times, timing every call on its own with `time.perf_counter_ns`. The dateparser side
 gives it the command's time phrase (the text without the verb and the mentions), the one call a
@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "commands" / "examples.jsonl"
+EXAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "commands" / "examples.jsonl"
 ROUNDS = 200
 _NOT_TIME = re.compile(r"<[^>]*>|@\w+|\b(create|presenter|attendee|consumer|collaborator)\b", re.I)
 

@@ -24,7 +24,7 @@ def run(*, quick: bool = False) -> Result:
             BASELINE, "<= 2 ms", med["parse p99_ms"] <= 2.0),
     ]  # fmt: skip
     notes = [
-        f"{runs[0]['cases']} commands from shared/commands/examples.jsonl, "
+        f"{runs[0]['cases']} commands from tests/data/commands/examples.jsonl, "
         f"{len(runs)} runs (bench/parse_bench.py), each timing every call on its own; "
         "the dateparser side parses only the command's time phrase.",
     ]
