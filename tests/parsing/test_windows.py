@@ -602,7 +602,7 @@ def test_refusals(text: str, now: str, code: ErrorCode) -> None:
         ("3", "3"),  # a bare number alone: is it a day or an hour?
         ("tue jan 20", "tue jan 20"),  # Jan 20 2027 is a Wednesday
         ("3pm xst", "xst"),  # a zone word not in the table is not guessed
-        ("this fortnightly", "this fortnightly"),
+        ("this blursday", "this blursday"),
         ("next week at 3pm", "at 3pm"),  # a period has no clock time
         ("in 2 hours at 3pm", "at 3pm"),
         ("for", "for"),
