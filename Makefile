@@ -5,7 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test check pytest lint format mypy bench soak postgres clean
+.PHONY: run test check pytest lint format mypy bench soak postgres bundle chromium clean
+
+# The join page's calling bundle (docs/join-page.md): npm ci when the lockfile changed, then a
+# type-check and an esbuild bundle when a source changed. The output is its own stamp.
+WEB        := web
+WEB_STAMP  := $(WEB)/node_modules/.installed
+BUNDLE     := bot/join/static/call.js
+WEB_SOURCES := $(wildcard $(WEB)/*.ts $(WEB)/*.tsx) $(WEB)/build.mjs $(WEB)/tsconfig.json
+CHROMIUM   := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +25,37 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+$(BUNDLE): $(WEB_STAMP) $(WEB_SOURCES)
+	cd $(WEB) && node_modules/.bin/tsc --noEmit -p . && node build.mjs ../$(BUNDLE)
+
+bundle: $(BUNDLE)
+
+# Debian's chromium for the browser tests, installed when missing (root only). Elsewhere the
+# browser tests skip with the reason printed; under CI=true a missing browser fails the build.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      || echo "note: could not install chromium; the browser tests will be skipped"; \
+	  else \
+	    echo "note: $(CHROMIUM) is missing and only root can apt-get it; the browser tests will be skipped"; \
+	  fi; \
+	fi
+	@if [ "$$CI" = true ] && [ ! -x $(CHROMIUM) ]; then \
+	  echo "error: CI=true needs $(CHROMIUM) for the browser tests"; exit 1; \
+	fi
+
 ## run: install, then run the whole bot locally (emulator, SQLite, fake Slack console)
-run: $(STAMP)
+run: $(STAMP) $(BUNDLE)
 	$(BIN)/roombot dev
 
-## test: install, then lint, type-check and run the whole suite (PostgreSQL cases too when a
+## test: install, build the call bundle, then lint, type-check and run the whole suite (PostgreSQL cases too when a
 ## server is reachable at 127.0.0.1:5432; they are skipped with the reason printed otherwise)
-test: $(STAMP) postgres check pytest
+test: $(STAMP) postgres $(BUNDLE) chromium check pytest
 
 check: $(STAMP)
 	$(BIN)/ruff check bot tests bench
@@ -61,4 +93,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var $(WEB)/node_modules $(BUNDLE)

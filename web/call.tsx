@@ -1,0 +1,229 @@
+// The join page's calling component: window.RoombotCall.start(container, session).
+//
+// The join page (bot/join) loads this bundle only once it holds a token, so its first paint
+// stays light; this file turns that token into the ACS UI Library's CallComposite for the room.
+// Progress is written to document.body.dataset.call, which is the contract with the page and
+// with the browser tests:
+//   "adapter"  the call adapter was asked for, with the room's locator
+//   "joined"   the call is connected
+//   "offline"  adapter creation or joining did not finish in time (plain words are shown)
+//   "error"    something failed outright (plain words are shown)
+// Nothing here logs or stores the token, and nothing puts it in a URL.
+
+import "./fabric-config";
+import { AzureCommunicationTokenCredential } from "@azure/communication-common";
+import {
+  CallComposite,
+  createAzureCommunicationCallAdapter,
+  type CallAdapter,
+  type CallAdapterState,
+} from "@azure/communication-react";
+import { createElement } from "react";
+import { createRoot, type Root } from "react-dom/client";
+
+/** What the join page hands over once POST /join/{code}/token answered. */
+export interface CallSession {
+  token: string;
+  userId: string;
+  displayName: string;
+  roomId: string;
+  role: string;
+  expiresOn: string;
+  /** Set by the server when the token comes from the local ACS emulator. */
+  emulator?: boolean;
+  /** How long adapter creation, and then joining, may take (ms); tests make it small. */
+  timeoutMs?: number;
+}
+
+export type CallState = "adapter" | "joined" | "offline" | "error";
+
+/** About 20 s: a real call agent on a slow network is up in a few seconds. */
+export const DEFAULT_TIMEOUT_MS = 20_000;
+
+const REQUIRED_FIELDS = ["token", "userId", "displayName", "roomId", "role", "expiresOn"] as const;
+
+const EMULATOR_WORDS = {
+  title: "This is the local ACS emulator: calls need a real Azure resource.",
+  next:
+    "Everything up to the call worked: your link, your identity in the room and your token. " +
+    "To make a real call, run roombot with ACS_CONNECTION_STRING set to an Azure Communication " +
+    "Services resource, then open a new link.",
+};
+
+const UNREACHABLE_WORDS = {
+  title: "Can't reach Azure's calling service.",
+  next:
+    "Your link and token are fine, but the call could not connect. Check your network " +
+    "(a VPN, proxy or firewall may block Azure Communication Services), then reload this page.",
+};
+
+function setState(state: CallState): void {
+  document.body.dataset.call = state;
+}
+
+/** Plain words in place of the call, with what to do next; text only, never HTML. */
+function showWords(container: HTMLElement, title: string, next: string): void {
+  const box = document.createElement("div");
+  box.className = "roombot-call-message";
+  box.setAttribute("role", "status");
+  const heading = document.createElement("p");
+  heading.className = "roombot-call-title";
+  heading.textContent = title;
+  const advice = document.createElement("p");
+  advice.className = "roombot-call-next";
+  advice.textContent = next;
+  box.append(heading, advice);
+  container.replaceChildren(box);
+}
+
+/** Whether the token was minted by the local emulator: the server says so, or the token's
+ * own region claim does (the emulator writes `"rgn": "emulator"`; Azure writes a real region). */
+export function isEmulator(session: CallSession): boolean {
+  if (session.emulator === true) {
+    return true;
+  }
+  try {
+    const payload = session.token.split(".")[1] ?? "";
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
+    const claims: unknown = JSON.parse(atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4)));
+    return typeof claims === "object" && claims !== null && (claims as { rgn?: unknown }).rgn === "emulator";
+  } catch {
+    return false;
+  }
+}
+
+function missingFields(session: Partial<CallSession> | null | undefined): string[] {
+  if (typeof session !== "object" || session === null) {
+    return [...REQUIRED_FIELDS];
+  }
+  return REQUIRED_FIELDS.filter((name) => typeof session[name] !== "string" || session[name] === "");
+}
+
+/** Resolves with the promise's value, or with `undefined` once *ms* have passed first. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const timer = window.setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => {
+        window.clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        window.clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function timeoutOf(session: CallSession, container: HTMLElement): number {
+  const attribute = Number(container.dataset.callTimeout);
+  if (typeof session.timeoutMs === "number" && session.timeoutMs > 0) {
+    return session.timeoutMs;
+  }
+  return Number.isFinite(attribute) && attribute > 0 ? attribute : DEFAULT_TIMEOUT_MS;
+}
+
+/** Starts the call UI for *session* in *container*; resolves once the outcome is decided
+ * (composite rendered, offline words or error words shown) and never rejects. */
+export async function start(container: HTMLElement, session: CallSession): Promise<void> {
+  performance.mark("roombot-call-start");
+  const missing = missingFields(session);
+  if (missing.length > 0) {
+    setState("error");
+    showWords(
+      container,
+      `The call could not start: the page did not pass ${missing.join(", ")}.`,
+      "Reload this page; if it happens again, ask in Slack for a new join link.",
+    );
+    return;
+  }
+  const emulator = isEmulator(session);
+  const offline = (): void => {
+    setState("offline");
+    const words = emulator ? EMULATOR_WORDS : UNREACHABLE_WORDS;
+    showWords(container, words.title, words.next);
+  };
+  const failed = (error: unknown): void => {
+    setState("error");
+    const reason = error instanceof Error ? error.message : String(error);
+    showWords(
+      container,
+      `The call could not start: ${reason}`,
+      "Reload this page to try again; if it keeps failing, ask in Slack for a new join link.",
+    );
+  };
+  const timeoutMs = timeoutOf(session, container);
+
+  let credential: AzureCommunicationTokenCredential;
+  try {
+    credential = new AzureCommunicationTokenCredential(session.token);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  const creating = createAzureCommunicationCallAdapter({
+    userId: { communicationUserId: session.userId },
+    displayName: session.displayName,
+    credential,
+    locator: { roomId: session.roomId },
+  });
+  performance.mark("roombot-call-adapter");
+  setState("adapter");
+
+  let adapter: CallAdapter | undefined;
+  try {
+    adapter = await within(creating, timeoutMs);
+  } catch (error) {
+    failed(error);
+    return;
+  }
+  if (adapter === undefined) {
+    // The call agent may still appear later; close it then rather than leave it running.
+    creating.then((late) => late.dispose()).catch(() => undefined);
+    offline();
+    return;
+  }
+  render(container, adapter, timeoutMs, offline);
+}
+
+/** Renders the composite and follows the call: `joined` once connected, `offline` when a
+ * join that was asked for has not connected within *timeoutMs*. */
+function render(
+  container: HTMLElement,
+  adapter: CallAdapter,
+  timeoutMs: number,
+  offline: () => void,
+): void {
+  const root: Root = createRoot(container);
+  const formFactor = window.matchMedia("(max-width: 600px)").matches ? "mobile" : "desktop";
+  root.render(createElement(CallComposite, { adapter, formFactor }));
+
+  // Only the first join is timed: leaving and rejoining is the composite's own business.
+  let joinTimer: number | undefined;
+  let joined = false;
+  const follow = (state: CallAdapterState): void => {
+    const callState = state.call?.state;
+    if (callState === "Connected") {
+      window.clearTimeout(joinTimer);
+      joined = true;
+      setState("joined");
+    } else if (!joined && joinTimer === undefined && callState !== undefined) {
+      joinTimer = window.setTimeout(() => {
+        adapter.offStateChange(follow);
+        root.unmount();
+        adapter.dispose();
+        offline();
+      }, timeoutMs);
+    }
+  };
+  adapter.onStateChange(follow);
+}
+
+declare global {
+  interface Window {
+    RoombotCall: { start: typeof start };
+  }
+}
+
+window.RoombotCall = { start };
