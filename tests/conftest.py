@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The headless-browser fixtures (browser, browser_page) for the join page's tests.
+pytest_plugins = ["tests.browser"]
+
 DATA = Path(__file__).resolve().parent / "data"
 
 

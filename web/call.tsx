@@ -53,7 +53,8 @@ const EMULATOR_WORDS = {
 const UNREACHABLE_WORDS = {
   title: "Can't reach Azure's calling service.",
   next:
-    "Your link and token are fine, but the call could not connect. Check your network " +
+    "Your link worked and this page holds your token, but the call could not connect. " +
+    "Check your network " +
     "(a VPN, proxy or firewall may block Azure Communication Services), then reload this page.",
 };
 
@@ -61,19 +62,64 @@ function setState(state: CallState): void {
   document.body.dataset.call = state;
 }
 
-/** Plain words in place of the call, with what to do next; text only, never HTML. */
-function showWords(container: HTMLElement, title: string, next: string): void {
+type Tone = "notice" | "problem";
+
+const TONES: Record<Tone, { edge: string; background: string }> = {
+  notice: { edge: "#8a6d00", background: "#fff8e1" },
+  problem: { edge: "#a4262c", background: "#fdf3f4" },
+};
+
+/** Plain words in place of the call, with what to do next; text only, never HTML.
+ *
+ * Styled through the CSSOM (`element.style`), which a strict style-src allows, so the page needs
+ * no stylesheet of ours. */
+function showWords(
+  container: HTMLElement,
+  tone: Tone,
+  title: string,
+  next: string,
+  detail?: string,
+): void {
   const box = document.createElement("div");
-  box.className = "roombot-call-message";
-  box.setAttribute("role", "status");
+  box.className = `roombot-call-message roombot-call-${tone}`;
+  box.setAttribute("role", tone === "problem" ? "alert" : "status");
+  Object.assign(box.style, {
+    maxWidth: "40rem",
+    padding: "0.75rem 1rem",
+    borderLeft: `4px solid ${TONES[tone].edge}`,
+    borderRadius: "4px",
+    background: TONES[tone].background,
+    color: "#201f1e",
+    lineHeight: "1.4",
+  });
   const heading = document.createElement("p");
   heading.className = "roombot-call-title";
   heading.textContent = title;
+  Object.assign(heading.style, { margin: "0 0 0.5rem", fontWeight: "600", fontSize: "1.1em" });
+  box.append(heading);
+  if (detail) {
+    const reason = document.createElement("p");
+    reason.className = "roombot-call-detail";
+    reason.textContent = detail;
+    Object.assign(reason.style, { margin: "0 0 0.5rem", fontFamily: "monospace" });
+    box.append(reason);
+  }
   const advice = document.createElement("p");
   advice.className = "roombot-call-next";
   advice.textContent = next;
-  box.append(heading, advice);
+  advice.style.margin = "0";
+  box.append(advice);
   container.replaceChildren(box);
+}
+
+/** A quiet line while the call agent starts, so the page is never blank while it waits. */
+function showProgress(container: HTMLElement): void {
+  const line = document.createElement("p");
+  line.className = "roombot-call-progress";
+  line.setAttribute("role", "status");
+  line.textContent = "Starting the call…";
+  line.style.color = "#605e5c";
+  container.replaceChildren(line);
 }
 
 /** Whether the token was minted by the local emulator: the server says so, or the token's
@@ -133,6 +179,7 @@ export async function start(container: HTMLElement, session: CallSession): Promi
     setState("error");
     showWords(
       container,
+      "problem",
       `The call could not start: the page did not pass ${missing.join(", ")}.`,
       "Reload this page; if it happens again, ask in Slack for a new join link.",
     );
@@ -142,15 +189,23 @@ export async function start(container: HTMLElement, session: CallSession): Promi
   const offline = (): void => {
     setState("offline");
     const words = emulator ? EMULATOR_WORDS : UNREACHABLE_WORDS;
-    showWords(container, words.title, words.next);
+    showWords(container, "notice", words.title, words.next);
   };
   const failed = (error: unknown): void => {
     setState("error");
     const reason = error instanceof Error ? error.message : String(error);
+    const insecure = /https/i.test(reason) && window.location.protocol !== "https:";
     showWords(
       container,
-      `The call could not start: ${reason}`,
-      "Reload this page to try again; if it keeps failing, ask in Slack for a new join link.",
+      "problem",
+      insecure
+        ? "The call could not start: calls need this page on https."
+        : "The call could not start.",
+      insecure
+        ? "Open the join link over https (the server's public URL must be https), " +
+            "then reload this page."
+        : "Reload this page to try again; if it keeps failing, ask in Slack for a new join link.",
+      reason,
     );
   };
   const timeoutMs = timeoutOf(session, container);
@@ -162,6 +217,7 @@ export async function start(container: HTMLElement, session: CallSession): Promi
     failed(error);
     return;
   }
+  showProgress(container);
   const creating = createAzureCommunicationCallAdapter({
     userId: { communicationUserId: session.userId },
     displayName: session.displayName,
@@ -195,6 +251,7 @@ function render(
   timeoutMs: number,
   offline: () => void,
 ): void {
+  container.replaceChildren();
   const root: Root = createRoot(container);
   const formFactor = window.matchMedia("(max-width: 600px)").matches ? "mobile" : "desktop";
   root.render(createElement(CallComposite, { adapter, formFactor }));
