@@ -3,6 +3,17 @@
 #   docker run -p 3000:3000 -v roombot-data:/data -e SLACK_BOT_TOKEN=… -e SLACK_SIGNING_SECRET=… \
 #     -e ACS_CONNECTION_STRING=… roombot
 # tests/test_dockerfile.py replays this file's COPY and pip steps in a fresh venv.
+
+# Build stage: the join page's calling bundle (docs/join-page.md) from the pinned lockfile.
+# Only call.js leaves this stage; node and node_modules stay out of the runtime image.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN node_modules/.bin/tsc --noEmit -p . && node build.mjs /web/dist/call.js
+
+# Runtime stage.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,6 +31,7 @@ RUN groupadd --system --gid 10001 roombot \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
+COPY --from=web /web/dist/call.js ./bot/join/static/call.js
 # The runtime dependencies only: no test or bench extras in the image.
 RUN pip install --no-cache-dir .
 

@@ -3,9 +3,11 @@
 There is no engine here, so the test replays what it can of the build: it reads the Dockerfile,
 copies what its COPY lines copy (minus what .dockerignore leaves out of the context), runs its
 `pip install` in a fresh virtualenv, and checks that the CMD resolves to the installed console
-script and runs. System steps (users, directories) are checked as text. The only departure
-from the real build is `--no-deps`: the runtime dependencies would come from the network, and
-the project's own dependency list is checked as metadata instead.
+script and runs. System steps (users, directories) are checked as text. The departures from the
+real build: `--no-deps` (the runtime dependencies would come from the network; the project's own
+dependency list is checked as metadata instead), and the build stage's bundle (`COPY --from=`)
+is a stand-in file, since building it needs node (`make bundle` and tests/web build and run the
+real one).
 """
 
 from __future__ import annotations
@@ -102,9 +104,44 @@ def pip_install_step(instructions: list[Instruction]) -> list[str]:
     return words[start:end]
 
 
+def runtime_stage(instructions: list[Instruction]) -> list[Instruction]:
+    """The instructions of the last stage, the image that runs (earlier stages only build)."""
+    last_from = max(i for i, ins in enumerate(instructions) if ins.keyword == "FROM")
+    return instructions[last_from:]
+
+
 def test_base_is_slim_python_311(instructions: list[Instruction]) -> None:
-    assert instructions[0].keyword == "FROM"
-    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", instructions[0].argument)
+    """The image that runs is slim Python 3.11 (a build stage before it may differ)."""
+    (runtime_from, *_) = runtime_stage(instructions)
+    assert runtime_from.keyword == "FROM"
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", runtime_from.argument)
+
+
+def test_call_bundle_is_built_from_the_lockfile_and_only_call_js_is_copied(
+    instructions: list[Instruction],
+) -> None:
+    """The join page's bundle: `npm ci` in a build stage; the runtime image gets call.js alone."""
+    stages = [i.argument.split() for i in instructions if i.keyword == "FROM"]
+    assert len(stages) == 2, stages
+    build_image, _, build_name = stages[0]
+    assert build_image.startswith("node:")
+    build_runs = " ".join(
+        i.argument
+        for i in instructions[: instructions.index(runtime_stage(instructions)[0])]
+        if i.keyword == "RUN"
+    )
+    assert "npm ci" in build_runs
+    assert "npm install" not in build_runs  # the lockfile, not a fresh resolve
+    assert (ROOT / "web" / "package-lock.json").is_file()
+    from_build = [
+        shlex.split(i.argument)
+        for i in runtime_stage(instructions)
+        if i.keyword == "COPY" and i.argument.startswith("--from=")
+    ]
+    assert [words[0] for words in from_build] == [f"--from={build_name}"]
+    (_, source, destination) = from_build[0]
+    assert PurePosixPath(source).name == "call.js"
+    assert destination.endswith("bot/join/static/call.js")
 
 
 def test_runs_as_a_non_root_user_after_installing(instructions: list[Instruction]) -> None:
@@ -148,19 +185,32 @@ def test_dockerignore_keeps_local_state_out() -> None:
         assert ignored(PurePosixPath(path), patterns), path
     for path in [".mypy_cache/3.11", ".ruff_cache/x", "tests/test_x.py", ".env"]:
         assert ignored(PurePosixPath(path), patterns), path
-    for path in ["bot/cli.py", "pyproject.toml", "README.md"]:
+    for path in ["web/node_modules/react/index.js", "bot/join/static/call.js"]:
+        assert ignored(PurePosixPath(path), patterns), path  # the build stage makes its own
+    for path in ["bot/cli.py", "pyproject.toml", "README.md", "web/call.tsx"]:
+        assert not ignored(PurePosixPath(path), patterns), path
+    for path in ["web/package.json", "web/package-lock.json"]:
         assert not ignored(PurePosixPath(path), patterns), path
 
 
+BUILT_BY_STAGE = "/* stands in for what the build stage builds */\n"
+
+
 def replay_copies(instructions: list[Instruction], image_root: Path) -> Path:
-    """Apply WORKDIR and COPY to *image_root*; returns the WORKDIR the pip step runs in."""
+    """Apply the runtime stage's WORKDIR and COPY to *image_root*; returns the WORKDIR the pip
+    step runs in. A COPY from a build stage writes a stand-in file at its destination."""
     patterns = dockerignore_patterns()
     workdir = PurePosixPath("/")
-    for instruction in instructions:
+    for instruction in runtime_stage(instructions):
         if instruction.keyword == "WORKDIR":
             workdir = workdir / instruction.argument
         elif instruction.keyword == "RUN" and "pip install" in instruction.argument:
             return image_root / workdir.relative_to("/")
+        elif instruction.keyword == "COPY" and instruction.argument.startswith("--from="):
+            *_, destination = shlex.split(instruction.argument)
+            target = image_root / (workdir / destination).relative_to("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(BUILT_BY_STAGE, encoding="utf-8")
         elif instruction.keyword == "COPY":
             *sources, destination = [w for w in shlex.split(instruction.argument) if w[:2] != "--"]
             target = image_root / (workdir / destination).relative_to("/")
@@ -229,6 +279,8 @@ def test_install_step_yields_the_cmd_in_a_fresh_venv(
     )
     shipped = _files(site_packages / "bot")
     assert shipped == _files(source / "bot"), "files in bot/ that the wheel leaves out"
+    bundle = site_packages / "bot" / "join" / "static" / "call.js"
+    assert bundle.read_text(encoding="utf-8") == BUILT_BY_STAGE, "the wheel leaves out call.js"
 
     (metadata,) = site_packages.glob("roombot-*.dist-info/METADATA")
     requirements = Parser().parsestr(metadata.read_text()).get_all("Requires-Dist") or []
