@@ -5,7 +5,8 @@
 # tests/test_dockerfile.py replays this file's COPY and pip steps in a fresh venv.
 
 # Build stage: the join page's calling bundle (docs/join-page.md) from the pinned lockfile.
-# Only call.js leaves this stage; node and node_modules stay out of the runtime image.
+# Only call.js (and its pre-compressed .gz/.br twins, which the server sends to browsers that
+# accept them) leaves this stage; node and node_modules stay out of the runtime image.
 FROM node:20-slim AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
@@ -31,7 +32,7 @@ RUN groupadd --system --gid 10001 roombot \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-COPY --from=web /web/dist/call.js ./bot/join/static/call.js
+COPY --from=web /web/dist/call.js /web/dist/call.js.gz /web/dist/call.js.br ./bot/join/static/
 # The runtime dependencies only: no test or bench extras in the image.
 RUN pip install --no-cache-dir .
 

@@ -120,7 +120,8 @@ def test_base_is_slim_python_311(instructions: list[Instruction]) -> None:
 def test_call_bundle_is_built_from_the_lockfile_and_only_call_js_is_copied(
     instructions: list[Instruction],
 ) -> None:
-    """The join page's bundle: `npm ci` in a build stage; the runtime image gets call.js alone."""
+    """The join page's bundle: `npm ci` in a build stage; the runtime image gets call.js (and
+    its pre-compressed twins) alone."""
     stages = [i.argument.split() for i in instructions if i.keyword == "FROM"]
     assert len(stages) == 2, stages
     build_image, _, build_name = stages[0]
@@ -139,9 +140,9 @@ def test_call_bundle_is_built_from_the_lockfile_and_only_call_js_is_copied(
         if i.keyword == "COPY" and i.argument.startswith("--from=")
     ]
     assert [words[0] for words in from_build] == [f"--from={build_name}"]
-    (_, source, destination) = from_build[0]
-    assert PurePosixPath(source).name == "call.js"
-    assert destination.endswith("bot/join/static/call.js")
+    (_, *sources, destination) = from_build[0]
+    assert sorted(PurePosixPath(s).name for s in sources) == ["call.js", "call.js.br", "call.js.gz"]
+    assert destination.rstrip("/").endswith("bot/join/static")
 
 
 def test_runs_as_a_non_root_user_after_installing(instructions: list[Instruction]) -> None:
@@ -185,7 +186,11 @@ def test_dockerignore_keeps_local_state_out() -> None:
         assert ignored(PurePosixPath(path), patterns), path
     for path in [".mypy_cache/3.11", ".ruff_cache/x", "tests/test_x.py", ".env"]:
         assert ignored(PurePosixPath(path), patterns), path
-    for path in ["web/node_modules/react/index.js", "bot/join/static/call.js"]:
+    for path in [
+        "web/node_modules/react/index.js",
+        "bot/join/static/call.js",
+        "bot/join/static/call.js.gz",
+    ]:
         assert ignored(PurePosixPath(path), patterns), path  # the build stage makes its own
     for path in ["bot/cli.py", "pyproject.toml", "README.md", "web/call.tsx"]:
         assert not ignored(PurePosixPath(path), patterns), path
@@ -207,10 +212,11 @@ def replay_copies(instructions: list[Instruction], image_root: Path) -> Path:
         elif instruction.keyword == "RUN" and "pip install" in instruction.argument:
             return image_root / workdir.relative_to("/")
         elif instruction.keyword == "COPY" and instruction.argument.startswith("--from="):
-            *_, destination = shlex.split(instruction.argument)
+            _, *sources, destination = shlex.split(instruction.argument)
             target = image_root / (workdir / destination).relative_to("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(BUILT_BY_STAGE, encoding="utf-8")
+            target.mkdir(parents=True, exist_ok=True)
+            for source in sources:
+                (target / PurePosixPath(source).name).write_text(BUILT_BY_STAGE, encoding="utf-8")
         elif instruction.keyword == "COPY":
             *sources, destination = [w for w in shlex.split(instruction.argument) if w[:2] != "--"]
             target = image_root / (workdir / destination).relative_to("/")
@@ -279,8 +285,9 @@ def test_install_step_yields_the_cmd_in_a_fresh_venv(
     )
     shipped = _files(site_packages / "bot")
     assert shipped == _files(source / "bot"), "files in bot/ that the wheel leaves out"
-    bundle = site_packages / "bot" / "join" / "static" / "call.js"
-    assert bundle.read_text(encoding="utf-8") == BUILT_BY_STAGE, "the wheel leaves out call.js"
+    for name in ["call.js", "call.js.gz", "call.js.br"]:
+        bundle = site_packages / "bot" / "join" / "static" / name
+        assert bundle.read_text(encoding="utf-8") == BUILT_BY_STAGE, f"the wheel leaves out {name}"
 
     (metadata,) = site_packages.glob("roombot-*.dist-info/METADATA")
     requirements = Parser().parsestr(metadata.read_text()).get_all("Requires-Dist") or []

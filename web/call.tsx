@@ -185,6 +185,19 @@ export async function start(container: HTMLElement, session: CallSession): Promi
     );
     return;
   }
+  const expires = Date.parse(session.expiresOn);
+  if (Number.isNaN(expires) || expires <= Date.now()) {
+    setState("error");
+    showWords(
+      container,
+      "problem",
+      Number.isNaN(expires)
+        ? `The call could not start: the token's expiry "${session.expiresOn}" is not a date.`
+        : "The call could not start: your token for this room has expired.",
+      "Ask in Slack for a new join link (each link gives one token).",
+    );
+    return;
+  }
   const emulator = isEmulator(session);
   const offline = (): void => {
     setState("offline");
@@ -259,19 +272,25 @@ function render(
   // Only the first join is timed: leaving and rejoining is the composite's own business.
   let joinTimer: number | undefined;
   let joined = false;
+  const giveUp = (): void => {
+    window.clearTimeout(joinTimer);
+    adapter.offStateChange(follow);
+    root.unmount();
+    adapter.dispose();
+    offline();
+  };
   const follow = (state: CallAdapterState): void => {
+    // Which composite page shows (configuration, lobby, call…): for the page and for tests.
+    document.body.dataset.callPage = state.page;
     const callState = state.call?.state;
     if (callState === "Connected") {
       window.clearTimeout(joinTimer);
       joined = true;
       setState("joined");
+    } else if (!joined && state.page === "joinCallFailedDueToNoNetwork") {
+      giveUp();
     } else if (!joined && joinTimer === undefined && callState !== undefined) {
-      joinTimer = window.setTimeout(() => {
-        adapter.offStateChange(follow);
-        root.unmount();
-        adapter.dispose();
-        offline();
-      }, timeoutMs);
+      joinTimer = window.setTimeout(giveUp, timeoutMs);
     }
   };
   adapter.onStateChange(follow);
