@@ -85,12 +85,16 @@ def _screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
+def chromium_or_skip(path: Path = CHROMIUM) -> Path:
+    """The browser binary at *path*, or a skip (a failure under CI) saying how to get it."""
+    if not path.is_file():
+        _unavailable(f"{path} is missing; `make chromium` installs it (as root)")
+    return path
+
+
 @pytest.fixture(name="chromium", scope="session")
 def _chromium() -> Path:
-    """Debian's browser binary, or a skip (a failure under CI) saying how to get it."""
-    if not CHROMIUM.is_file():
-        _unavailable(f"{CHROMIUM} is missing; `make chromium` installs it (as root)")
-    return CHROMIUM
+    return chromium_or_skip()
 
 
 @pytest_asyncio.fixture(name="browser", scope="session", loop_scope="session")
