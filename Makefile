@@ -98,4 +98,4 @@ soak: $(STAMP)
 	$(BIN)/python -m bench.soak
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var $(WEB)/node_modules $(BUNDLE)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var $(WEB)/node_modules $(BUNDLE) $(BUNDLE).gz $(BUNDLE).br
