@@ -54,9 +54,14 @@ const UNREACHABLE_WORDS = {
   title: "Can't reach Azure's calling service.",
   next:
     "Your link worked and this page holds your token, but the call could not connect. " +
-    "Check your network " +
-    "(a VPN, proxy or firewall may block Azure Communication Services), then reload this page.",
+    "Check your network (a VPN, proxy or firewall may block Azure Communication Services), " +
+    "then press Try again. (Reloading the page would not help: the link is used up once it " +
+    "gave you a token.)",
 };
+
+// The join link is used up once it gave this page its token, so the advice never says
+// "reload": Try again reuses the token in memory; past that, Slack gives a new link.
+const NEW_LINK = "ask in Slack for a new join link";
 
 function setState(state: CallState): void {
   document.body.dataset.call = state;
@@ -69,7 +74,8 @@ const TONES: Record<Tone, { edge: string; background: string }> = {
   problem: { edge: "#a4262c", background: "#fdf3f4" },
 };
 
-/** Plain words in place of the call, with what to do next; text only, never HTML.
+/** Plain words in place of the call, with what to do next; text only, never HTML. With
+ * *retry*, a Try again button runs it (the token is still in memory).
  *
  * Styled through the CSSOM (`element.style`), which a strict style-src allows, so the page needs
  * no stylesheet of ours. */
@@ -79,6 +85,7 @@ function showWords(
   title: string,
   next: string,
   detail?: string,
+  retry?: () => void,
 ): void {
   const box = document.createElement("div");
   box.className = `roombot-call-message roombot-call-${tone}`;
@@ -109,6 +116,20 @@ function showWords(
   advice.textContent = next;
   advice.style.margin = "0";
   box.append(advice);
+  if (retry) {
+    const again = document.createElement("button");
+    again.type = "button";
+    again.className = "roombot-call-retry";
+    again.textContent = "Try again";
+    Object.assign(again.style, {
+      marginTop: "0.75rem",
+      padding: "0.4rem 1rem",
+      font: "inherit",
+      cursor: "pointer",
+    });
+    again.addEventListener("click", retry, { once: true });
+    box.append(again);
+  }
   container.replaceChildren(box);
 }
 
@@ -181,7 +202,8 @@ export async function start(container: HTMLElement, session: CallSession): Promi
       container,
       "problem",
       `The call could not start: the page did not pass ${missing.join(", ")}.`,
-      "Reload this page; if it happens again, ask in Slack for a new join link.",
+      `This is a fault in roombot's join page, not in your link: ${NEW_LINK}, and tell ` +
+        "whoever runs roombot if it happens again.",
     );
     return;
   }
@@ -199,10 +221,17 @@ export async function start(container: HTMLElement, session: CallSession): Promi
     return;
   }
   const emulator = isEmulator(session);
+  const again = (): void => {
+    void start(container, session);
+  };
   const offline = (): void => {
     setState("offline");
-    const words = emulator ? EMULATOR_WORDS : UNREACHABLE_WORDS;
-    showWords(container, "notice", words.title, words.next);
+    if (emulator) {
+      showWords(container, "notice", EMULATOR_WORDS.title, EMULATOR_WORDS.next);
+    } else {
+      const words = UNREACHABLE_WORDS;
+      showWords(container, "notice", words.title, words.next, undefined, again);
+    }
   };
   const failed = (error: unknown): void => {
     setState("error");
@@ -215,10 +244,11 @@ export async function start(container: HTMLElement, session: CallSession): Promi
         ? "The call could not start: calls need this page on https."
         : "The call could not start.",
       insecure
-        ? "Open the join link over https (the server's public URL must be https), " +
-            "then reload this page."
-        : "Reload this page to try again; if it keeps failing, ask in Slack for a new join link.",
+        ? "Tell whoever runs roombot: its public URL (ROOMBOT_PUBLIC_URL) must be https. " +
+            `Then ${NEW_LINK}.`
+        : `Press Try again; if it keeps failing, ${NEW_LINK}.`,
       reason,
+      insecure ? undefined : again,
     );
   };
   const timeoutMs = timeoutOf(session, container);

@@ -206,6 +206,11 @@ async def _call_page(emulator_session: dict[str, Any]) -> AsyncIterator[CallPage
         await runner.cleanup()
 
 
+def call_page_requests(page: CallPage) -> list[str]:
+    """What the page asked the stand-in server for, beyond fetching its files."""
+    return [line for line in page.served if not line.startswith("GET ")]
+
+
 async def _states_until(browser_page: BrowserPage, final: str) -> list[str]:
     """The recorded data-call states once an outcome is reached (a selector wait: no eval).
 
@@ -257,8 +262,19 @@ async def test_azure_token_without_a_route_says_azure_cannot_be_reached(
         words = await browser_page.page.inner_text("#call")
         assert AZURE_WORDS in words
         assert "emulator" not in words
-        assert "reload this page" in words
+        assert "press Try again" in words  # not "reload": the link is used up by now
         await browser_page.screenshot("call-offline-azure")
+
+        # Try again reuses the token in memory: the adapter is asked for once more.
+        await browser_page.page.get_by_role("button", name="Try again").click()
+        await browser_page.page.wait_for_selector("body[data-call=adapter]", state="attached")
+        assert await _states_until(browser_page, "offline") == [
+            "adapter",
+            "offline",
+            "adapter",
+            "offline",
+        ]
+        assert call_page_requests(page) == ["POST /session"]  # no second token
         assert browser_page.csp_violations() == []
     finally:
         await runner.cleanup()
@@ -276,6 +292,8 @@ async def test_the_server_can_say_emulator_for_a_token_that_does_not(
         await browser_page.page.goto(page.url())
         assert await _states_until(browser_page, "offline") == ["adapter", "offline"]
         assert EMULATOR_WORDS in await browser_page.page.inner_text("#call")
+        # Against the emulator trying again cannot help: no button offers it.
+        assert await browser_page.page.get_by_role("button", name="Try again").count() == 0
     finally:
         await runner.cleanup()
 
@@ -321,7 +339,8 @@ async def test_a_page_not_on_https_or_localhost_is_an_error_saying_so(
     words = await browser_page.page.inner_text("#call")
     assert "calls need this page on https" in words
     assert "must be used through https" in words  # the library's own reason, shown as detail
-    assert "Open the join link over https" in words
+    assert "(ROOMBOT_PUBLIC_URL) must be https" in words
+    assert await browser_page.page.get_by_role("button", name="Try again").count() == 0
     await browser_page.screenshot("call-error-not-https")
     assert browser_page.csp_violations() == []
 
