@@ -17,6 +17,11 @@ from bot.domain import Role
 
 RESOLVED = "resolved"
 TEXT = "text"
+NOTE_SHOWN = "note_shown"
+"""Key of a journalled command whose ack showed a working note ("⏳ Creating your room…") through
+the command's response_url: the answer replaces or deletes that note. It is kept when the
+command is pinned; a button press or a form has no such note, and its response_url's original
+message must never be replaced."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,15 @@ class ResolvedCommand:
 def text_command(text: str, *, locale: str | None) -> dict[str, Any]:
     """The journal form of a command as typed, read later in the user's zone."""
     return {"kind": TEXT, "text": text, "locale": locale}
+
+
+def with_note_shown(command: Mapping[str, Any]) -> dict[str, Any]:
+    """*command* marked as acked with a working note its answer replaces (`NOTE_SHOWN`)."""
+    return {**command, NOTE_SHOWN: True}
+
+
+def note_shown(command: Mapping[str, Any]) -> bool:
+    return command.get(NOTE_SHOWN) is True
 
 
 def _time(value: str | None) -> datetime | None:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from bot.service.interpret import Interpreter
 from bot.service.outcomes import Outcome, Refused, RoomChanged, ServiceError, TryLater
 from bot.service.ports import Answerer
-from bot.service.resolved import RESOLVED, ResolvedCommand
+from bot.service.resolved import RESOLVED, ResolvedCommand, note_shown, with_note_shown
 from bot.service.rooms import RoomService
 from bot.store.journal import Journal
 from bot.store.records import JournalEntry, JournalState
@@ -97,7 +97,10 @@ class CommandRunner:
         if entry.command.get("kind") == RESOLVED:
             return ResolvedCommand.from_json(entry.command)
         command = await self._interpreter.resolve(entry)
-        await self._journal.pin_command(entry.key, command.to_json(), worker, now=self._clock())
+        pinned = command.to_json()
+        if note_shown(entry.command):
+            pinned = with_note_shown(pinned)  # the answer still replaces the ack's note
+        await self._journal.pin_command(entry.key, pinned, worker, now=self._clock())
         return command
 
     async def _later(self, entry: JournalEntry, worker: str, reason: str) -> Outcome | None:

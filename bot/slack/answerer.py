@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.service.outcomes import Outcome, Refused, RoomChanged
+from bot.service.resolved import note_shown
 from bot.slack import blocks
 from bot.store.journal import Journal
 from bot.store.records import JournalEntry, JournalState, PostedMessage
@@ -127,11 +128,15 @@ class SlackAnswerer:
         )
 
     async def tell(self, entry: JournalEntry, message_blocks: list[blocks.Block]) -> None:
-        """An ephemeral note to the person who asked."""
+        """An ephemeral note to the person who asked; it replaces the ack's working note.
+
+        Replacing costs the same one post as a new note, and leaves no "⏳" behind.
+        """
         text = _plain(message_blocks)
-        if await self._post_response(
-            entry, {"response_type": "ephemeral", "blocks": message_blocks, "text": text}
-        ):
+        payload: dict[str, Any] = {"response_type": "ephemeral", "blocks": message_blocks}
+        if note_shown(entry.command):
+            payload["replace_original"] = True
+        if await self._post_response(entry, {**payload, "text": text}):
             return
         await self._client.chat_postEphemeral(
             channel=entry.channel_id, user=entry.user_id, blocks=message_blocks, text=text
@@ -160,12 +165,15 @@ class SlackAnswerer:
             else:
                 if outcome.verb != "create":  # a resumed create's card is its answer
                     await self.tell(entry, [blocks.section(self._confirmation(outcome))])
+                else:
+                    await self._drop_note(entry)
                 return None
         if entry.state is JournalState.ROOM_CREATED:
             # An earlier attempt got as far as answering and may have posted before it stopped.
             found = await self._find_room_post(entry)
             if found is not None:
                 logger.info("command %s: its room card was already posted", entry.key)
+                await self._drop_note(entry)
                 return found
         return await self._post_room(entry, room.room_id, room_blocks, text)
 
@@ -187,6 +195,9 @@ class SlackAnswerer:
             )
         except SlackApiError as exc:
             logger.info("chat.postMessage refused (%s); using the response_url", exc)
+            # First: once the card is posted through the response_url it is that URL's latest
+            # message, and "delete the original" would take the card instead of the note.
+            await self._drop_note(entry)
             payload = {"response_type": "in_channel", "blocks": room_blocks, "text": text}
             if await self._post_response(entry, payload):
                 return None
@@ -195,9 +206,22 @@ class SlackAnswerer:
             # Slack may have posted it and only its answer was lost: look before trying again.
             found = await self._find_room_post(entry)
             if found is not None:
+                await self._drop_note(entry)
                 return found
             raise
+        await self._drop_note(entry)
         return PostedMessage(channel_id=str(response["channel"]), ts=str(response["ts"]))
+
+    async def _drop_note(self, entry: JournalEntry) -> None:
+        """Delete the ack's "⏳ Creating your room…" once the card shows the room.
+
+        An ephemeral message can only be deleted through the response_url that made it; when
+        that is used up or expired the note stays (Slack drops it on reload), nothing else.
+        """
+        if not note_shown(entry.command):
+            return
+        if not await self._post_response(entry, {"delete_original": True}):
+            logger.info("command %s: its working note could not be deleted", entry.key)
 
     async def _find_room_post(self, entry: JournalEntry) -> PostedMessage | None:
         """The room card posted for *entry*, found by its metadata; None if it is not there.

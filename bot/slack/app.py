@@ -31,7 +31,7 @@ from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.service.interpret import resolved_create
 from bot.service.outcomes import ServiceError, TryLater
 from bot.service.ports import UserZone
-from bot.service.resolved import text_command
+from bot.service.resolved import text_command, with_note_shown
 from bot.service.rooms import RoomService
 from bot.service.worker import JournalWorker
 from bot.slack import blocks
@@ -229,7 +229,7 @@ class _Listeners:
             journalled = resolved_create(result, tz=zone.tz).to_json()
         try:
             fresh = await self._accept(
-                journalled,
+                with_note_shown(journalled),  # the ack below shows a note the answer replaces
                 team=team,
                 user=user,
                 channel=channel,

@@ -125,7 +125,10 @@ class LocalBot:
             "response_url": self.slack.new_response_url(CHANNEL, user_id),
             "trigger_id": self.slack.issue_trigger_id(),
         }
-        return await self.post_signed(urlencode(form), "application/x-www-form-urlencoded")
+        ack = await self.post_signed(urlencode(form), "application/x-www-form-urlencoded")
+        if not ack.get("error"):
+            self.slack.show_ack(form["response_url"], ack)  # as Slack shows it, to be replaced
+        return ack
 
     async def post_signed(self, body: str, content_type: str) -> dict[str, Any]:
         timestamp = str(int(time.time()))
@@ -237,8 +240,16 @@ async def console(
                 print(f"  ! the bot answered {ack['error']}", file=out)
             elif ack:
                 _show(ack, "(only you) ", raw, bot, out)
+            new_notes = bot.slack.ephemerals[shown_ephemerals:]
+            shown_note = next((e for e in new_notes if e.via == "ack"), None)
+            shown_edits = len(shown_note.edits) if shown_note is not None else 0
             await bot.settle()
+            replaced = shown_note is not None and len(shown_note.edits) > shown_edits
+            if shown_note is not None and replaced and not shown_note.deleted:
+                _show(_as_dict(shown_note), "(only you) ", raw, bot, out)  # the answer
             for note in bot.slack.ephemerals[shown_ephemerals:]:
+                if note.via == "ack" or note.deleted:
+                    continue  # shown above as the bot acked; or taken back before anyone looked
                 _show(_as_dict(note), "(only you) ", raw, bot, out)
             for message in bot.slack.messages[shown_messages:]:
                 _show(_as_dict(message), "#general ", raw, bot, out)

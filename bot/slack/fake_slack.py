@@ -473,7 +473,8 @@ class FakeSlack:
 
         With *message_ts* (a block action on a message) `replace_original`/`delete_original`
         act on that message; without it (a slash command) they act on the latest message
-        posted through this URL. Raises `ValueError` for an unknown channel, user or message.
+        posted through this URL, or shown from the command's ack (`show_ack`). Raises
+        `ValueError` for an unknown channel, user or message.
         """
         if channel_id not in self.channels:
             raise ValueError(f"unknown channel {channel_id!r}; add it with add_channel()")
@@ -494,6 +495,47 @@ class FakeSlack:
             anchored=original is not None,
         )
         return f"{self.base_url}response/{url_id}"
+
+    def show_ack(self, response_url: str, ack: Mapping[str, Any]) -> Posted | None:
+        """Show a slash command's ack body as Slack does, and make it the *response_url*'s original.
+
+        Slack shows a command's ack with text or blocks to the person who typed it (or in the
+        channel with `response_type: in_channel`); a later `replace_original` or
+        `delete_original` posted to the command's response_url acts on that message. Call this
+        with what the app answered; an empty ack shows nothing and returns None.
+        """
+        entry = self._response_url_entry(response_url)
+        text, blocks, attachments = self._content(dict(ack))
+        if not (text or blocks or attachments):
+            return None
+        posted: Posted
+        if ack.get("response_type") == "in_channel":
+            posted = Message(
+                channel=entry.channel,
+                ts=self._next_ts(),
+                text=text,
+                blocks=blocks,
+                attachments=attachments,
+                user=BOT_USER_ID,
+                bot_id=BOT_ID,
+                via="ack",
+            )
+            self.messages.append(posted)
+        else:
+            posted = Ephemeral(
+                channel=entry.channel,
+                user=entry.user,
+                ts=self._next_ts(),
+                text=text,
+                blocks=blocks,
+                attachments=attachments,
+                via="ack",
+            )
+            self.ephemerals.append(posted)
+        if not entry.anchored:
+            entry.original = posted
+        self._changed()
+        return posted
 
     def expire_response_url(self, url: str) -> None:
         """Make *url* answer 404 `expired_url` from now on, as after its 30 minutes."""

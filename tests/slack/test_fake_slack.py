@@ -545,6 +545,24 @@ async def test_a_button_url_acts_on_the_message_holding_the_button(
         fake.new_response_url(DEFAULT_CHANNEL_ID, BOB, message_ts="1.000001")
 
 
+async def test_a_slash_commands_ack_is_the_response_urls_original(fake: FakeSlack) -> None:
+    """Slack shows the ack to its author; replace_original/delete_original then act on it."""
+    url = fake.new_response_url(DEFAULT_CHANNEL_ID, ALICE)
+    assert fake.show_ack(url, {}) is None  # an empty ack shows nothing
+    note = fake.show_ack(url, {"response_type": "ephemeral", "text": "working"})
+    assert note is not None
+    assert fake.ephemerals_for(ALICE) == [note]
+    assert (await post_json(url, {"replace_original": True, "text": "done"}))[0] == 200
+    assert [e.text for e in fake.ephemerals_for(ALICE)] == ["done"]
+    assert [edit.text for edit in note.edits] == ["working"]
+    assert (await post_json(url, {"delete_original": True}))[0] == 200
+    assert fake.ephemerals_for(ALICE) == []
+    assert await post_json(url, {"delete_original": True}) == (
+        404,
+        {"ok": False, "error": "message_not_found"},
+    )
+
+
 async def test_response_url_allows_five_uses(fake: FakeSlack) -> None:
     url = fake.new_response_url(DEFAULT_CHANNEL_ID, ALICE)
     for n in range(5):

@@ -1,0 +1,101 @@
+"""What people see in Slack after a command (issue #11 items 16, 19, 20, 22), end to end:
+signed HTTP in, the ACS emulator and the fake Slack out, the journal in SQLite."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from bot.slack import blocks
+from bot.slack.dev_cli import CHANNEL, ME, LocalBot
+from bot.slack.fake_slack import Ephemeral
+from tests.slack.conftest import interaction_body
+
+
+def dump(message: Any) -> str:
+    """Everything a message says, for substring checks."""
+    return json.dumps(getattr(message, "blocks", None) or []) + str(getattr(message, "text", ""))
+
+
+def visible_notes(bot: LocalBot, user: str = ME[0]) -> list[Ephemeral]:
+    """The ephemeral messages *user* still sees in the channel (deleted ones are gone)."""
+    return bot.slack.ephemerals_for(user, CHANNEL)
+
+
+async def create(bot: LocalBot, text: str) -> str:
+    before = len(bot.slack.messages)
+    await bot.command(f"/room create {text}")
+    await bot.settle()
+    (posted,) = bot.slack.messages[before:]
+    found = re.search(r"`(\d{17})`", dump(posted))
+    assert found, dump(posted)
+    return found.group(1)
+
+
+# --- 16: the "⏳" note goes once the command is answered ------------------------------------
+
+
+async def test_the_working_note_is_deleted_once_the_card_is_posted(bot: LocalBot) -> None:
+    await bot.command("/room create tomorrow @alice")
+    (note,) = visible_notes(bot)
+    assert "Creating your room" in dump(note)
+    await bot.settle()
+    assert len(bot.slack.channel_messages()) == 1
+    assert visible_notes(bot) == []
+    # Two Slack calls: the card, and one response_url post that deletes the note.
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1
+    assert [c.params for c in bot.slack.calls_to("response_url")] == [{"delete_original": True}]
+
+
+async def test_a_change_replaces_its_working_note_with_what_it_did(bot: LocalBot) -> None:
+    room_id = await create(bot, "tomorrow")
+    await bot.command(f"/room extend {room_id} by 2 days")
+    (note,) = visible_notes(bot)
+    assert "Working on it" in dump(note)
+    await bot.settle()
+    (answer,) = visible_notes(bot)
+    assert answer is note  # the same message, replaced: nothing left saying "working"
+    assert "Working on it" not in dump(answer)
+    assert f"Room `{room_id}` now closes" in dump(answer)
+
+
+async def test_a_refusal_after_the_ack_replaces_the_working_note(bot: LocalBot) -> None:
+    await bot.command("/room create yesterday for 2 hours")  # the zone is not known yet
+    await bot.settle()
+    (answer,) = visible_notes(bot)
+    assert "over already" in dump(answer)
+    assert "Creating your room" not in dump(answer)
+
+
+async def test_a_button_press_never_replaces_the_card_it_was_pressed_on(bot: LocalBot) -> None:
+    room_id = await create(bot, "tomorrow")
+    (card,) = bot.slack.channel_messages()
+    payload = {
+        "type": "block_actions",
+        "team": {"id": "T0LOCAL", "domain": "local"},
+        "user": {"id": ME[0], "team_id": "T0LOCAL", "name": "you"},
+        "api_app_id": "A0LOCAL",
+        "channel": {"id": CHANNEL, "name": "general"},
+        "container": {"type": "message", "channel_id": CHANNEL, "message_ts": card.ts},
+        "message": {"ts": card.ts},
+        "trigger_id": bot.slack.issue_trigger_id(),
+        # Slack's response_url of a button acts on the message the button is on.
+        "response_url": bot.slack.new_response_url(CHANNEL, ME[0], message_ts=card.ts),
+        "actions": [
+            {
+                "type": "button",
+                "action_id": blocks.ACTION_EXTEND,
+                "block_id": f"room:{room_id}",
+                "value": room_id,
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    await bot.post_signed(interaction_body(payload), "application/x-www-form-urlencoded")
+    await bot.settle()
+    (still,) = bot.slack.channel_messages()
+    assert still.ts == card.ts
+    assert blocks.ACTION_EXTEND in dump(still)  # still the room card, with its buttons
+    assert any("now closes" in dump(note) for note in visible_notes(bot))
