@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Role
+from bot.mrkdwn import escape
 from bot.parsing.commands import ErrorCode, Invitee, Mention, Refusal
 
 ESCAPING_HELP = (
@@ -46,6 +47,18 @@ class Token:
     text: str
     raw: str
     label: str | None = None
+
+
+def shown(token: Token) -> str:
+    """*token* as a message quotes it, in Slack mrkdwn.
+
+    A person or user group is quoted as Slack sent it (a live mention); anything else was
+    unescaped to be read, so its `& < >` are escaped again: "<b>" shows as typed, never as a
+    link, and a typed "&lt;@U1&gt;" never becomes a mention.
+    """
+    if token.kind is Kind.USER or token.kind is Kind.GROUP:
+        return token.raw
+    return escape(token.raw)
 
 
 _PIECE = re.compile(r"<([^<>]*)>|[^\s<]+|<")
@@ -248,7 +261,7 @@ def did_you_mean(word: str, known: Iterable[str], *, cutoff: float) -> str | Non
 
 def _refuse_plain_mention(token: Token) -> Refusal:
     message = (
-        f"“{token.raw}” reached me as plain text, so I can't tell who it is, and I never guess "
+        f"“{shown(token)}” reached me as plain text, so I can't tell who it is, and I never guess "
         f"a person by name. {ESCAPING_HELP} Then `/room create tomorrow @ann presenter` works."
     )
     return Refusal(ErrorCode.UNRESOLVED_MENTION, message)
@@ -256,7 +269,7 @@ def _refuse_plain_mention(token: Token) -> Refusal:
 
 def _refuse_not_a_person(token: Token) -> Refusal:
     message = (
-        f"“{token.raw}” is not a person, so it can't join a room. Mention people or user groups "
+        f"“{shown(token)}” is not a person, so it can't join a room. Mention people or user groups "
         "with Slack's @ menu, e.g. `/room create tomorrow @ann presenter`."
     )
     return Refusal(ErrorCode.UNRESOLVED_MENTION, message)
@@ -264,7 +277,7 @@ def _refuse_not_a_person(token: Token) -> Refusal:
 
 def _refuse_role_without_mention(token: Token) -> Refusal:
     message = (
-        f"“{token.raw}” is a role, but no person comes right before it. Put the role after the "
+        f"“{shown(token)}” is a role, but no person comes right before it. Put the role after the "
         "person it is for, e.g. `/room create tomorrow @ann presenter`."
     )
     return Refusal(ErrorCode.ROLE_WITHOUT_MENTION, message)
@@ -275,7 +288,7 @@ def _refuse_unknown_role(token: Token, mention: Mention | None) -> Refusal:
     close = _close_role(token.text)
     hint = f" Did you mean “{close}”?" if close else ""
     message = (
-        f"“{token.raw}”{whom} is not a role I know.{hint} The roles are presenter, attendee "
+        f"“{shown(token)}”{whom} is not a role I know.{hint} The roles are presenter, attendee "
         "(the default), consumer and collaborator, e.g. `/room create tomorrow @ann presenter`."
     )
     return Refusal(ErrorCode.UNKNOWN_ROLE, message)
@@ -283,5 +296,6 @@ def _refuse_unknown_role(token: Token, mention: Mention | None) -> Refusal:
 
 def _display(mention: Mention) -> str:
     if mention.label:
-        return mention.label if mention.label.startswith("@") else f"@{mention.label}"
+        label = escape(mention.label)
+        return label if label.startswith("@") else f"@{label}"
     return f"<@{mention.id}>"

@@ -36,7 +36,15 @@ from bot.parsing.commands import (
     ShowHelp,
     ShowRoom,
 )
-from bot.parsing.grammar import ROLE_NAMES, Kind, Token, did_you_mean, read_invitees, tokenize
+from bot.parsing.grammar import (
+    ROLE_NAMES,
+    Kind,
+    Token,
+    did_you_mean,
+    read_invitees,
+    shown,
+    tokenize,
+)
 from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.parsing.titles import take_title
 from bot.parsing.windows import (
@@ -214,7 +222,7 @@ def _parse(
     if not split.invitees:
         raise _missing_mention(verb, room_id)
     if split.rest or split.dial_out or (verb == "remove" and _has_role(rest)):
-        words = " ".join(token.raw for token in split.rest) or "roles and dial-out"
+        words = " ".join(shown(token) for token in split.rest) or "roles and dial-out"
         example = f"`/room {verb} {room_id} @ann" + (" presenter`" if verb == "add" else "`")
         message = f"`{verb}` takes only people{' and roles' * (verb == 'add')}, not “{words}”; "
         raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message + f"e.g. {example}.")
@@ -312,7 +320,7 @@ def _has_role(tokens: Sequence[Token]) -> bool:
 def _room_id(verb: str, arguments: Sequence[Token]) -> str:
     if arguments and arguments[0].kind is Kind.WORD and _ROOM_ID.fullmatch(arguments[0].raw):
         return arguments[0].raw
-    got = f" “{arguments[0].raw}” is not one." if arguments else ""
+    got = f" “{shown(arguments[0])}” is not one." if arguments else ""
     example = f"`/room {verb} {_ROOM_EXAMPLE}`"
     if verb in _EXAMPLE_TAILS:
         tail = _EXAMPLE_TAILS[verb]
@@ -326,7 +334,7 @@ def _room_id(verb: str, arguments: Sequence[Token]) -> str:
 
 def _nothing_after(verb: str, rest: Sequence[Token]) -> None:
     if rest:
-        words = " ".join(token.raw for token in rest)
+        words = " ".join(shown(token) for token in rest)
         message = f"`{verb}` takes nothing more, not “{words}”; e.g. `/room {verb}"
         example = f" {_ROOM_EXAMPLE}`." if verb != "list" else "`."
         raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message + example)
@@ -348,7 +356,7 @@ def _unknown_command(first: Token) -> Refusal:
     if time_word is not None:  # a misspelt time word: "tomorow"
         guess = f" Did you mean “{time_word}”?"
     message = (
-        f"I don't know the command “{first.raw}”.{guess} To create a room, say when, e.g. "
+        f"I don't know the command “{shown(first)}”.{guess} To create a room, say when, e.g. "
         f"{EXAMPLES}. {USAGE}"
     )
     return Refusal(ErrorCode.UNKNOWN_COMMAND, message)

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.parsing.commands import Duration, ErrorCode, Refusal, Window
-from bot.parsing.grammar import Token, did_you_mean, tokenize
+from bot.parsing.grammar import Token, did_you_mean, shown, tokenize
 from bot.parsing.timemath import (
     DEFAULT_LENGTH,
     MAX_DAYS,
@@ -494,7 +494,7 @@ class _Reader:
 
     def __init__(self, tokens: Sequence[Token], now: datetime, locale: str) -> None:
         self.words = [token.text for token in tokens]
-        self.raws = [token.raw for token in tokens]
+        self.raws = [shown(token) for token in tokens]  # quoted in messages only
         self.pos = 0
         self.now = now
         self.today = now.date()

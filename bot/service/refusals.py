@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.acs import AcsResponseError
+from bot.mrkdwn import escape
 from bot.parsing.windows import describe
 from bot.service.limits import MAX_LIFETIME, WindowProblem, latest_end
 from bot.service.outcomes import ServiceError
@@ -161,7 +162,7 @@ def acs_refused(error: AcsResponseError, action: str, room_id: str | None) -> Se
     what = f"room `{room_id}`" if room_id else "the room"
     message = (
         f"Azure Communication Services refused to {action} {what}, for a reason roombot did "
-        f"not check first. It said: “{error.reason}”. Nothing was changed."
+        f"not check first. It said: “{escape(error.reason)}”. Nothing was changed."
     )
     if error.status in _SETUP_STATUSES:
         message += " That is about roombot's set-up, not your command: please tell an admin."

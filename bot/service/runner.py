@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.mrkdwn import escape
 from bot.service.interpret import Interpreter
 from bot.service.outcomes import Outcome, Refused, RoomChanged, ServiceError, TryLater
 from bot.service.ports import Answerer
@@ -109,7 +110,7 @@ class CommandRunner:
             message = (
                 f"Azure Communication Services could not be reached for "
                 f"{int((now - entry.accepted_at).total_seconds() // 60)} minutes, so the room "
-                f"was not created. {reason}"
+                f"was not created. {escape(reason)}"
             )
             await self._journal.mark_failed(entry.key, "acs_unavailable", message, worker, now=now)
             return Refused("acs_unavailable", message, "/room create tomorrow")

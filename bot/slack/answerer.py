@@ -26,6 +26,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.mrkdwn import escape
 from bot.service.outcomes import Outcome, Refused, RoomChanged
 from bot.service.resolved import note_shown
 from bot.slack import blocks
@@ -122,7 +123,7 @@ class SlackAnswerer:
         await self.tell(
             entry,
             blocks.working_blocks(
-                f"This is taking longer than usual: {reason} I will keep trying and post "
+                f"This is taking longer than usual: {escape(reason)} I will keep trying and post "
                 "here as soon as it is done."
             ),
         )

@@ -29,6 +29,7 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from bot import mrkdwn
 from bot.acs.emulator import EmulatorServer
 from bot.config import load_settings
 from bot.logs import configure_logging
@@ -42,7 +43,8 @@ ME = ("U0YOU", "you", "Europe/London")
 ZONES = itertools.cycle(
     ["America/New_York", "Europe/Paris", "Asia/Kolkata", "Australia/Sydney", "America/Los_Angeles"]
 )
-PLAIN_MENTION = re.compile(r"(?<![<\w|^])@([A-Za-z][\w.-]{0,40})")
+PICKED = re.compile(r"(<(?:@[UW]|!subteam\^S|#C)[A-Z0-9]+(?:\|[^<>]*)?>)")
+PLAIN_MENTION = re.compile(r"(?<![<\w|^;])@([A-Za-z][\w.-]{0,40})")
 PROMPT = "roombot> "
 DEFAULT_DATABASE = "sqlite+aiosqlite:///var/dev.db"
 HELP = """Type a /room command, e.g.
@@ -105,8 +107,17 @@ class LocalBot:
         return user_id
 
     def escape(self, text: str) -> str:
-        """Plain `@name`s as Slack would send them with should_escape: `<@U…|name>`."""
-        return PLAIN_MENTION.sub(lambda m: f"<@{self.user(m.group(1))}|{m.group(1)}>", text)
+        """The text as Slack sends it with should_escape: plain `@name`s as mentions
+        (`<@U…|name>`), mentions already written so (as picked from a menu) kept, and the
+        person's own `& < >` escaped."""
+        pieces = PICKED.split(text)  # odd pieces are picked mentions, kept as they are
+        return "".join(
+            piece if index % 2 else self._escape_typed(piece) for index, piece in enumerate(pieces)
+        )
+
+    def _escape_typed(self, typed: str) -> str:
+        escaped = mrkdwn.escape(typed)
+        return PLAIN_MENTION.sub(lambda m: f"<@{self.user(m.group(1))}|{m.group(1)}>", escaped)
 
     async def command(self, line: str, *, user_id: str = ME[0]) -> dict[str, Any]:
         """Send `/room …` as Slack does; returns the ack's JSON (or {} for an empty ack)."""

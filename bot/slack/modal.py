@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import Role
+from bot.mrkdwn import escape, unescape
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
@@ -262,7 +263,9 @@ def _window(
         if start is not None or end is not None:
             errors[WHEN] = "Use either the When text or the start and end pickers, not both."
             return None
-        text = f"create {when.strip()[:MAX_WHEN_LENGTH]}"
+        # A form field arrives raw; the parser reads text as a slash command sends it
+        # (`& < >` escaped), so "<@U1>" typed here stays words and "&amp;" stays as typed.
+        text = f"create {escape(when.strip()[:MAX_WHEN_LENGTH])}"
         block = WHEN
     elif start is not None or end is not None:
         if start is None or end is None:
@@ -285,7 +288,7 @@ def _window(
         text, now=now, tz=context.tz, locale=context.locale, default_length=default_length
     )
     if isinstance(result, parsed.ParseError):
-        errors[block] = result.message[:2000]
+        errors[block] = unescape(result.message)[:2000]  # field errors are plain text
         return None
     if not isinstance(result, parsed.CreateRoom) or result.invitees:
         errors[block] = "Put only a time in When; choose people in the lists below."

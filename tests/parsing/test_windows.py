@@ -611,7 +611,7 @@ def test_refusals(text: str, now: str, code: ErrorCode) -> None:
         ("in", "in"),
         ("jan the 32nd", "jan the 32nd"),  # dateparser is asked, and refuses too
         ("9999-01-01", "9999-01-01"),
-        ("tomorrow &amp; friday", "& friday"),  # unescaped, then quoted
+        ("tomorrow &amp; friday", "&amp; friday"),  # read unescaped, quoted escaped (mrkdwn)
         ("create ²", "²"),  # digits are ASCII digits: "²".isdigit() is true, int("²") fails
         ("create ٣pm", "٣pm"),
     ],

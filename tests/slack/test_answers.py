@@ -7,9 +7,10 @@ import json
 import re
 import time
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.slack import blocks
-from bot.slack.dev_cli import CHANNEL, ME, LocalBot
+from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.slack.fake_slack import Ephemeral
 from tests.slack.conftest import interaction_body
 
@@ -32,6 +33,23 @@ async def create(bot: LocalBot, text: str) -> str:
     found = re.search(r"`(\d{17})`", dump(posted))
     assert found, dump(posted)
     return found.group(1)
+
+
+async def sent_as_slack_sends(bot: LocalBot, text: str) -> dict[str, Any]:
+    """`/room TEXT` with *text* exactly as Slack would send it (already escaped)."""
+    response_url = bot.slack.new_response_url(CHANNEL, ME[0])
+    form = {
+        "team_id": TEAM,
+        "channel_id": CHANNEL,
+        "user_id": ME[0],
+        "command": "/room",
+        "text": text,
+        "response_url": response_url,
+        "trigger_id": bot.slack.issue_trigger_id(),
+    }
+    ack = await bot.post_signed(urlencode(form), "application/x-www-form-urlencoded")
+    bot.slack.show_ack(response_url, ack)
+    return ack
 
 
 # --- 16: the "⏳" note goes once the command is answered ------------------------------------
@@ -99,3 +117,45 @@ async def test_a_button_press_never_replaces_the_card_it_was_pressed_on(bot: Loc
     assert still.ts == card.ts
     assert blocks.ACTION_EXTEND in dump(still)  # still the room card, with its buttons
     assert any("now closes" in dump(note) for note in visible_notes(bot))
+
+
+# --- 19: what a person typed is shown as typed, never as Slack markup -----------------------
+
+
+async def test_typed_ampersands_and_angle_brackets_are_quoted_escaped(bot: LocalBot) -> None:
+    """Slack sends `&lt;b&gt; &amp; co`; the refusal quotes it once escaped, as typed."""
+    ack = await bot.command("/room create tomorrow <b> & co")
+    text = ack["blocks"][0]["text"]["text"]
+    assert "“&lt;b&gt; &amp; co”" in text
+    assert "<b>" not in text
+    assert "&amp;lt;" not in text  # escaped once, not twice
+    assert "<b> & co" in bot.slack.render_text(ack)  # what the reader sees
+
+
+async def test_a_typed_mention_lookalike_stays_text_and_a_real_mention_stays_live(
+    bot: LocalBot,
+) -> None:
+    room_id = await create(bot, "tomorrow")
+    ann = bot.user("ann")
+    # What Slack sends when "<@U0FAKE>" is typed as text and @ann picked from the menu:
+    ack = await sent_as_slack_sends(bot, f"extend {room_id} by 2 days <@{ann}|ann> &lt;@U0FAKE&gt;")
+    await bot.settle()
+    (answer,) = visible_notes(bot)
+    said = dump(answer) + json.dumps(ack)
+    assert f"<@{ann}|ann>" in said  # the person picked from the @ menu: a live mention
+    assert "&lt;@U0FAKE&gt;" in said  # typed: text
+    assert "<@U0FAKE>" not in said
+
+
+async def test_the_forms_when_field_is_read_raw_and_its_errors_are_plain_text(
+    bot: LocalBot,
+) -> None:
+    from tests.slack.test_modal import open_modal, submission
+
+    view = await open_modal(bot)
+    refused = await bot.post_signed(
+        submission(view, {"when": "tomorrow <b> & co"}, bot=bot),
+        "application/x-www-form-urlencoded",
+    )
+    error = refused["errors"]["when"]
+    assert "“<b> & co”" in error  # exactly as typed: plain text shows no entities
