@@ -28,6 +28,7 @@ class ErrorCode(enum.StrEnum):
     UNRESOLVED_MENTION = "unresolved_mention"
     ROLE_WITHOUT_MENTION = "role_without_mention"
     UNKNOWN_ROLE = "unknown_role"
+    TWO_ROLES = "two_roles"
     UNRECOGNISED_TIME = "unrecognised_time"
     END_BEFORE_START = "end_before_start"
     EMPTY_WINDOW = "empty_window"

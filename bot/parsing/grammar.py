@@ -178,6 +178,7 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
     """
     mentions: dict[str, Mention] = {}  # by id: the first label Slack showed
     roles: dict[str, Role] = {}
+    said: dict[str, Role] = {}  # the roles given in words, by id: one per person
     dial_out = False
     rest: list[Token] = []
     last: Mention | None = None  # the mention a role word would apply to
@@ -212,6 +213,8 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
         if role is not None:
             if last is None:
                 raise _refuse_role_without_mention(token)
+            if said.setdefault(last.id, role) is not role:
+                raise _refuse_two_roles(last, said[last.id], role)
             roles[last.id] = role
             last = None
             continue
@@ -292,6 +295,20 @@ def _refuse_unknown_role(token: Token, mention: Mention | None) -> Refusal:
         "(the default), consumer and collaborator, e.g. `/room create tomorrow @ann presenter`."
     )
     return Refusal(ErrorCode.UNKNOWN_ROLE, message)
+
+
+def two_roles_message(who: str, first: Role, second: Role) -> str:
+    """The refusal for one person given two roles: the same words for text and the form."""
+    return (
+        f"{who} is chosen twice, as {first.value.lower()} and as {second.value.lower()}; "
+        "choose one role per person."
+    )
+
+
+def _refuse_two_roles(mention: Mention, first: Role, second: Role) -> Refusal:
+    message = two_roles_message(_display(mention), first, second)
+    example = f"`/room create tomorrow {_display(mention)} {first.value.lower()}`"
+    return Refusal(ErrorCode.TWO_ROLES, f"{message[:-1]}, e.g. {example}.")
 
 
 def _display(mention: Mention) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.mrkdwn import escape
 from bot.parsing.commands import (
     AddParticipants,
     CreateRoom,
@@ -127,22 +128,24 @@ def parse(
     """
     zone = _zone(tz)
     local_now = _local(now, zone)
+    tokens: list[Token] = []  # what was read, for the refusal's examples
     try:
         words, title = take_title(text)
         if title is not None and not words.strip():
             words = "create"  # `/room "Standup"`: a room now, with that title
-        command = _parse(tokenize(words), local_now, zone, locale, default_length, words)
+        tokens = tokenize(words)
+        command = _parse(tokens, local_now, zone, locale, default_length, words)
         if isinstance(command, CreateRoom) and title is not None:
             return dataclasses.replace(command, title=title)
         if title is not None and not isinstance(command, CreateRoom | OpenModal):
             message = (
-                f"Only a new room takes a title (“{title}”), e.g. "
+                f"Only a new room takes a title (“{escape(title)}”), e.g. "
                 '`/room create tomorrow 3pm "Design review"`.'
             )
             return ParseError(ErrorCode.UNEXPECTED_ARGUMENT, message)
         return command
     except Refusal as refusal:
-        return refusal.error
+        return _in_the_users_room(refusal.error, tokens)
 
 
 def warm_up() -> None:
@@ -307,6 +310,36 @@ def _names_a_window(arguments: Sequence[Token]) -> bool:
 def _window_or_zone_word(word: str) -> bool:
     """A word of the window, or a zone named with it (so not a misspelt role)."""
     return is_window_word(word) or word in ABBREVIATIONS or "/" in word
+
+
+_ROOM_VERB_EXAMPLES = {
+    "extend": ("by 2 hours", "to friday 5pm"),
+    "add": ("@ann presenter",),
+    "remove": ("@ann",),
+}
+"""What follows the room id in the examples of a refusal about that verb."""
+_CREATE_EXAMPLE = re.compile(r"`/room create [^`]*`")
+
+
+def _in_the_users_room(error: ParseError, tokens: Sequence[Token]) -> ParseError:
+    """*error* with its examples about the room the person named, not a made-up one.
+
+    The refusals are written where the words are read (grammar, windows), which know neither
+    the verb nor the room; a person who typed `/room extend 123 by a lot` should be shown
+    `/room extend 123 by 2 hours`, not `/room create …` or another room's id.
+    """
+    if len(tokens) < 2 or tokens[0].kind is not Kind.WORD or tokens[1].kind is not Kind.WORD:
+        return error
+    verb, room_id = VERBS.get(tokens[0].text), tokens[1].raw
+    if verb in (None, "create", "list", "help") or not _ROOM_ID.fullmatch(room_id):
+        return error
+    message = error.message.replace(_ROOM_EXAMPLE, room_id)
+    tails = _ROOM_VERB_EXAMPLES.get(str(verb))
+    if tails:
+        ours = [f"`/room {verb} {room_id} {tail}`" for tail in tails]
+        message = message.replace(EXAMPLES, " or ".join(ours))
+        message = _CREATE_EXAMPLE.sub(ours[0], message)
+    return dataclasses.replace(error, message=message)
 
 
 def _starts_create(word: str) -> bool:

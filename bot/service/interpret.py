@@ -104,7 +104,13 @@ class Interpreter:
                 leaving: list[str] = []
                 for mention in command.mentions:
                     if mention.is_group:
-                        leaving += await self._people.group_members(entry.team_id, mention.id)
+                        try:
+                            leaving += await self._people.group_members(entry.team_id, mention.id)
+                        except ServiceError as refusal:
+                            example = f"/room remove {command.room_id} @alice"
+                            raise ServiceError(
+                                refusal.code, refusal.message, example=example
+                            ) from refusal
                     else:
                         leaving.append(mention.id)
                 return ResolvedCommand(

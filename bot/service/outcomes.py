@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain import Role
 from bot.store.records import RoomRecord
 
 
@@ -30,6 +31,26 @@ class TryLater(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ParticipantChanges:
+    """What an `add` or `remove` did to each person it named, so the answer can say it."""
+
+    added: tuple[tuple[str, Role], ...] = ()
+    """People who were not in the room, with their role."""
+    changed: tuple[tuple[str, Role, Role], ...] = ()
+    """People whose role changed: (user, old role, new role)."""
+    kept: tuple[tuple[str, Role], ...] = ()
+    """People named who already had that role."""
+    removed: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    """People named for removal who were not in the room."""
+
+    @property
+    def any(self) -> bool:
+        """Whether the room's participants changed at all."""
+        return bool(self.added or self.changed or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
 class RoomChanged:
     """A room was created or changed; *verb* says which (create, extend, add, remove, delete)."""
 
@@ -39,6 +60,10 @@ class RoomChanged:
     tz: str
     journalled: bool = False
     """True when the journal already says room_created (recorded with the room itself)."""
+    changes: ParticipantChanges | None = None
+    """For add and remove, person by person; None when not known (a resumed command)."""
+    card_changed: bool = True
+    """False when the command changed nothing, so the room's message need not be re-posted."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, Ro
 from bot.domain import Role
 from bot.service import refusals
 from bot.service.limits import window_problem
-from bot.service.outcomes import RoomChanged, ServiceError, TryLater
+from bot.service.outcomes import ParticipantChanges, RoomChanged, ServiceError, TryLater
 from bot.service.ports import People
 from bot.service.resolved import ResolvedCommand
 from bot.store.records import JournalEntry, ParticipantRecord, RoomRecord, RoomState
@@ -79,9 +79,13 @@ class RoomService:
     async def apply(self, entry: JournalEntry, command: ResolvedCommand) -> RoomChanged:
         """Make the change; ServiceError when refused, TryLater when ACS is unreachable."""
         try:
+            changes: ParticipantChanges | None = None
             if command.action == "create":
                 room = await self._create(entry, command)
                 journalled = entry.lease_owner is not None  # recorded with the room
+            elif command.action in ("add", "remove"):
+                room, changes = await self._change_people(entry, command)
+                journalled = False
             else:
                 room = await self._change(entry, command)
                 journalled = False
@@ -103,6 +107,8 @@ class RoomService:
             actor_id=entry.user_id,
             tz=command.tz,
             journalled=journalled,
+            changes=changes,
+            card_changed=changes is None or changes.any or _changed_since(room, entry),
         )
 
     async def _create(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
@@ -133,9 +139,14 @@ class RoomService:
 
     async def _participants(self, entry: JournalEntry, command: ResolvedCommand) -> dict[str, Role]:
         """Named users win over group membership; the invoker presents unless they said so."""
+        example = _people_example(command)
         wanted: dict[str, Role] = {}
         for group, role in command.groups.items():
-            for member in await self._people.group_members(entry.team_id, group):
+            try:
+                members = await self._people.group_members(entry.team_id, group)
+            except ServiceError as refusal:
+                raise ServiceError(refusal.code, refusal.message, example=example) from refusal
+            for member in members:
                 wanted.setdefault(member, role)
         wanted.update(command.participants)
         if command.action == "create":
@@ -144,7 +155,7 @@ class RoomService:
             raise ServiceError(
                 "too_many_participants",
                 f"That is {len(wanted)} people; a room takes at most {MAX_PARTICIPANTS}.",
-                example="/room create tomorrow @alice @bob",
+                example=example,
             )
         return wanted
 
@@ -154,15 +165,20 @@ class RoomService:
         )
         return {user: mapping.acs_raw_id for user, mapping in mappings.items()}
 
-    async def _change(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
+    async def _room_to_change(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
+        """The room *command* names, if its asker may change it; ServiceError otherwise."""
         assert command.room_id is not None, "only create has no room id"
         room = await self.room(entry.team_id, command.room_id)
         if not self.may_change(room, entry.user_id):
             raise ServiceError(
                 "not_allowed",
                 f"Only the room's creator (<@{room.creator_id}>), its presenters or an admin "
-                f"can {command.action} room `{room.room_id}`.",
+                f"can {_what_they_may(command.action, room.room_id)}.",
             )
+        return room
+
+    async def _change(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
+        room = await self._room_to_change(entry, command)
         now = self._clock()
         if command.action == "delete":
             if room.active:
@@ -195,24 +211,54 @@ class RoomService:
         if command.action == "end":
             assert command.valid_until is not None, "an end carries the moment it was asked for"
             return await self._end(room, command.valid_until, command.tz, now=now)
-        if command.action == "add":
-            wanted = await self._participants(entry, command)
-            raw_ids = await self._raw_ids(entry.team_id, wanted)
-            await self._rooms.add_or_update_participants(
-                room.room_id, {raw_ids[user]: role for user, role in wanted.items()}
-            )
-            return await self._store.rooms.upsert_participants(
-                room.room_id,
-                [ParticipantRecord(user, raw_ids[user], role) for user, role in wanted.items()],
-                now=now,
-            )
-        if command.action == "remove":
-            leaving = [p for p in room.participants if p.slack_user_id in command.removals]
-            await self._rooms.remove_participants(room.room_id, [p.acs_raw_id for p in leaving])
-            return await self._store.rooms.remove_participants(
-                room.room_id, [p.slack_user_id for p in leaving], now=now
-            )
         raise ServiceError("unknown_command", f"Cannot {command.action} a room.")
+
+    async def _change_people(
+        self, entry: JournalEntry, command: ResolvedCommand
+    ) -> tuple[RoomRecord, ParticipantChanges]:
+        """`add` or `remove`, and what it did person by person."""
+        room = await self._room_to_change(entry, command)
+        if not room.active:
+            raise refusals.room_over(room)
+        if command.action == "add":
+            return await self._add(entry, command, room, self._clock())
+        return await self._remove(command, room, self._clock())
+
+    async def _add(
+        self, entry: JournalEntry, command: ResolvedCommand, room: RoomRecord, now: datetime
+    ) -> tuple[RoomRecord, ParticipantChanges]:
+        """Add people or change their roles; nothing is sent anywhere when nothing changes."""
+        wanted = await self._participants(entry, command)
+        changes = _additions(room, wanted)
+        if not changes.any:
+            return room, changes
+        raw_ids = await self._raw_ids(entry.team_id, wanted)
+        await self._rooms.add_or_update_participants(
+            room.room_id, {raw_ids[user]: role for user, role in wanted.items()}
+        )
+        updated = await self._store.rooms.upsert_participants(
+            room.room_id,
+            [ParticipantRecord(user, raw_ids[user], role) for user, role in wanted.items()],
+            now=now,
+        )
+        return updated, changes
+
+    async def _remove(
+        self, command: ResolvedCommand, room: RoomRecord, now: datetime
+    ) -> tuple[RoomRecord, ParticipantChanges]:
+        """Take people out; nothing is sent anywhere when none of them is in the room."""
+        leaving = [p for p in room.participants if p.slack_user_id in command.removals]
+        changes = ParticipantChanges(
+            removed=tuple(p.slack_user_id for p in leaving),
+            absent=tuple(user for user in command.removals if room.participant(user) is None),
+        )
+        if not leaving:
+            return room, changes
+        await self._rooms.remove_participants(room.room_id, [p.acs_raw_id for p in leaving])
+        updated = await self._store.rooms.remove_participants(
+            room.room_id, [p.slack_user_id for p in leaving], now=now
+        )
+        return updated, changes
 
     async def _set_window(
         self,
@@ -247,3 +293,43 @@ class RoomService:
         except RoomNotFound:
             logger.info("room %s was already gone from ACS", room.room_id)
         return await self._store.rooms.mark_ended(room.room_id, ended_at=ended_at, now=now)
+
+
+def _people_example(command: ResolvedCommand) -> str:
+    """A command naming people that works, about the person's own room when there is one."""
+    if command.room_id is not None:
+        return f"/room {command.action} {command.room_id} @alice @bob"
+    return "/room create tomorrow @alice @bob"
+
+
+def _additions(room: RoomRecord, wanted: Mapping[str, Role]) -> ParticipantChanges:
+    """What adding *wanted* (user -> role) to *room* changes, person by person."""
+    added: list[tuple[str, Role]] = []
+    changed: list[tuple[str, Role, Role]] = []
+    kept: list[tuple[str, Role]] = []
+    for user, role in wanted.items():
+        current = room.participant(user)
+        if current is None:
+            added.append((user, role))
+        elif current.role is not role:
+            changed.append((user, current.role, role))
+        else:
+            kept.append((user, role))
+    return ParticipantChanges(added=tuple(added), changed=tuple(changed), kept=tuple(kept))
+
+
+def _changed_since(room: RoomRecord, entry: JournalEntry) -> bool:
+    """Whether *room* changed after *entry* was accepted: perhaps by this very command, in a
+    run cut off before the journal recorded it, so its message may not show it yet."""
+    return room.updated_at >= entry.accepted_at
+
+
+_WHAT_THEY_MAY = {
+    "add": "add people to room `{room}`",
+    "remove": "remove people from room `{room}`",
+}
+
+
+def _what_they_may(action: str, room_id: str) -> str:
+    """What was refused, in words: "extend room `R`", "add people to room `R`"."""
+    return _WHAT_THEY_MAY.get(action, action + " room `{room}`").format(room=room_id)

@@ -150,6 +150,9 @@ class SlackAnswerer:
             room, tz=outcome.tz, join_url=self._join_url, headline=headline, now=self._clock()
         )
         text = blocks.room_summary(room, outcome.tz)
+        if not outcome.card_changed:  # the command changed nothing: the card already shows it
+            await self.tell(entry, [blocks.section(self._confirmation(outcome))])
+            return None
         # A room whose message is known is updated, whatever the verb: a create resumed after a
         # crash between posting and being marked answered must not post the room twice.
         if room.message is not None:
@@ -282,6 +285,8 @@ class SlackAnswerer:
         return True
 
     def _confirmation(self, outcome: RoomChanged) -> str:
+        if outcome.changes is not None:
+            return blocks.participant_changes_text(outcome.room.room_id, outcome.changes)
         until = blocks.slack_date(outcome.room.valid_until, outcome.tz)
         opens = blocks.slack_date(outcome.room.valid_from, outcome.tz)
         template = _CONFIRMATIONS.get(outcome.verb, "Done.")

@@ -65,6 +65,7 @@ _ZONE_FREE_ERRORS = frozenset(
         parsed.ErrorCode.UNRESOLVED_MENTION,
         parsed.ErrorCode.ROLE_WITHOUT_MENTION,
         parsed.ErrorCode.UNKNOWN_ROLE,
+        parsed.ErrorCode.TWO_ROLES,
         parsed.ErrorCode.UNRECOGNISED_TIME,
         parsed.ErrorCode.RECURRING_NOT_SUPPORTED,
     }

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import Role
 from bot.service.limits import EXTEND_BUTTON_STEP, extend_button_works
+from bot.service.outcomes import ParticipantChanges
 from bot.store.records import RoomRecord, RoomState
 
 Block = dict[str, Any]
@@ -175,6 +176,22 @@ def room_summary(room: RoomRecord, tz: str) -> str:
         f"Room {room.room_id} {state}: {local_fallback(room.valid_from, tz)} → "
         f"{local_fallback(room.valid_until, tz)}"
     )
+
+
+def _a(role: Role) -> str:
+    return f"{'an' if role.value[0] in 'AEIOU' else 'a'} {role.value}"
+
+
+def participant_changes_text(room_id: str, changes: ParticipantChanges) -> str:
+    """What an add or remove did, person by person: "Room `R`: added <@c> as Presenter;
+    <@d> was not in the room." When nothing changed it says so, and why."""
+    parts = [f"added <@{user}> as {role.value}" for user, role in changes.added]
+    parts += [f"made <@{user}> {_a(new)} (was {_a(old)})" for user, old, new in changes.changed]
+    parts += [f"removed <@{user}>" for user in changes.removed]
+    parts += [f"<@{user}> was already {_a(role)}" for user, role in changes.kept]
+    parts += [f"<@{user}> was not in the room" for user in changes.absent]
+    opening = f"Room `{room_id}`:" if changes.any else f"Nothing changed in room `{room_id}`:"
+    return _clip(f"{opening} {'; '.join(parts)}.")
 
 
 def error_blocks(message: str, *, example: str | None = None) -> list[Block]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import Role
 from bot.mrkdwn import escape, unescape
 from bot.parsing import commands as parsed
+from bot.parsing.grammar import two_roles_message
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.service.resolved import ResolvedCommand
@@ -224,10 +225,7 @@ def read_submission(
             if not isinstance(user, str) or user[:1] not in ("U", "W"):
                 errors[block_id] = "That is not a Slack user."
             elif user in people and people[user] is not role:
-                errors[block_id] = (
-                    f"Someone here is also chosen as a {people[user].value.lower()}; "
-                    "choose one role per person."
-                )
+                errors[block_id] = two_roles_message("Someone here", people[user], role)
             else:
                 people[user] = role
     options = _field(values, DIAL_OUT, "selected_options", list) or []

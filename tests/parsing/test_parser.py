@@ -192,6 +192,8 @@ ERRORS = [
     ("create tomorrow attendee", ErrorCode.ROLE_WITHOUT_MENTION),
     ("create tomorrow <@U01AAA|ann> moderator", ErrorCode.UNKNOWN_ROLE),
     (f"add {ROOM} <@U01AAA|ann> moderator", ErrorCode.UNKNOWN_ROLE),
+    ("create tomorrow <@U01AAA|ann> presenter <@U01AAA|ann> attendee", ErrorCode.TWO_ROLES),
+    (f"add {ROOM} <@U01AAA|ann> as presenter <@U01AAA|ann> consumer", ErrorCode.TWO_ROLES),
     ("create whenever", ErrorCode.UNRECOGNISED_TIME),
     (f"extend {ROOM}", ErrorCode.UNRECOGNISED_TIME),
     (f"extend {ROOM} by a bit", ErrorCode.UNRECOGNISED_TIME),

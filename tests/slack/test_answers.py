@@ -159,3 +159,84 @@ async def test_the_forms_when_field_is_read_raw_and_its_errors_are_plain_text(
     )
     error = refused["errors"]["when"]
     assert "“<b> & co”" in error  # exactly as typed: plain text shows no entities
+
+
+# --- 20: add and remove say what changed; nothing changed, nothing re-posted ----------------
+
+
+async def test_add_and_remove_say_person_by_person_what_changed(bot: LocalBot) -> None:
+    room_id = await create(bot, "tomorrow @bob")
+    bob, carol, dave = bot.user("bob"), bot.user("carol"), bot.user("dave")
+    await bot.command(f"/room add {room_id} @carol presenter @bob collaborator")
+    await bot.settle()
+    added = dump(visible_notes(bot)[-1])
+    assert f"Room `{room_id}`: added <@{carol}> as Presenter" in added
+    assert f"made <@{bob}> a Collaborator (was an Attendee)" in added
+
+    await bot.command(f"/room remove {room_id} @carol @dave")
+    await bot.settle()
+    removed = dump(visible_notes(bot)[-1])
+    assert f"removed <@{carol}>; <@{dave}> was not in the room." in removed
+    record = await bot.runtime.store.rooms.get(room_id)
+    assert record is not None
+    assert {p.slack_user_id for p in record.participants} == {ME[0], bob}
+
+
+async def test_a_change_that_changes_nothing_reposts_nothing(bot: LocalBot) -> None:
+    room_id = await create(bot, "tomorrow @bob collaborator")
+    bob, dave = bot.user("bob"), bot.user("dave")
+    (card,) = bot.slack.channel_messages()
+    acs_requests = bot.emulator.state.requests
+
+    await bot.command(f"/room add {room_id} @bob as collaborator")
+    await bot.settle()
+    assert f"Nothing changed in room `{room_id}`: <@{bob}> was already a Collaborator." in dump(
+        visible_notes(bot)[-1]
+    )
+    await bot.command(f"/room remove {room_id} @dave")
+    await bot.settle()
+    assert f"Nothing changed in room `{room_id}`: <@{dave}> was not in the room." in dump(
+        visible_notes(bot)[-1]
+    )
+    assert bot.slack.calls_to("chat.update") == []  # the card was not touched
+    assert card.edits == []
+    assert bot.emulator.state.requests == acs_requests  # nor ACS asked to change anything
+
+
+async def test_a_refused_change_says_what_was_refused_in_words(bot: LocalBot) -> None:
+    room_id = await create(bot, "tomorrow")
+    stranger = bot.user("stranger")
+    for verb, words in [
+        ("add", f"add people to room `{room_id}`"),
+        ("remove", f"remove people from room `{room_id}`"),
+    ]:
+        await bot.command(f"/room {verb} {room_id} @stranger", user_id=stranger)
+        await bot.settle()
+        assert f"or an admin can {words}." in dump(visible_notes(bot, stranger)[-1])
+
+
+async def test_examples_in_refusals_name_the_persons_own_room(bot: LocalBot) -> None:
+    room_id = await create(bot, "tomorrow")
+    ack = await bot.command(f"/room extend {room_id} by a bit")
+    text = json.dumps(ack)
+    assert f"/room extend {room_id} by 2 hours" in text
+    assert "/room create" not in text
+
+
+async def test_one_person_with_two_roles_gets_the_same_answer_typed_as_in_the_form(
+    bot: LocalBot,
+) -> None:
+    from tests.slack.test_modal import open_modal, submission
+
+    ann = bot.user("ann")
+    typed = await bot.command("/room create tomorrow @ann presenter @ann attendee")
+    said = "is chosen twice, as presenter and as attendee; choose one role per person"
+    assert said in json.dumps(typed)
+    view = await open_modal(bot)
+    form = await bot.post_signed(
+        submission(view, {"when": "tomorrow", "presenters": [ann], "attendees": [ann]}, bot=bot),
+        "application/x-www-form-urlencoded",
+    )
+    assert said in form["errors"]["attendees"]
+    await bot.settle()
+    assert bot.slack.messages == []  # neither made a room
