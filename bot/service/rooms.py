@@ -135,6 +135,7 @@ class RoomService:
             ],
             now=self._clock(),
             journal_step=(entry.key, entry.lease_owner) if entry.lease_owner else None,
+            tz=command.tz,
         )
 
     async def _participants(self, entry: JournalEntry, command: ResolvedCommand) -> dict[str, Role]:

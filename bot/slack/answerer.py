@@ -146,10 +146,12 @@ class SlackAnswerer:
     async def _show_room(self, entry: JournalEntry, outcome: RoomChanged) -> PostedMessage | None:
         room = outcome.room
         headline = _HEADLINES.get(outcome.verb, "").format(actor=outcome.actor_id) or None
+        # The card is everyone's: its dates' fallback is in the creator's zone, whoever acted.
+        tz = room.tz or outcome.tz
         room_blocks = blocks.room_blocks(
-            room, tz=outcome.tz, join_url=self._join_url, headline=headline, now=self._clock()
+            room, tz=tz, join_url=self._join_url, headline=headline, now=self._clock()
         )
-        text = blocks.room_summary(room, outcome.tz)
+        text = blocks.room_summary(room, tz)
         if not outcome.card_changed:  # the command changed nothing: the card already shows it
             await self.tell(entry, [blocks.section(self._confirmation(outcome))])
             return None

@@ -213,7 +213,9 @@ class _Listeners:
             deps.metrics.command("list", "answered")
             await ack(
                 response_type="ephemeral",
-                blocks=blocks.rooms_list_blocks(rooms, tz=_tz(zone), channel_id=channel),
+                blocks=blocks.rooms_list_blocks(
+                    rooms, tz=zone.tz if zone else None, channel_id=channel
+                ),
                 text=f"{len(rooms)} rooms in this channel",
             )
             return
@@ -406,16 +408,17 @@ class _Listeners:
             await self._refuse(ack, refusal.message, example=refusal.example)
             return
         self._deps.metrics.command("show", "answered")
+        tz = blocks.room_zone(room, zone.tz if zone else None)
         await ack(
             response_type="ephemeral",
             blocks=blocks.room_blocks(
                 room,
-                tz=_tz(zone),
+                tz=tz,
                 join_url=self._deps.join_url,
                 headline=f":information_source: *Room `{room.room_id}`*",
                 now=self._deps.clock(),
             ),
-            text=blocks.room_summary(room, _tz(zone)),
+            text=blocks.room_summary(room, tz),
         )
 
     async def _open_modal(self, trigger_id: str, team: str, user: str, channel: str | None) -> None:
@@ -483,7 +486,3 @@ def _team_of(body: dict[str, Any]) -> str:
         return str(team["id"])
     user = body.get("user")
     return str(user.get("team_id") or "") if isinstance(user, dict) else ""
-
-
-def _tz(zone: UserZone | None) -> str:
-    return zone.tz if zone else "UTC"

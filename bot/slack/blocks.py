@@ -2,7 +2,9 @@
 
 All user-facing wording lives here. Times are shown with Slack's `<!date^…>` token so each
 reader sees their own zone; the fallback (for clients that cannot render it, and for
-notifications) is written in the invoker's zone with its name.
+notifications) is written in a named zone: a room card's in its creator's (kept with the
+room), a list's or `show`'s in the reader's when known, else each room's. People are
+`<@U…>` mentions, which Slack shows by name to every reader.
 """
 
 from __future__ import annotations
@@ -64,6 +66,13 @@ def slack_date(moment: datetime, tz: str) -> str:
     """A `<!date>` token: each reader sees *moment* in their own zone."""
     epoch = int(moment.timestamp())
     return f"<!date^{epoch}^{{date_short_pretty}} at {{time}}|{local_fallback(moment, tz)}>"
+
+
+def room_zone(room: RoomRecord, reader_tz: str | None = None) -> str:
+    """The zone a room's date fallbacks are written in: the reader's when known, else the
+    creator's, kept with the room (so a restart, which forgets people's zones, changes
+    nothing), else UTC for rooms recorded before rooms kept it."""
+    return reader_tz or room.tz or "UTC"
 
 
 def window_text(valid_from: datetime, valid_until: datetime, tz: str) -> str:
@@ -206,8 +215,11 @@ def working_blocks(text: str = "Creating your room…") -> list[Block]:
     return [context(f":hourglass_flowing_sand: {text}")]
 
 
-def rooms_list_blocks(rooms: Sequence[RoomRecord], *, tz: str, channel_id: str) -> list[Block]:
-    """`/room list`: this channel's current and upcoming rooms."""
+def rooms_list_blocks(
+    rooms: Sequence[RoomRecord], *, tz: str | None, channel_id: str
+) -> list[Block]:
+    """`/room list`: this channel's current and upcoming rooms; times in *tz* when the
+    reader's zone is known, else in each room's own zone (`room_zone`)."""
     if not rooms:
         return [
             section(f"No current or upcoming rooms in <#{channel_id}>."),
@@ -218,7 +230,8 @@ def rooms_list_blocks(rooms: Sequence[RoomRecord], *, tz: str, channel_id: str) 
         people = len(room.participants)
         blocks.append(
             section(
-                f"`{room.room_id}` · {window_text(room.valid_from, room.valid_until, tz)}\n"
+                f"`{room.room_id}` · "
+                f"{window_text(room.valid_from, room.valid_until, room_zone(room, tz))}\n"
                 f"created by <@{room.creator_id}> · {people} participant{'s' * (people != 1)}"
                 f"{' · dial-out' if room.pstn_dial_out else ''}"
             )

@@ -95,6 +95,7 @@ class LocalBot:
     events_url: str
     signing_secret: str
     http: aiohttp.ClientSession
+    people_state: Path | None = None
 
     def user(self, name: str) -> str:
         """The local user called *name*, made (with the next time zone) if new."""
@@ -104,6 +105,8 @@ class LocalBot:
         # Stable per name, so a person keeps their ACS identity across `roombot dev` runs.
         user_id = "U" + hashlib.sha256(name.casefold().encode()).hexdigest()[:9].upper()
         self.slack.add_user(user_id, name, tz=next(ZONES))
+        if self.people_state is not None:
+            _save_people(self.slack, self.people_state)
         return user_id
 
     def escape(self, text: str) -> str:
@@ -171,13 +174,37 @@ class LocalBot:
             await asyncio.sleep(0.05)
 
 
+def _save_people(slack: FakeSlack, path: Path) -> None:
+    people = [
+        {"id": user.id, "name": user.name, "tz": user.tz}
+        for user in slack.users.values()
+        if not user.is_bot
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(people, indent=1), encoding="utf-8")
+
+
+def _load_people(slack: FakeSlack, path: Path) -> None:
+    """The local people of earlier runs, so their rooms still name them (not `@U…`)."""
+    try:
+        people = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # first run, or a file that is not ours: people are made again on use
+    for person in people if isinstance(people, list) else []:
+        try:
+            slack.add_user(str(person["id"]), str(person["name"]), tz=str(person["tz"]))
+        except (KeyError, TypeError, ValueError):
+            continue  # one bad entry costs that person's name, nothing more
+
+
 @asynccontextmanager
 async def local_bot(
-    database: str, *, emulator_state: Path | None = None
+    database: str, *, emulator_state: Path | None = None, people_state: Path | None = None
 ) -> AsyncIterator[LocalBot]:
     """Emulator + fake Slack + the real bot server on loopback ports.
 
-    With *emulator_state*, ACS rooms outlive the process like the database's records do.
+    With *emulator_state*, ACS rooms outlive the process like the database's records do; with
+    *people_state*, so do the local people (their names and zones).
     """
     signing_secret = secrets.token_hex(16)
     async with (
@@ -185,6 +212,8 @@ async def local_bot(
         FakeSlack(team_id=TEAM) as slack,
     ):
         slack.add_user(ME[0], ME[1], tz=ME[2])
+        if people_state is not None:
+            _load_people(slack, people_state)
         settings = load_settings(
             SLACK_BOT_TOKEN=slack.bot_token,
             SLACK_SIGNING_SECRET=signing_secret,
@@ -213,6 +242,7 @@ async def local_bot(
                         f"http://127.0.0.1:{port}/slack/events",
                         signing_secret,
                         http,
+                        people_state,
                     )
             finally:
                 await runner.cleanup()
@@ -222,8 +252,10 @@ async def console(
     lines: Iterable[str], *, interactive: bool, raw: bool, database: str, out: TextIO
 ) -> int:
     """Run each line through the local bot and print what Slack would show."""
-    state = Path("var/dev-emulator.json") if database == DEFAULT_DATABASE else None
-    async with local_bot(database, emulator_state=state) as bot:
+    default = database == DEFAULT_DATABASE
+    state = Path("var/dev-emulator.json") if default else None
+    people = Path("var/dev-people.json") if default else None
+    async with local_bot(database, emulator_state=state, people_state=people) as bot:
         if interactive:
             print(HELP, file=out)
         shown_messages = len(bot.slack.messages)

@@ -129,6 +129,9 @@ class RoomRecord:
     state: RoomState
     created_at: datetime
     updated_at: datetime
+    tz: str | None = None
+    """The creator's IANA zone when the room was made, for the fallback text of its dates;
+    None for rooms recorded before the registry kept it."""
 
     @property
     def active(self) -> bool:

@@ -48,6 +48,7 @@ def _record(row: RoomRow) -> RoomRecord:
         state=RoomState(row.state),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        tz=row.tz,
     )
 
 
@@ -83,8 +84,11 @@ class RoomRegistry:
         participants: Iterable[ParticipantRecord],
         now: datetime,
         journal_step: tuple[str, str] | None = None,
+        tz: str | None = None,
     ) -> RoomRecord:
         """Record a room ACS just created; if *room_id* is already recorded, return it as is.
+
+        *tz* is the creator's zone, kept so the room's dates read the same after a restart.
 
         With *journal_step* (journal key, worker id) the entry is marked room_created in the
         same transaction (`Journal.mark_room_created`): one commit instead of two per create,
@@ -106,6 +110,7 @@ class RoomRegistry:
             state=RoomState.ACTIVE,
             created_at=now.astimezone(UTC),
             updated_at=now.astimezone(UTC),
+            tz=tz,
         )
         if self._sessions.hot is not None and journal_step is not None:
             with contextlib.suppress(hot_sqlite.NoMatch):
@@ -121,6 +126,7 @@ class RoomRegistry:
                 valid_from=valid_from,
                 valid_until=valid_until,
                 pstn_dial_out=pstn_dial_out,
+                tz=tz,
                 state=RoomState.ACTIVE.value,
                 created_at=now,
                 updated_at=now,
@@ -165,6 +171,7 @@ class RoomRegistry:
                 "valid_from": hot_sqlite.stored(room.valid_from),
                 "valid_until": hot_sqlite.stored(room.valid_until),
                 "pstn_dial_out": 1 if room.pstn_dial_out else 0,
+                "tz": room.tz,
                 "now": stamp,
             }
             if connection.execute(hot_sqlite.INSERT_ROOM, values).fetchone() is None:

@@ -91,6 +91,8 @@ class RoomRow(Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime]
     pstn_dial_out: Mapped[bool] = mapped_column(Boolean)
+    tz: Mapped[str | None] = mapped_column(String(64))
+    """The creator's IANA zone: the fallback text of the room's dates (NULL before 0003)."""
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))

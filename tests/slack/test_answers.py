@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 import time
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from bot.slack import blocks
-from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot
+from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot, local_bot
 from bot.slack.fake_slack import Ephemeral
 from tests.slack.conftest import interaction_body
 
@@ -240,3 +242,70 @@ async def test_one_person_with_two_roles_gets_the_same_answer_typed_as_in_the_fo
     assert said in form["errors"]["attendees"]
     await bot.settle()
     assert bot.slack.messages == []  # neither made a room
+
+
+# --- 22: after a restart, rooms read as before ----------------------------------------------
+
+
+async def test_after_a_restart_rooms_still_show_names_and_the_creators_zone(
+    tmp_path: Path,
+) -> None:
+    """A restart forgets people's zones (a cache) and, in `roombot dev`, the fake Slack's
+    people. Lists, `show` and cards still write dates in the creator's zone, and name people."""
+
+    def start() -> AbstractAsyncContextManager[LocalBot]:
+        return local_bot(
+            f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+            emulator_state=tmp_path / "emulator.json",
+            people_state=tmp_path / "people.json",
+        )
+
+    async with start() as first:
+        first.slack.add_user("U0ANN", "ann", tz="Asia/Kolkata")
+        room_id = await create(first, "tomorrow 9am-5pm @ann presenter @zed")
+        zed = first.user("zed")
+        made = await first.runtime.store.rooms.get(room_id)
+        assert made is not None
+        assert made.tz == ME[2]  # kept with the room
+
+    async with start() as second:
+        listed = second.slack.render_text(await second.command("/room list"))
+        assert f"({ME[2]})" in listed  # the creator's zone, named; not UTC
+        assert "UTC" not in listed
+        shown = await second.command(f"/room show {room_id}")
+        assert "<@U0ANN>" in json.dumps(shown)  # a mention Slack names for every reader
+        seen = second.slack.render_text(shown)
+        assert "@ann" in seen
+        assert "@zed" in seen
+        assert zed not in seen  # not a raw id
+        assert f"({ME[2]})" in seen
+
+        # Ann (another zone) extends it from the card: the card keeps the creator's zone.
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "local"},
+            "user": {"id": "U0ANN", "team_id": TEAM, "name": "ann"},
+            "api_app_id": "A0LOCAL",
+            "channel": {"id": CHANNEL, "name": "general"},
+            "container": {"type": "message", "channel_id": CHANNEL},
+            "trigger_id": second.slack.issue_trigger_id(),
+            "response_url": second.slack.new_response_url(CHANNEL, "U0ANN"),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": blocks.ACTION_EXTEND,
+                    "block_id": f"room:{room_id}",
+                    "value": room_id,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        await second.post_signed(interaction_body(payload), "application/x-www-form-urlencoded")
+        await second.settle()
+        extended = await second.runtime.store.rooms.get(room_id)
+        assert extended is not None
+        assert extended.valid_until > made.valid_until
+        (card,) = second.slack.calls_to("chat.update")
+        fallback = json.dumps(card.params)
+        assert f"({ME[2]})" in fallback
+        assert "Asia/Kolkata" not in fallback

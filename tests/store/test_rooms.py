@@ -286,3 +286,55 @@ async def test_changing_an_unknown_room_raises_room_not_found(store: Store) -> N
     ):
         with pytest.raises(RoomNotFound, match="no room '404'"):
             await change
+
+
+async def test_a_room_keeps_its_creators_zone_on_every_write_path(store: Store) -> None:
+    """The zone is written with the room, with its journal step (SQLite's hot path) or not."""
+    plain = await store.rooms.record_created(
+        room_id="99000000000000700",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="UALICE",
+        valid_from=NOW,
+        valid_until=NOW + HOUR,
+        pstn_dial_out=False,
+        participants=(ALICE,),
+        now=NOW,
+        tz="Asia/Kolkata",
+    )
+    entry = await store.journal.accept_leased(
+        NewJournalEntry(
+            key=new_journal_key(),
+            command={"kind": "text", "text": "create tomorrow"},
+            team_id="T1",
+            user_id="UALICE",
+            channel_id="C1",
+            response_url=None,
+            accepted_at=NOW,
+        ),
+        worker_id="w1",
+        lease=HOUR,
+    )
+    assert entry is not None
+    stepped = await store.rooms.record_created(
+        room_id="99000000000000701",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="UALICE",
+        valid_from=NOW,
+        valid_until=NOW + HOUR,
+        pstn_dial_out=False,
+        participants=(ALICE,),
+        now=NOW,
+        journal_step=(entry.key, "w1"),
+        tz="America/New_York",
+    )
+    assert (plain.tz, stepped.tz) == ("Asia/Kolkata", "America/New_York")
+    for written in (plain, stepped):
+        assert await store.rooms.get(written.room_id) == written
+    older = await _room(store, "99000000000000702")  # as rooms were recorded before 0003
+    assert older.tz is None
+    (listed, *_) = await store.rooms.list_channel("T1", "C1", now=NOW - HOUR)
+    assert listed.tz in {"Asia/Kolkata", "America/New_York", None}
+    changed = await store.rooms.upsert_participants(plain.room_id, [BOB], now=NOW)
+    assert changed.tz == "Asia/Kolkata"
