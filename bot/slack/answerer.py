@@ -224,9 +224,11 @@ class SlackAnswerer:
         An ephemeral message can only be deleted through the response_url that made it; when
         that is used up or expired the note stays (Slack drops it on reload), nothing else.
         """
-        if not note_shown(entry.command):
+        if not note_shown(entry.command) or not entry.response_url_usable(self._clock()):
             return
-        if not await self._post_response(entry, {"delete_original": True}):
+        # Not reserved in the journal (a database write on every create's hot path): it is the
+        # command's last post, and should a later one find the URL used up, it falls back.
+        if not await self._post_response(entry, {"delete_original": True}, reserve=False):
             logger.info("command %s: its working note could not be deleted", entry.key)
 
     async def _find_room_post(self, entry: JournalEntry) -> PostedMessage | None:
@@ -294,11 +296,13 @@ class SlackAnswerer:
         template = _CONFIRMATIONS.get(outcome.verb, "Done.")
         return template.format(room=outcome.room.room_id, until=until, opens=opens)
 
-    async def _post_response(self, entry: JournalEntry, payload: dict[str, Any]) -> bool:
+    async def _post_response(
+        self, entry: JournalEntry, payload: dict[str, Any], *, reserve: bool = True
+    ) -> bool:
         """Post to the response_url if Slack still takes it; False to use the Web API."""
         if entry.response_url is None:
             return False
-        if not await self._journal.note_response_url_use(entry.key, now=self._clock()):
+        if reserve and not await self._journal.note_response_url_use(entry.key, now=self._clock()):
             return False
         try:
             async with self._http.post(
