@@ -81,6 +81,21 @@ async def test_a_change_replaces_its_working_note_with_what_it_did(bot: LocalBot
     assert f"Room `{room_id}` now closes" in dump(answer)
 
 
+async def test_the_delay_note_replaces_the_working_note_and_goes_with_it(bot: LocalBot) -> None:
+    bot.emulator.set_faults(fault_rate=1.0)
+    await bot.command("/room create tomorrow")
+    delayed = await bot.slack.wait_for(
+        lambda s: next((e for e in visible_notes(bot) if "taking longer" in dump(e)), None),
+        timeout=30,
+    )
+    assert visible_notes(bot) == [delayed]  # one note: the "⏳ Creating…" became the delay
+    bot.emulator.set_faults(fault_rate=0.0)
+    bot.runtime.worker.poke()
+    await bot.slack.wait_for(lambda s: s.messages[-1] if s.messages else None, timeout=30)
+    await bot.settle()
+    assert visible_notes(bot) == []
+
+
 async def test_a_refusal_after_the_ack_replaces_the_working_note(bot: LocalBot) -> None:
     await bot.command("/room create yesterday for 2 hours")  # the zone is not known yet
     await bot.settle()
