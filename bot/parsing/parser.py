@@ -269,7 +269,7 @@ def _reschedule(
     for token in rest:
         if token.kind is not Kind.WORD:
             message = (
-                f"`{typed}` takes only the new window, not “{token.raw}”; e.g. {example}. "
+                f"`{typed}` takes only the new window, not “{shown(token)}”; e.g. {example}. "
                 f"To change who is in the room, `/room add {room_id} @ann presenter`."
             )
             raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message)
@@ -291,7 +291,7 @@ def _refuse_recurring(tokens: Sequence[Token], verb: str, room_id: str | None = 
 
 def _recurring(tokens: Sequence[Token], verb: str, room_id: str | None = None) -> Refusal:
     """Why "every monday" is refused: rooms have one window; what to do instead."""
-    said = " ".join(token.raw for token in tokens if token.kind is Kind.WORD)
+    said = " ".join(shown(token) for token in tokens if token.kind is Kind.WORD)
     target = f"{verb} {room_id}" if room_id else "create"
     message = (
         f"Recurring rooms are not supported yet (“{said}”): a room has one window, of at most "
