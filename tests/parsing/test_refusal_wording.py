@@ -63,6 +63,8 @@ def test_one_person_with_two_roles_is_refused_as_the_form_refuses_it() -> None:
         (f"delete {MINE} &lt;!here&gt;", "“&lt;!here&gt;”"),
         ("create tomorrow <@U01AAA|a&amp;b> chair&amp;man", "“chair&amp;man” for @a&amp;b"),
         (f"extend {MINE} by 2 days <@U01AAA|ann>", "“<@U01AAA|ann>”"),  # picked: stays live
+        ("create every monday &lt;b&gt;", "“every monday &lt;b&gt;”"),
+        (f"reschedule {MINE} tomorrow <#C01|a&amp;b>", "“a&amp;b”"),
     ],
 )
 def test_typed_words_are_quoted_escaped_once(text: str, quoted: str) -> None:
