@@ -169,23 +169,33 @@ class SlackAnswerer:
             except SlackApiError as exc:
                 logger.warning("could not update the message of room %s: %s", room.room_id, exc)
             else:
-                if outcome.verb != "create":  # a resumed create's card is its answer
-                    await self.tell(entry, [blocks.section(self._confirmation(outcome))])
-                else:
-                    await self._drop_note(entry)
+                await self._card_shown(entry, outcome)
                 return None
         if entry.state is JournalState.ROOM_CREATED:
             # An earlier attempt got as far as answering and may have posted before it stopped.
             found = await self._find_room_post(entry)
             if found is not None:
                 logger.info("command %s: its room card was already posted", entry.key)
-                await self._drop_note(entry)
+                await self._card_shown(entry, outcome)
                 return found
-        return await self._post_room(entry, room.room_id, room_blocks, text)
+        return await self._post_room(entry, outcome, room_blocks, text)
+
+    async def _card_shown(self, entry: JournalEntry, outcome: RoomChanged) -> None:
+        """The card now shows the room: a create's working note goes (the card is its answer);
+        a change's note is replaced by what it did."""
+        if outcome.verb == "create":
+            await self._drop_note(entry)
+        else:
+            await self.tell(entry, [blocks.section(self._confirmation(outcome))])
 
     async def _post_room(
-        self, entry: JournalEntry, room_id: str, room_blocks: list[blocks.Block], text: str
+        self,
+        entry: JournalEntry,
+        outcome: RoomChanged,
+        room_blocks: list[blocks.Block],
+        text: str,
     ) -> PostedMessage | None:
+        room_id = outcome.room.room_id
         await self._pacer.wait(entry.channel_id)
         metadata = {
             "event_type": ROOM_POSTED_EVENT,
@@ -202,7 +212,8 @@ class SlackAnswerer:
         except SlackApiError as exc:
             logger.info("chat.postMessage refused (%s); using the response_url", exc)
             # First: once the card is posted through the response_url it is that URL's latest
-            # message, and "delete the original" would take the card instead of the note.
+            # message, and "delete" or "replace the original" would take the card, not the
+            # note; so the note goes now, and the card's headline is the whole answer.
             await self._drop_note(entry)
             payload = {"response_type": "in_channel", "blocks": room_blocks, "text": text}
             if await self._post_response(entry, payload):
@@ -212,10 +223,10 @@ class SlackAnswerer:
             # Slack may have posted it and only its answer was lost: look before trying again.
             found = await self._find_room_post(entry)
             if found is not None:
-                await self._drop_note(entry)
+                await self._card_shown(entry, outcome)
                 return found
             raise
-        await self._drop_note(entry)
+        await self._card_shown(entry, outcome)
         return PostedMessage(channel_id=str(response["channel"]), ts=str(response["ts"]))
 
     async def _drop_note(self, entry: JournalEntry) -> None:

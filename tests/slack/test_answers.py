@@ -199,6 +199,21 @@ async def test_add_and_remove_say_person_by_person_what_changed(bot: LocalBot) -
     assert {p.slack_user_id for p in record.participants} == {ME[0], bob}
 
 
+async def test_a_change_whose_card_is_gone_posts_it_again_and_still_says_what_changed(
+    bot: LocalBot,
+) -> None:
+    room_id = await create(bot, "tomorrow")
+    (card,) = bot.slack.channel_messages()
+    card.deleted = True  # someone deleted the room's message in Slack
+    carol = bot.user("carol")
+    await bot.command(f"/room add {room_id} @carol")
+    await bot.settle()
+    (again,) = bot.slack.channel_messages()
+    assert f"<@{carol}>" in dump(again)
+    (answer,) = visible_notes(bot)
+    assert f"Room `{room_id}`: added <@{carol}> as Attendee." in dump(answer)
+
+
 async def test_a_change_that_changes_nothing_reposts_nothing(bot: LocalBot) -> None:
     room_id = await create(bot, "tomorrow @bob collaborator")
     bob, dave = bot.user("bob"), bot.user("dave")
