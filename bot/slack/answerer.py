@@ -7,6 +7,11 @@ go to the response_url while Slack still accepts it (30 minutes, 5 uses — coun
 journal, atomically across replicas), else `chat.postEphemeral`. Channel posts are paced to
 about one a second per channel, as Slack asks.
 
+A typed command is acked with a working note ("⏳ Creating your room…"); its answer replaces
+that note (`replace_original`: a refusal, a delay, what a change did), or, for a create whose
+card is in the channel, deletes it (`delete_original`). Button presses and forms show no note,
+and their response_url's original is never replaced.
+
 Slack has no idempotency key for posts, so every room card carries the journal key in its
 message metadata. When a post may already have happened (an earlier attempt was cut off after
 recording the room, or the connection broke after Slack took the post), the bot looks for that
