@@ -65,6 +65,7 @@ def test_one_person_with_two_roles_is_refused_as_the_form_refuses_it() -> None:
         (f"extend {MINE} by 2 days <@U01AAA|ann>", "“<@U01AAA|ann>”"),  # picked: stays live
         ("create every monday &lt;b&gt;", "“every monday &lt;b&gt;”"),
         (f"reschedule {MINE} tomorrow <#C01|a&amp;b>", "“a&amp;b”"),
+        (f'delete {MINE} "R&amp;D &lt;x&gt;"', "“R&amp;D &lt;x&gt;”"),  # a title where none goes
     ],
 )
 def test_typed_words_are_quoted_escaped_once(text: str, quoted: str) -> None:
