@@ -262,7 +262,10 @@ async def _stop_warm_up(warming: asyncio.Task[None]) -> None:
 
 def web_app(runtime: Runtime) -> web.Application:
     """The HTTP surface: Slack's events, a health check and Prometheus metrics."""
-    app = web.Application()
+    # aiohttp would inflate a compressed body in its parser, before any handler could check a
+    # signature, and log tracebacks for one that is not what it claims: Slack never
+    # compresses, so the handler refuses a Content-Encoding instead (415).
+    app = web.Application(handler_args={"auto_decompress": False})
     app[RUNTIME_KEY] = runtime
     secret = runtime.settings.slack_signing_secret
     assert secret is not None, "Runtime requires it"

@@ -9,14 +9,14 @@ re-parse a form body by its fields, not by substring, and rebuild the context fr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -25,8 +25,15 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.after_ack import collecting
+from bot.slack.replay import ReplayGuard
 
 logger = logging.getLogger("roombot.slack")
+
+BODY_TIMEOUT = 5.0
+"""Seconds a request's body may take to arrive once its headers have (Slack waits 3 s)."""
+
+SIGNATURE = "x-slack-signature"
+TIMESTAMP = "x-slack-request-timestamp"
 
 
 def parse_form_body(raw_body: str) -> dict[str, Any]:
@@ -87,22 +94,41 @@ _SHAPES: dict[str, type] = {
 
 
 def slack_events_handler(
-    app: AsyncApp, *, signing_secret: str, guard: ReplayGuard | None = None
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The aiohttp handler for `POST /slack/events`: replays refused, then Bolt."""
+    app: AsyncApp,
+    *,
+    signing_secret: str,
+    guard: ReplayGuard | None = None,
+    body_timeout: float = BODY_TIMEOUT,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for `POST /slack/events`: replays refused, then Bolt.
+
+    Nothing is parsed, decompressed or logged before the signature is checked, and the body
+    must arrive within *body_timeout* seconds (Slack gives up after 3 s anyway).
+    """
     verifier = SignatureVerifier(signing_secret)
     replays = guard or ReplayGuard()
 
-    async def handle(request: web.Request) -> web.Response:
-        raw = await request.read()
-        headers = dict(request.headers)
-        if not _signed(verifier, raw, headers):  # before anything else is read from it
+    async def handle(request: web.Request) -> web.StreamResponse:
+        encoding = request.headers.get(hdrs.CONTENT_ENCODING, "identity").strip().lower()
+        if encoding != "identity":
+            # Slack never compresses its requests; aiohttp would inflate the body (and log
+            # three tracebacks when it is not what it claims) before any signature is seen.
+            return _refusal(415, "Slack requests are not compressed (no Content-Encoding)")
+        try:
+            async with asyncio.timeout(body_timeout):
+                raw = await request.read()
+        except TimeoutError:
+            response = _refusal(408, f"the body did not arrive within {body_timeout:g} s")
+            response.force_close()
+            return response
+        headers = slack_headers(request.headers)
+        if headers is None or not _signed(verifier, raw, headers):  # before anything else
             return _refusal(401, "invalid request")
         try:
             raw_body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _refusal(400, "the body is not UTF-8")
-        if not replays.first_time(headers.get("X-Slack-Signature", "")):
+        if not replays.first_time(headers[SIGNATURE]):
             logger.warning("refused a replayed Slack request")
             return _refusal(401, "invalid request")
         try:
@@ -123,6 +149,25 @@ def slack_events_handler(
     return handle
 
 
+def slack_headers(received: Mapping[str, str]) -> dict[str, str] | None:
+    """The request's headers keyed by lower-case name, or None when it is ambiguous.
+
+    HTTP header names are case-insensitive, and HTTP/2 front ends (Envoy…) send them in lower
+    case: every reader (signature check, replay guard, Bolt, the journal key) must see the
+    same values whatever the spelling. A request with two signatures or two timestamps has no
+    single meaning, so it counts as unsigned.
+    """
+    headers: dict[str, str] = {}
+    for name, value in received.items():
+        lowered = name.lower()
+        if lowered in headers:
+            if lowered in (SIGNATURE, TIMESTAMP):
+                return None
+            continue  # as aiohttp's `headers[name]` does: the first one
+        headers[lowered] = value
+    return headers
+
+
 def _signed(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -> bool:
     """Whether Slack signed this request; malformed headers are simply not signed."""
     try:
@@ -133,27 +178,3 @@ def _signed(verifier: SignatureVerifier, body: bytes, headers: dict[str, str]) -
 
 def _refusal(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
-
-
-class ReplayGuard:
-    """Refuses a signed request seen before within Slack's five-minute signature window.
-
-    Bolt checks that a signature is fresh, not that it is new: a captured request replayed
-    within five minutes would pass. Signatures are remembered here (per replica) once they
-    verify; across replicas, the journal key derived from the signature does the same job.
-    """
-
-    def __init__(self, window: float = 300.0, monotonic: Callable[[], float] = time.monotonic):
-        self._window = window
-        self._monotonic = monotonic
-        self._seen: dict[str, float] = {}
-
-    def first_time(self, signature: str) -> bool:
-        """True (and remembered) the first time *signature* is offered within the window."""
-        now = self._monotonic()
-        if len(self._seen) > 10_000 or (self._seen and next(iter(self._seen.values())) < now):
-            self._seen = {s: until for s, until in self._seen.items() if until >= now}
-        if signature in self._seen and self._seen[signature] >= now:
-            return False
-        self._seen[signature] = now + self._window
-        return True

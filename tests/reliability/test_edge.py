@@ -1,0 +1,133 @@
+"""The HTTP edge of a real `roombot serve`, as an attacker (or an HTTP/2 front end) meets it:
+header names in any case, compressed garbage, slow clients, and what reaches the log.
+
+Every request goes over loopback to a `roombot serve` subprocess with its fake Slack and the
+ACS emulator; what the process wrote to stderr is read back.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from bot.acs.emulator import EmulatorServer
+from bot.slack.fake_slack import FakeSlack
+from tests.reliability.harness import (
+    FORM,
+    ME,
+    TEAM,
+    ServeProcess,
+    serve_env,
+    serving,
+    slack_signature,
+)
+
+CHANNEL = "C0EDGE"
+
+
+@dataclass
+class Served:
+    """One `roombot serve` with its fake Slack and emulator, and a client session."""
+
+    server: ServeProcess
+    slack: FakeSlack
+    emulator: EmulatorServer
+    http: aiohttp.ClientSession
+
+    @property
+    def events_url(self) -> str:
+        return self.server.url + "/slack/events"
+
+    def body(self, text: str) -> str:
+        return urlencode(
+            {
+                "team_id": TEAM,
+                "channel_id": CHANNEL,
+                "user_id": ME,
+                "command": "/room",
+                "text": text,
+                "response_url": self.slack.new_response_url(CHANNEL, ME),
+                "trigger_id": self.slack.issue_trigger_id(),
+            }
+        )
+
+    def signed(self, body: str | bytes, *, lower_case: bool = False) -> dict[str, str]:
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": FORM,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": slack_signature(self.server.signing_secret, stamp, body),
+        }
+        return {k.lower(): v for k, v in headers.items()} if lower_case else headers
+
+    async def post(self, body: str | bytes, headers: dict[str, str]) -> tuple[int, str]:
+        async with self.http.post(self.events_url, data=body, headers=headers) as response:
+            return response.status, await response.text()
+
+    async def health(self) -> tuple[int, str]:
+        async with self.http.get(self.server.url + "/healthz") as response:
+            return response.status, await response.text()
+
+
+@pytest.fixture(name="served")
+async def _served(tmp_path: Path) -> AsyncIterator[Served]:
+    async with EmulatorServer() as emulator, FakeSlack(team_id=TEAM) as slack:
+        slack.add_user(ME, "you", tz="Europe/London")
+        slack.add_channel(CHANNEL, "edge")
+        env = serve_env(
+            slack, emulator, f"sqlite+aiosqlite:///{tmp_path}/bot.db", secrets.token_hex(16)
+        )
+        async with aiohttp.ClientSession() as http, serving(env) as server:
+            yield Served(server, slack, emulator, http)
+
+
+# --- item 1: header names are case-insensitive ------------------------------------------------
+
+
+async def test_lower_case_header_names_are_served_once_and_do_not_lock_out_others(
+    served: Served,
+) -> None:
+    """HTTP/2 front ends send `x-slack-signature`. Such a request is served, its replay is
+    refused, and the genuine requests after it are served (the guard once keyed them all
+    as "", refusing everyone for five minutes and serving replays)."""
+    body = served.body("help")
+    headers = served.signed(body, lower_case=True)
+    assert (await served.post(body, headers))[0] == 200
+    assert (await served.post(body, headers))[0] == 401  # the replay, lower-cased
+    for _ in range(2):
+        other = served.body("help")
+        status, text = await served.post(other, served.signed(other, lower_case=True))
+        assert status == 200, text
+        assert "How to use /room" in text
+    mixed = served.body("help")
+    assert (await served.post(mixed, served.signed(mixed)))[0] == 200
+
+
+async def test_a_request_with_two_signatures_is_refused(served: Served) -> None:
+    body = served.body("help")
+    headers = served.signed(body)
+    doubled = [*headers.items(), ("x-slack-signature", "v0=" + "0" * 64)]
+    async with served.http.post(served.events_url, data=body, headers=doubled) as response:
+        assert response.status == 401
+
+
+# --- item 4: compressed bodies ------------------------------------------------------------------
+
+
+async def test_an_unsigned_gzip_body_that_is_not_gzip_gets_a_4xx_and_no_traceback(
+    served: Served,
+) -> None:
+    for _ in range(20):
+        headers = {"Content-Type": FORM, "Content-Encoding": "gzip"}
+        status, _ = await served.post(b"this is not gzip at all" * 10, headers)
+        assert 400 <= status < 500
+    status, _ = await served.health()  # and the server is well
+    assert status == 200
+    assert not [line for line in served.server.log if "Traceback" in line or "ERROR" in line]
