@@ -145,6 +145,7 @@ class Runtime:
             store=self.store,
             people=self.people,
             admins=options.admins,
+            allowed_channels=options.allowed_channels,
             clock=options.clock,
         )
         self.answerer = SlackAnswerer(

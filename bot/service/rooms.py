@@ -4,8 +4,9 @@ Every method here can be run again after a crash with the same input and ends in
 state: a create reuses the journal key as its Repeatability-Request-ID (ACS returns the
 original room), the registry upserts by room id, and extends, adds, removes and deletes set
 absolute values. Permission is checked against the registry: the creator, the room's
-presenters and admins may change a room. A window change is checked against ACS's limits
-(`bot.service.limits`) before ACS is called, and refused in roombot's words.
+presenters and admins may change a room, and only while roombot is enabled in its channel.
+A window change is checked against ACS's limits (`bot.service.limits`) before ACS is called,
+and refused in roombot's words.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class RoomService:
         store: Store,
         people: People,
         admins: Iterable[str] = (),
+        allowed_channels: Iterable[str] = (),
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._rooms = rooms
@@ -48,6 +50,7 @@ class RoomService:
         self._store = store
         self._people = people
         self._admins = frozenset(admins)
+        self._allowed_channels = frozenset(allowed_channels)
         self._clock = clock or (lambda: datetime.now(UTC))
 
     # --- reads ----------------------------------------------------------------------------
@@ -170,6 +173,14 @@ class RoomService:
         """The room *command* names, if its asker may change it; ServiceError otherwise."""
         assert command.room_id is not None, "only create has no room id"
         room = await self.room(entry.team_id, command.room_id)
+        if self._allowed_channels and room.channel_id not in self._allowed_channels:
+            # The channel it was asked from was checked on the way in; a room that lives in a
+            # channel roombot is no longer enabled in stays as it is, whoever asks from where.
+            raise ServiceError(
+                "channel_not_enabled",
+                f"Room `{room.room_id}` belongs to <#{room.channel_id}>, where roombot is not "
+                "enabled; ask an admin.",
+            )
         if not self.may_change(room, entry.user_id):
             raise ServiceError(
                 "not_allowed",

@@ -140,10 +140,17 @@ async def _ack_only(ack: AsyncAck) -> None:
 async def _same_team(
     context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
 ) -> BoltResponse | None:
-    """Refuse a payload that names another workspace than the one our token belongs to."""
+    """Refuse a payload that names no workspace, or another than the one our token is for.
+
+    Slack always names the team; a payload without one is forged or broken, and journalled
+    it would make a command (and a room) that belongs to no workspace.
+    """
     authorized = context.authorize_result
     team = context.team_id
-    if authorized is not None and authorized.team_id and team and team != authorized.team_id:
+    if not team:
+        logger.warning("refused a request that names no team")
+        return BoltResponse(status=400, body="the payload names no workspace (team)")
+    if authorized is not None and authorized.team_id and team != authorized.team_id:
         logger.warning(
             "refused a request for team %s (the bot serves %s)", team, authorized.team_id
         )

@@ -13,8 +13,9 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -267,6 +268,89 @@ async def test_the_form_cannot_post_to_a_channel_not_enabled(guarded: Bot) -> No
     assert "not enabled" in ack.body["errors"]["post_to"]
     await guarded.settle()
     assert await guarded.journal() == []
+
+
+async def place_room_in(bot: Bot, channel: str) -> str:
+    """A room ME made in *channel* before roombot was limited to other channels: in ACS and in
+    the registry, as a create there would have left it; its id."""
+    now = bot.clock()
+    acs = await bot.runtime.rooms.create_room(
+        valid_from=now + timedelta(days=1), valid_until=now + timedelta(days=2)
+    )
+    await bot.runtime.store.rooms.record_created(
+        room_id=acs.id,
+        team_id=TEAM,
+        channel_id=channel,
+        creator_id=ME,
+        valid_from=acs.valid_from,
+        valid_until=acs.valid_until,
+        pstn_dial_out=False,
+        participants=[],
+        now=now,
+    )
+    return acs.id
+
+
+async def test_a_room_in_a_channel_not_enabled_cannot_be_changed_from_an_enabled_one(
+    guarded: Bot,
+) -> None:
+    """The channel typed in is enabled, the room's own channel is not: typed by its creator
+    or pressed, the change is refused with the reason and the room stays as it is."""
+    room_id = await place_room_in(guarded, ELSEWHERE)
+    typed = await guarded.command(f"delete {room_id}", channel=CHANNEL)
+    assert typed.status == 200
+    await guarded.settle()
+    await guarded.command(f"extend {room_id} by 2 days", channel=CHANNEL)
+    await guarded.settle()
+    for action_id in (blocks.ACTION_EXTEND, blocks.ACTION_DELETE):
+        await guarded.post_signed(
+            button_press(guarded, action_id, room_id, user=ME, channel=CHANNEL)
+        )
+        await guarded.settle()
+
+    record = await guarded.runtime.store.rooms.get(room_id)
+    assert record is not None
+    assert record.active
+    assert not guarded.emulator.state.rooms[room_id].deleted
+    acs = await guarded.runtime.rooms.get_room(room_id)
+    assert acs.valid_until == record.valid_until
+    entries = await guarded.journal()
+    assert [e.error_code for e in entries] == ["channel_not_enabled"] * 4
+    notes = refusals_to(guarded, ME)
+    assert len(notes) == 4
+    assert all(f"<#{ELSEWHERE}>" in note and NOT_ENABLED_THERE in note for note in notes)
+
+
+NOT_ENABLED_THERE = "where roombot is not enabled"
+
+
+async def test_a_payload_that_names_no_team_is_refused(guarded: Bot) -> None:
+    """Slack always names the workspace. A signed payload without one (a command with no
+    team_id, a button with neither team nor user.team_id) is refused and changes nothing."""
+    room_id = await create_room(guarded)
+    before = await snapshot(guarded, room_id)
+    fields = dict(parse_qsl(guarded.command_body("create tomorrow")))
+    for team in (None, ""):
+        command = {k: v for k, v in fields.items() if k != "team_id"}
+        if team is not None:
+            command["team_id"] = team
+        ack = await guarded.post_signed(urlencode(command))
+        assert ack.status == 400, ack
+    press = json.loads(
+        dict(
+            parse_qsl(
+                button_press(guarded, blocks.ACTION_DELETE, room_id, user=ME, channel=CHANNEL)
+            )
+        )["payload"]
+    )
+    del press["team"]
+    del press["user"]["team_id"]
+    ack = await guarded.post_signed(urlencode({"payload": json.dumps(press)}))
+    assert ack.status == 400, ack
+    await guarded.settle()
+    assert await snapshot(guarded, room_id) == before
+    assert len(await guarded.journal()) == 1  # only the create
+    assert guarded.emulator.state.rooms_created == 1
 
 
 # --- another workspace ----------------------------------------------------------------------
