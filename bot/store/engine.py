@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -71,6 +72,21 @@ def prepare_url(url: str | URL) -> URL:
     )
 
 
+class _NoRows(logging.Filter):
+    """Drops SQLAlchemy's DEBUG `Row …` lines: rows hold response_urls and people's ids."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
+def _hide_rows_from_logs() -> None:
+    # On the logger itself, so no handler (ours, a deployer's, a test's) ever sees the record;
+    # `hide_parameters` covers statements' parameters, not the rows SQLAlchemy logs at DEBUG.
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(f, _NoRows) for f in engine_logger.filters):
+        engine_logger.addFilter(_NoRows())
+
+
 def _split_server_settings(url: URL) -> tuple[URL, dict[str, str]]:
     # asyncpg takes these as server settings, not as connect() keywords; SQLAlchemy would
     # pass them as keywords. `application_name` names our connections in pg_stat_activity.
@@ -92,6 +108,11 @@ def create_engine(url: str | URL, *, migrating: bool = False, **options: Any) ->
     *options* go to `create_async_engine` (tests use `echo=True` now and then).
     """
     prepared = prepare_url(url)
+    # A statement's parameters hold response_urls (bearer capabilities for 30 minutes) and
+    # people's ids: SQLAlchemy would print them as `[parameters: …]` in every error, e.g.
+    # when PostgreSQL refuses a write after a failover. No log line may show them.
+    options.setdefault("hide_parameters", True)
+    _hide_rows_from_logs()
     if prepared.get_backend_name() == "postgresql":
         prepared, server_settings = _split_server_settings(prepared)
         connect_args = dict(options.pop("connect_args", {}))

@@ -37,6 +37,9 @@ SHAPES = re.compile(
     r"|v0=[0-9a-f]{64}"
     r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
     r"|(?i:accesskey=)[A-Za-z0-9+/=]{8,}"
+    # response_urls: Slack's, and the fake Slack's (`…/response/<token>`)
+    r"|hooks\.slack\.com/(?:commands|actions|app)/\S+"
+    r"|/response/[A-Za-z0-9_-]{16,}"
 )
 
 
@@ -210,6 +213,35 @@ async def test_wrong_credentials_fail_without_showing_them(
     assert [hit for hit in logged if hit[1]] == []
     shown = [(text[:200], leaks(text, known, signatures)) for text in people + stored]
     assert [hit for hit in shown if hit[1]] == []
+
+
+async def test_a_write_the_database_refuses_logs_no_response_url(
+    postgres_url: str, recorder: Recorder
+) -> None:
+    """PostgreSQL refuses the journal write (here a channel id longer than its column; after
+    a failover, a read-only server): the command is refused to its sender, and the ERROR
+    line says why without SQLAlchemy's `[parameters: …]`, which held the response_url."""
+    known = Secrets(
+        bot_token="xoxb-" + secrets.token_hex(16),
+        signing_secret=secrets.token_hex(16),
+        access_key=random_access_key(),
+    )
+    async with running_bot(
+        postgres_url,
+        bot_token=known.bot_token,
+        signing_secret=known.signing_secret,
+        access_key=known.access_key,
+    ) as bot:
+        too_long = bot.channel("C" + "0" * 40)
+        ack = await bot.command("delete 99117812428622880", channel=too_long)
+        assert "could not save your command" in ack.text, ack
+        await bot.settle()
+        signatures = list(bot.signatures)
+    errors = [line for line in recorder.lines if line.startswith("ERROR")]
+    assert any("could not journal a command" in line for line in errors), errors
+    assert any("value too long" in line for line in errors), errors  # the reason is kept
+    logged = [(line[:200], leaks(line, known, signatures)) for line in recorder.lines]
+    assert [hit for hit in logged if hit[1]] == []
 
 
 def test_the_redacting_filter_scrubs_what_the_libraries_might_log() -> None:
