@@ -64,6 +64,9 @@ class Options:
     worker_id: str | None = None
     worker_lease: timedelta | None = None  # default: the setting ROOMBOT_WORKER_LEASE_SECONDS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # `/healthz` turns 503 when a command has waited longer: Slack's response_url lives 30
+    # minutes, and the worker's retries (ACS deadline, Slack backoff) end long before.
+    stuck_command_after: timedelta = timedelta(minutes=15)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Options:
@@ -225,19 +228,33 @@ class Runtime:
     async def health(self) -> tuple[bool, dict[str, str]]:
         """Whether this replica can serve, and why not, for `/healthz`."""
         report: dict[str, str] = {}
-        healthy = True
+        reasons: list[str] = []
+        now = self.options.clock()
         try:
-            await self.store.ping()
-            report["database"] = "ok"
+            database = await self.store.health(replica=self.worker.worker_id, now=now)
         except StoreUnavailable as exc:
             report["database"] = str(exc)
-            healthy = False
+            reasons.append(str(exc))
+        else:
+            report["database"] = "ok"
+            waited = database.oldest_pending_age(now).total_seconds()
+            report["pending_commands"] = str(database.pending_commands)
+            report["oldest_pending_seconds"] = str(int(waited))
+            limit = self.options.stuck_command_after.total_seconds()
+            if waited > limit:
+                reasons.append(
+                    f"the oldest unanswered command has waited {int(waited)} s "
+                    f"(more than {int(limit)} s)"
+                )
+        report["in_flight_here"] = str(self.worker.in_flight)
         if self.socket_mode is not None:
             connected = await self.socket_mode.client.is_connected()
             report["socket_mode"] = "connected" if connected else "disconnected"
-            healthy = healthy and connected
-        report["pending_commands"] = str(self.worker.in_flight)
-        return healthy, report
+            if not connected:
+                reasons.append("Socket Mode is disconnected")
+        if reasons:
+            report["reason"] = "; ".join(reasons)
+        return not reasons, report
 
 
 WARM_UP_DELAY = 1.0

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Coroutine, Generator
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +23,7 @@ from bot.store import migrate as migrations
 from bot.store.directory import IdentityDirectory
 from bot.store.engine import Sessions, create_engine
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
+from bot.store.health import DatabaseHealth, check
 from bot.store.hot_sqlite import Checkpointer
 from bot.store.journal import Journal
 from bot.store.rooms import RoomRegistry
@@ -111,6 +114,23 @@ class Store:
         except (SQLAlchemyError, OSError) as exc:
             reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             raise StoreUnavailable(f"the database is unavailable: {reason}") from exc
+
+    async def health(self, *, replica: str, now: datetime) -> DatabaseHealth:
+        """Write the heartbeat and count what is unanswered; StoreUnavailable with the reason.
+
+        Bounded by `PING_TIMEOUT`: `/healthz` is polled, and must report a database that hangs
+        (or a writer queue that does not move) rather than hang with it.
+        """
+        try:
+            async with asyncio.timeout(PING_TIMEOUT):
+                return await check(self._sessions, replica=replica, now=now)
+        except TimeoutError:
+            raise StoreUnavailable(
+                f"the database did not take a write within {PING_TIMEOUT:g} s"
+            ) from None
+        except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StoreUnavailable(f"the database refuses writes: {reason}") from exc
 
     async def aclose(self) -> None:
         if self._checkpointer is not None:

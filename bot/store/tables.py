@@ -145,3 +145,13 @@ class JournalRow(Base):
     lease_until: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class HeartbeatRow(Base):
+    """One row, rewritten by every health check: proof that the database takes writes."""
+
+    __tablename__ = "heartbeat"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    replica: Mapped[str] = mapped_column(String(128))
+    beat_at: Mapped[datetime]
