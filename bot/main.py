@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
 from bot.config import ConfigError, Settings
+from bot.http_edge import HEADER_TIMEOUT, MAX_UNPROVEN, EdgeGuard, EdgeSite, guarded_app
 from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
 from bot.service.recovery import AcsRecoveryWatch
@@ -67,6 +68,10 @@ class Options:
     # `/healthz` turns 503 when a command has waited longer: Slack's response_url lives 30
     # minutes, and the worker's retries (ACS deadline, Slack backoff) end long before.
     stuck_command_after: timedelta = timedelta(minutes=15)
+    # The HTTP edge (`bot.http_edge`): seconds for a request head, and for a body, to arrive;
+    # connections open at once without a valid Slack signature yet.
+    http_header_timeout: float = HEADER_TIMEOUT
+    max_unproven_connections: int = MAX_UNPROVEN
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Options:
@@ -285,11 +290,22 @@ def web_app(runtime: Runtime) -> web.Application:
     # compresses, so the handler refuses a Content-Encoding instead (415).
     app = web.Application(handler_args={"auto_decompress": False})
     app[RUNTIME_KEY] = runtime
+    options = runtime.options
+    guard = EdgeGuard(
+        header_timeout=options.http_header_timeout,
+        max_unproven=options.max_unproven_connections,
+    )
+    guarded_app(app, guard)  # served through `EdgeSite`, which watches every connection
     secret = runtime.settings.slack_signing_secret
     assert secret is not None, "Runtime requires it"
     app.router.add_post(
         "/slack/events",
-        slack_events_handler(runtime.app, signing_secret=secret.get_secret_value()),
+        slack_events_handler(
+            runtime.app,
+            signing_secret=secret.get_secret_value(),
+            body_timeout=options.http_header_timeout,
+            on_signed=lambda request: guard.proven(request.transport),
+        ),
     )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
@@ -307,4 +323,4 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-__all__ = ["RUNTIME_KEY", "ConfigError", "Options", "Runtime", "web_app"]
+__all__ = ["RUNTIME_KEY", "ConfigError", "EdgeSite", "Options", "Runtime", "web_app"]

@@ -99,11 +99,14 @@ def slack_events_handler(
     signing_secret: str,
     guard: ReplayGuard | None = None,
     body_timeout: float = BODY_TIMEOUT,
+    on_signed: Callable[[web.Request], None] | None = None,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler for `POST /slack/events`: replays refused, then Bolt.
 
     Nothing is parsed, decompressed or logged before the signature is checked, and the body
     must arrive within *body_timeout* seconds (Slack gives up after 3 s anyway).
+    *on_signed* hears of every request whose signature verified (the edge stops counting its
+    connection as a stranger's).
     """
     verifier = SignatureVerifier(signing_secret)
     replays = guard or ReplayGuard()
@@ -119,11 +122,16 @@ def slack_events_handler(
                 raw = await request.read()
         except TimeoutError:
             response = _refusal(408, f"the body did not arrive within {body_timeout:g} s")
-            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            # Closed now: aiohttp would otherwise linger up to 10 s reading the rest.
+            request.protocol.force_close()
             return response
         headers = slack_headers(request.headers)
         if headers is None or not _signed(verifier, raw, headers):  # before anything else
             return _refusal(401, "invalid request")
+        if on_signed is not None:
+            on_signed(request)
         try:
             raw_body = raw.decode("utf-8")
         except UnicodeDecodeError:

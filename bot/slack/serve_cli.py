@@ -19,7 +19,7 @@ from aiohttp import web
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
-from bot.main import Runtime, web_app
+from bot.main import EdgeSite, Runtime, web_app
 from bot.store.errors import StoreError
 
 logger = logging.getLogger("roombot")
@@ -71,7 +71,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
     async with Runtime(settings) as runtime:
         runner = web.AppRunner(web_app(runtime), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        site = EdgeSite(runner, host, port)  # header deadline, unproven connections capped
         await site.start()
         mode = "HTTP"
         if settings.slack_app_token is not None:

@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import re
+import resource
 import secrets
 import signal
 import sys
@@ -35,7 +36,7 @@ from sqlalchemy import select
 from bot.acs.client import RetryPolicy
 from bot.acs.emulator import EmulatorServer
 from bot.config import load_settings
-from bot.main import Options, Runtime, web_app
+from bot.main import EdgeSite, Options, Runtime, web_app
 from bot.slack.fake_slack import FakeSlack
 from bot.store.records import JournalEntry
 from bot.store.tables import JournalRow
@@ -299,7 +300,7 @@ async def running_bot(
         async with Runtime(settings, options) as runtime:
             runner = web.AppRunner(web_app(runtime), access_log=None)
             await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
+            site = EdgeSite(runner, "127.0.0.1", 0)
             await site.start()
             port = runner.addresses[0][1]
             try:
@@ -383,8 +384,19 @@ def serve_env(
 
 
 @asynccontextmanager
-async def serving(env: dict[str, str]) -> AsyncIterator[ServeProcess]:
-    """`roombot serve` on a free loopback port; killed (if still alive) on the way out."""
+async def serving(
+    env: dict[str, str], *, open_files: int | None = None
+) -> AsyncIterator[ServeProcess]:
+    """`roombot serve` on a free loopback port; killed (if still alive) on the way out.
+
+    *open_files* lowers the process's file-descriptor limit (RLIMIT_NOFILE), so a test can
+    reach it with a bounded number of connections.
+    """
+
+    def limit_open_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     process = await asyncio.create_subprocess_exec(
         ROOMBOT,
         "serve",
@@ -395,6 +407,7 @@ async def serving(env: dict[str, str]) -> AsyncIterator[ServeProcess]:
         env=env,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=limit_open_files if open_files is not None else None,
     )
     log: list[str] = []
     url: asyncio.Future[str] = asyncio.get_running_loop().create_future()

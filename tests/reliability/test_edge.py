@@ -7,9 +7,14 @@ ACS emulator; what the process wrote to stderr is read back.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import secrets
+import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,6 +23,7 @@ import aiohttp
 import pytest
 
 from bot.acs.emulator import EmulatorServer
+from bot.http_edge import HEADER_TIMEOUT, MAX_UNPROVEN
 from bot.slack.fake_slack import FakeSlack
 from tests.reliability.harness import (
     FORM,
@@ -76,16 +82,25 @@ class Served:
             return response.status, await response.text()
 
 
-@pytest.fixture(name="served")
-async def _served(tmp_path: Path) -> AsyncIterator[Served]:
+@asynccontextmanager
+async def serve(tmp_path: Path, *, open_files: int | None = None) -> AsyncIterator[Served]:
     async with EmulatorServer() as emulator, FakeSlack(team_id=TEAM) as slack:
         slack.add_user(ME, "you", tz="Europe/London")
         slack.add_channel(CHANNEL, "edge")
         env = serve_env(
             slack, emulator, f"sqlite+aiosqlite:///{tmp_path}/bot.db", secrets.token_hex(16)
         )
-        async with aiohttp.ClientSession() as http, serving(env) as server:
+        async with (
+            aiohttp.ClientSession() as http,
+            serving(env, open_files=open_files) as server,
+        ):
             yield Served(server, slack, emulator, http)
+
+
+@pytest.fixture(name="served")
+async def _served(tmp_path: Path) -> AsyncIterator[Served]:
+    async with serve(tmp_path) as served:
+        yield served
 
 
 # --- item 1: header names are case-insensitive ------------------------------------------------
@@ -131,3 +146,83 @@ async def test_an_unsigned_gzip_body_that_is_not_gzip_gets_a_4xx_and_no_tracebac
     status, _ = await served.health()  # and the server is well
     assert status == 200
     assert not [line for line in served.server.log if "Traceback" in line or "ERROR" in line]
+
+
+# --- item 2: slow clients -----------------------------------------------------------------------
+
+SLOW_CLIENTS = 600
+OPEN_FILES = 512  # the server's descriptor limit: fewer than the slow clients
+
+
+async def open_slow_client(
+    host: str, port: int
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A client that starts a request head and never finishes it."""
+    async with asyncio.timeout(2):  # a server out of descriptors stops accepting
+        reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"POST /slack/events HTTP/1.1\r\nHost: roombot\r\nX-Slow: a")
+    await writer.drain()
+    return reader, writer
+
+
+async def closed_by_the_server(reader: asyncio.StreamReader) -> None:
+    with contextlib.suppress(ConnectionError):  # aborted: a reset
+        await reader.read()  # b"" at EOF
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and RLIMIT_NOFILE")
+async def test_slow_clients_neither_exhaust_the_server_nor_stay(tmp_path: Path) -> None:
+    """600 connections that never finish their headers, against a server allowed 512 open
+    files: health checks and signed commands are answered meanwhile, the server holds at most
+    MAX_UNPROVEN of them, and every one is closed within the header deadline. (Before, they
+    exhausted the descriptors: /healthz and commands failed, silently.)"""
+    async with serve(tmp_path, open_files=OPEN_FILES) as served:
+        url = served.server.url.removeprefix("http://")
+        host, port = url.rsplit(":", 1)
+        started = time.monotonic()
+        clients = []
+        for _ in range(SLOW_CLIENTS):
+            try:
+                clients.append(await open_slow_client(host, int(port)))
+            except TimeoutError:
+                pytest.fail(f"the server stopped accepting after {len(clients)} slow clients")
+        async with asyncio.timeout(3):
+            status, _ = await served.health()
+            assert status == 200
+            body = served.body("help")
+            status, text = await served.post(body, served.signed(body))
+        assert status == 200, text
+        assert "How to use /room" in text
+        descriptors = len(os.listdir(f"/proc/{served.server.process.pid}/fd"))
+        assert descriptors < MAX_UNPROVEN + 64, descriptors
+
+        async with asyncio.timeout(HEADER_TIMEOUT + 5):
+            await asyncio.gather(*(closed_by_the_server(reader) for reader, _ in clients))
+        assert time.monotonic() - started < HEADER_TIMEOUT + 5
+        for _, writer in clients:
+            writer.close()
+        status, _ = await served.health()
+        assert status == 200
+        warnings = [line for line in served.server.log if "sent no request head" in line]
+        assert len(warnings) == 1, served.server.log[-5:]  # one summary, not one per client
+        assert not [line for line in served.server.log if "Traceback" in line]
+
+
+async def test_a_body_that_does_not_arrive_in_time_gets_408_and_the_connection_closes(
+    served: Served,
+) -> None:
+    url = served.server.url.removeprefix("http://")
+    host, port = url.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    started = time.monotonic()
+    writer.write(
+        b"POST /slack/events HTTP/1.1\r\nHost: roombot\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n"
+        b"command=%2Froom"  # and the rest never comes
+    )
+    await writer.drain()
+    async with asyncio.timeout(HEADER_TIMEOUT + 5):
+        answer = await reader.read()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+    assert HEADER_TIMEOUT - 0.5 < time.monotonic() - started < HEADER_TIMEOUT + 5
+    writer.close()
