@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import signal
 import sys
@@ -33,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
+    # A fatal signal (SIGBUS from a memory-mapped file cut short, SIGSEGV) gets a line and
+    # the stack on stderr instead of a silent death.
+    faulthandler.enable()
     try:
         settings = load_settings()
         settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ACS_CONNECTION_STRING")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
@@ -43,6 +44,15 @@ POSTGRES_SERVER_SETTINGS = ("search_path", "application_name")
 
 `postgresql+asyncpg://roombot@db/shared?search_path=roombot` keeps roombot's tables (and
 Alembic's version table) in the existing schema `roombot` of a shared database.
+"""
+
+SQLITE_NO_MMAP = "PRAGMA mmap_size=0"
+"""Every SQLite connection reads the database with read(2), never through a memory map.
+
+A mapped page whose file was cut short or could not be written delivers SIGBUS, which kills
+the process with nothing logged; read(2) returns an error SQLite reports (and `/healthz`
+with it). Most builds default to 0 already; saying so makes it so on every build. (The WAL
+index, `-shm`, is mapped whatever this says: SQLite needs it shared between connections.)
 """
 
 WRITE_OPTION = "roombot_write"
@@ -85,6 +95,21 @@ def _hide_rows_from_logs() -> None:
     engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
     if not any(isinstance(f, _NoRows) for f in engine_logger.filters):
         engine_logger.addFilter(_NoRows())
+
+
+def sqlite_write_problem(database: str) -> str | None:
+    """Why roombot could not write the SQLite *database* (and its WAL files), or None.
+
+    Checked before the first connection, so an unwritable file or folder (a read-only
+    volume, a wrong owner) stops start-up with one line instead of a driver traceback, or
+    a server that accepts commands it cannot keep.
+    """
+    path = Path(database)
+    for candidate in (path.parent, path, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if candidate.exists() and not os.access(candidate, os.W_OK):
+            kind = "folder" if candidate.is_dir() else "file"
+            return f"the SQLite {kind} {candidate} is not writable by this process"
+    return None
 
 
 def _split_server_settings(url: URL) -> tuple[URL, dict[str, str]]:
@@ -136,6 +161,7 @@ def create_engine(url: str | URL, *, migrating: bool = False, **options: Any) ->
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(SQLITE_NO_MMAP)
             cursor.execute(f"PRAGMA foreign_keys={foreign_keys}")
             if not migrating:  # the store's `Checkpointer` does it, off the event loop
                 cursor.execute("PRAGMA wal_autocheckpoint=0")

@@ -235,6 +235,7 @@ class HotPath:
                 self._database, isolation_level=None, check_same_thread=False
             )
             connection.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            connection.execute("PRAGMA mmap_size=0")  # see engine.SQLITE_NO_MMAP
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA wal_autocheckpoint=0")  # see `Checkpointer`
             # Commits do not wait for the disk; the ones that must, wait in `WalSync`.
@@ -312,4 +313,5 @@ class Checkpointer:
                 self._database, isolation_level=None, check_same_thread=False
             )
             self._connection.execute("PRAGMA busy_timeout=1000")
+            self._connection.execute("PRAGMA mmap_size=0")  # see engine.SQLITE_NO_MMAP
         self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import migrate as migrations
 from bot.store.directory import IdentityDirectory
-from bot.store.engine import Sessions, create_engine
+from bot.store.engine import Sessions, create_engine, sqlite_write_problem
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
 from bot.store.health import DatabaseHealth, check
 from bot.store.hot_sqlite import Checkpointer
@@ -65,6 +65,11 @@ class Store:
     @classmethod
     async def _open(cls, url: str | URL, *, migrate: bool, options: dict[str, Any]) -> Store:
         engine = create_engine(url, **options)
+        if engine.dialect.name == "sqlite":
+            problem = sqlite_write_problem(engine.url.database or "")
+            if problem is not None:
+                await engine.dispose()
+                raise StoreUnavailable(problem)
         try:
             async with engine.connect() as connection:
                 status = await connection.run_sync(migrations.current_status)
@@ -84,6 +89,12 @@ class Store:
                     status.current,
                     status.head,
                 )
+        except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+            await engine.dispose()
+            # One line for `roombot serve` to print (and exit 2), not the driver's traceback.
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            where = engine.url.render_as_string(hide_password=True)
+            raise StoreUnavailable(f"cannot open the database {where}: {reason}") from exc
         except BaseException:
             await engine.dispose()
             raise
