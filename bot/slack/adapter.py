@@ -130,8 +130,6 @@ def slack_events_handler(
         headers = slack_headers(request.headers)
         if headers is None or not _signed(verifier, raw, headers):  # before anything else
             return _refusal(401, "invalid request")
-        if on_signed is not None:
-            on_signed(request)
         try:
             raw_body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -139,6 +137,8 @@ def slack_events_handler(
         if not replays.first_time(headers[SIGNATURE]):
             logger.warning("refused a replayed Slack request")
             return _refusal(401, "invalid request")
+        if on_signed is not None:  # signed and new: a captured request proves nothing
+            on_signed(request)
         try:
             bolt_request = to_bolt_request(raw_body, request.query_string, headers)
         except ValueError:
