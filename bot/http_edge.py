@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 logger = logging.getLogger("roombot.http")
 
@@ -201,6 +202,28 @@ class GuardedProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self._inner.resume_writing()
+
+
+class _MalformedRequestsInOneLine(logging.Filter):
+    """aiohttp logs a request it cannot parse (a bad Content-Length, a header too long…) at
+    ERROR with a traceback: unauthenticated garbage would fill the log. Such a client error
+    becomes one DEBUG line; errors of our own (500s) keep their traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+            reason = " ".join(str(error.message).split())[:200]
+            logger.debug("refused a malformed HTTP request (%d): %s", error.code, reason)
+            return False
+        return True
+
+
+def server_logger() -> logging.Logger:
+    """The logger aiohttp's server reports to (`handler_args["logger"]`), filtered as above."""
+    server = logging.getLogger("roombot.http.server")
+    if not any(isinstance(f, _MalformedRequestsInOneLine) for f in server.filters):
+        server.addFilter(_MalformedRequestsInOneLine())
+    return server
 
 
 EDGE_GUARD_KEY: web.AppKey[EdgeGuard] = web.AppKey("edge_guard", EdgeGuard)

@@ -27,7 +27,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
 from bot.config import ConfigError, Settings
-from bot.http_edge import HEADER_TIMEOUT, MAX_UNPROVEN, EdgeGuard, EdgeSite, guarded_app
+from bot.http_edge import (
+    HEADER_TIMEOUT,
+    MAX_UNPROVEN,
+    EdgeGuard,
+    EdgeSite,
+    guarded_app,
+    server_logger,
+)
 from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
 from bot.service.recovery import AcsRecoveryWatch
@@ -288,7 +295,8 @@ def web_app(runtime: Runtime) -> web.Application:
     # aiohttp would inflate a compressed body in its parser, before any handler could check a
     # signature, and log tracebacks for one that is not what it claims: Slack never
     # compresses, so the handler refuses a Content-Encoding instead (415).
-    app = web.Application(handler_args={"auto_decompress": False})
+    # A request aiohttp cannot parse is logged in one line, without a traceback.
+    app = web.Application(handler_args={"auto_decompress": False, "logger": server_logger()})
     app[RUNTIME_KEY] = runtime
     options = runtime.options
     guard = EdgeGuard(

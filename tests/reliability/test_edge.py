@@ -148,6 +148,30 @@ async def test_an_unsigned_gzip_body_that_is_not_gzip_gets_a_4xx_and_no_tracebac
     assert not [line for line in served.server.log if "Traceback" in line or "ERROR" in line]
 
 
+MALFORMED_HTTP = [
+    b"POST /slack/events HTTP/1.1\r\nHost: roombot\r\nContent-Length: abc\r\n\r\n",
+    b"POST /slack/events HTTP/1.1\r\nHost: roombot\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"POST /slack/events HTTP/1.1\r\nHost: roombot\r\nX-Long: " + b"a" * 10_000 + b"\r\n\r\n",
+    b"GARBAGE\r\n\r\n",
+]
+
+
+async def test_requests_that_are_not_http_get_400_and_no_traceback(served: Served) -> None:
+    """aiohttp logged each at ERROR with a traceback ("Error handling request")."""
+    url = served.server.url.removeprefix("http://")
+    host, port = url.rsplit(":", 1)
+    for raw in MALFORMED_HTTP:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(raw)
+        async with asyncio.timeout(5):
+            answer = await reader.read()
+        writer.close()
+        assert answer.split(b" ", 2)[1] == b"400", (raw[:60], answer[:60])
+    status, _ = await served.health()  # also flushes the log lines written so far
+    assert status == 200
+    assert not [line for line in served.server.log if "Traceback" in line or "ERROR" in line]
+
+
 # --- item 2: slow clients -----------------------------------------------------------------------
 
 SLOW_CLIENTS = 600
