@@ -218,7 +218,7 @@ async def test_slow_clients_neither_exhaust_the_server_nor_stay(tmp_path: Path) 
         assert status == 200, text
         assert "How to use /room" in text
         descriptors = len(os.listdir(f"/proc/{served.server.process.pid}/fd"))
-        assert descriptors < MAX_UNPROVEN + 64, descriptors
+        assert descriptors < MAX_UNPROVEN + 100, descriptors  # + the process's own files
 
         async with asyncio.timeout(HEADER_TIMEOUT + 5):
             await asyncio.gather(*(closed_by_the_server(reader) for reader, _ in clients))
