@@ -51,7 +51,7 @@ from bot.store.errors import StoreUnavailable
 from bot.store.store import Store
 
 if TYPE_CHECKING:
-    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+    from bot.slack.socket_mode import SocketMode
 
 logger = logging.getLogger("roombot")
 
@@ -100,7 +100,7 @@ class Runtime:
         self.options = options or Options.from_settings(settings)
         self.metrics = Metrics()
         self._stack = contextlib.AsyncExitStack()
-        self.socket_mode: AsyncSocketModeHandler | None = None  # set by start_socket_mode
+        self.socket_mode: SocketMode | None = None  # set by start_socket_mode
 
     async def __aenter__(self) -> Self:
         try:
@@ -226,16 +226,24 @@ class Runtime:
         self.worker.poke()
 
     async def start_socket_mode(self) -> None:
-        """Connect over Socket Mode (SLACK_APP_TOKEN); the client reconnects by itself."""
+        """Connect over Socket Mode (SLACK_APP_TOKEN) in the background; returns at once.
+
+        The connection is retried with backoff until it works, reconnects by itself, and is
+        closed with the runtime in any state (`bot/slack/socket_mode.py`).
+        """
         assert self.settings.slack_app_token is not None, "only with an app token"
         # Imported here: only Socket Mode deployments pay for the WebSocket client.
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+        from bot.slack.socket_mode import SocketMode
 
-        self.socket_mode = AsyncSocketModeHandler(
-            self.app, self.settings.slack_app_token.get_secret_value(), web_client=self.slack
+        # Its own client without retry handlers: one failed connection, one attempt, one line.
+        opener = AsyncWebClient(
+            base_url=self.settings.slack_api_url, session=self.slack_http, retry_handlers=[]
         )
-        await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        self._stack.push_async_callback(self.socket_mode.close_async)
+        self.socket_mode = SocketMode(
+            self.app, self.settings.slack_app_token.get_secret_value(), web_client=opener
+        )
+        self._stack.push_async_callback(self.socket_mode.close)
+        self.socket_mode.start()
 
     async def health(self) -> tuple[bool, dict[str, str]]:
         """Whether this replica can serve, and why not, for `/healthz`."""
@@ -260,7 +268,7 @@ class Runtime:
                 )
         report["in_flight_here"] = str(self.worker.in_flight)
         if self.socket_mode is not None:
-            connected = await self.socket_mode.client.is_connected()
+            connected = await self.socket_mode.connected()
             report["socket_mode"] = "connected" if connected else "disconnected"
             if not connected:
                 reasons.append("Socket Mode is disconnected")

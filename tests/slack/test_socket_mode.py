@@ -14,6 +14,7 @@ from bot.config import load_settings
 from bot.main import Options, Runtime
 from bot.slack.dev_cli import CHANNEL, ME, TEAM
 from bot.slack.fake_slack import FakeSlack
+from tests.reliability.harness import eventually
 
 
 @pytest.fixture(name="socket_bot")
@@ -33,7 +34,9 @@ async def _socket_bot(tmp_path: Path) -> AsyncIterator[tuple[Runtime, FakeSlack]
         )
         options = Options(channel_post_interval=0, response_url_prefixes=(slack.base_url,))
         async with Runtime(settings, options) as runtime:
-            await runtime.start_socket_mode()
+            await runtime.start_socket_mode()  # connects in the background
+            assert runtime.socket_mode is not None
+            await eventually(runtime.socket_mode.connected, what="Socket Mode connected")
             yield runtime, slack
 
 
