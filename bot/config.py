@@ -93,6 +93,39 @@ class Settings(BaseSettings):
     def allowed_channel_ids(self) -> frozenset[str]:
         return frozenset(_split(self.allowed_channels))
 
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "acs_connection_string",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`VAR=` in an env file or a compose file means "not set", not "an empty secret"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_is_a_bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # Never quote the value: it is a credential (so are the wrong kinds of token).
+        if value is not None and not value.get_secret_value().strip().startswith("xoxb-"):
+            raise ValueError(
+                "SLACK_BOT_TOKEN is not a bot token: it must start with xoxb- (the Bot User "
+                "OAuth Token on OAuth & Permissions; user xoxp- and app xapp- tokens do not work)"
+            )
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_is_an_app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip().startswith("xapp-"):
+            raise ValueError(
+                "SLACK_APP_TOKEN is not an app-level token: it must start with xapp- (Basic "
+                "Information → App-Level Tokens, scope connections:write)"
+            )
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_is_http(cls, value: str) -> str:
@@ -127,6 +160,23 @@ class Settings(BaseSettings):
         if self.acs_connection_string is None:
             raise ConfigError(_missing("ACS_CONNECTION_STRING"))
         return parse_connection_string(self.acs_connection_string.get_secret_value())
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode (an app token is set): Slack is reached over a WebSocket, not HTTP."""
+        return self.slack_app_token is not None
+
+    def require_for_serving(self) -> None:
+        """ConfigError naming the first setting `roombot serve` needs that is unset.
+
+        In Socket Mode Slack sends nothing over HTTP, so nothing is signed: no signing secret.
+        """
+        self.require("SLACK_BOT_TOKEN")
+        if not self.socket_mode and self.slack_signing_secret is None:
+            raise ConfigError(
+                _missing("SLACK_SIGNING_SECRET") + "; or set SLACK_APP_TOKEN for Socket Mode"
+            )
+        self.require("ACS_CONNECTION_STRING")
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first of *names* (env var names) that is unset."""

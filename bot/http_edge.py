@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -248,14 +249,27 @@ def guarded_app(app: web.Application, guard: EdgeGuard) -> web.Application:
 
 
 class EdgeSite(web.BaseSite):
-    """A TCP site like `web.TCPSite`, whose connections are watched by the app's `EdgeGuard`."""
+    """A TCP site like `web.TCPSite`, whose connections are watched by the app's `EdgeGuard`.
 
-    __slots__ = ("_host", "_port")
+    With *sock* it serves on that listening socket (bound beforehand by `roombot serve`, so a
+    busy port is reported before anything else starts) instead of binding *host*:*port*.
+    """
 
-    def __init__(self, runner: web.AppRunner, host: str, port: int, **kwargs: Any) -> None:
+    __slots__ = ("_host", "_port", "_sock")
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        host: str,
+        port: int,
+        *,
+        sock: socket.socket | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(runner, **kwargs)
         self._host = host
         self._port = port
+        self._sock = sock
 
     @property
     def name(self) -> str:
@@ -272,6 +286,12 @@ class EdgeSite(web.BaseSite):
         def protocol() -> asyncio.Protocol:
             return GuardedProtocol(server(), guard)
 
-        self._server = await asyncio.get_running_loop().create_server(
-            protocol, self._host, self._port, backlog=self._backlog
-        )
+        loop = asyncio.get_running_loop()
+        if self._sock is not None:
+            self._server = await loop.create_server(
+                protocol, sock=self._sock, backlog=self._backlog
+            )
+        else:
+            self._server = await loop.create_server(
+                protocol, self._host, self._port, backlog=self._backlog
+            )

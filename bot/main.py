@@ -95,7 +95,7 @@ class Runtime:
     """Everything roombot runs on, opened together and closed in reverse order."""
 
     def __init__(self, settings: Settings, options: Options | None = None) -> None:
-        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ACS_CONNECTION_STRING")
+        settings.require_for_serving()
         self.settings = settings
         self.options = options or Options.from_settings(settings)
         self.metrics = Metrics()
@@ -199,10 +199,10 @@ class Runtime:
         # Closed in reverse: the worker drains first, then the watch its last commands used.
         self._stack.push_async_callback(self.recovery.aclose)
         self._stack.push_async_callback(self.worker.aclose)
-        assert settings.slack_signing_secret is not None, "required above"
+        secret = settings.slack_signing_secret  # None in Socket Mode, which is not signed
         self.app: AsyncApp = build_app(
             client=self.slack,
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
+            signing_secret=secret.get_secret_value() if secret is not None else "",
             deps=SlackDeps(
                 service=self.service,
                 worker=self.worker,
@@ -313,16 +313,16 @@ def web_app(runtime: Runtime) -> web.Application:
     )
     guarded_app(app, guard)  # served through `EdgeSite`, which watches every connection
     secret = runtime.settings.slack_signing_secret
-    assert secret is not None, "Runtime requires it"
-    app.router.add_post(
-        "/slack/events",
-        slack_events_handler(
-            runtime.app,
-            signing_secret=secret.get_secret_value(),
-            body_timeout=options.http_header_timeout,
-            on_signed=lambda request: guard.proven(request.transport),
-        ),
-    )
+    if secret is not None:  # absent only in Socket Mode, where Slack posts nothing here
+        app.router.add_post(
+            "/slack/events",
+            slack_events_handler(
+                runtime.app,
+                signing_secret=secret.get_secret_value(),
+                body_timeout=options.http_header_timeout,
+                on_signed=lambda request: guard.proven(request.transport),
+            ),
+        )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     return app

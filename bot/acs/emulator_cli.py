@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.acs.auth import AccessKey
 from bot.acs.emulator import DEFAULT_PAGE_SIZE, EmulatorServer
+from bot.cli_args import port_number
 
 log = logging.getLogger("bot.acs.emulator")
 
@@ -59,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument(
         "--port",
-        type=int,
+        type=port_number,
         default=DEFAULT_PORT,
         help="port; 0 picks a free one (default %(default)s)",
     )

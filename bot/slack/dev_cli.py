@@ -31,6 +31,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot import mrkdwn
 from bot.acs.emulator import EmulatorServer
+from bot.cli_args import log_level
 from bot.config import load_settings
 from bot.logs import configure_logging
 from bot.main import Options, Runtime, web_app
@@ -62,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="sqlite+aiosqlite:///var/dev.db",
         help="DATABASE_URL for the local bot (var/dev.db)",
     )
-    parser.add_argument("--log-level", default="WARNING", help="log level (WARNING)")
+    parser.add_argument(
+        "--log-level", type=log_level, default="WARNING", help="log level (WARNING)"
+    )
     parser.add_argument("--as", dest="user", default=ME[1], help="your local user name (you)")
 
 

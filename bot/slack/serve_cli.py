@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import faulthandler
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
 
+from bot.cli_args import LOG_LEVELS, log_level, port_number
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 from bot.main import EdgeSite, Runtime, web_app
@@ -26,10 +29,20 @@ from bot.store.errors import StoreError
 logger = logging.getLogger("roombot")
 
 
+class StartupFailed(Exception):
+    """Start-up cannot go on; the message is one line naming the setting or flag to change."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")  # noqa: S104 - a server in a container listens on all interfaces
-    parser.add_argument("--port", type=int, default=3000, help="port to listen on (3000)")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (INFO)")
+    parser.add_argument("--port", type=port_number, default=3000, help="port to listen on (3000)")
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        default="INFO",
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (INFO)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,13 +52,16 @@ def run(args: argparse.Namespace) -> int:
     faulthandler.enable()
     try:
         settings = load_settings()
-        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ACS_CONNECTION_STRING")
+        settings.require_for_serving()
     except ConfigError as exc:
         print(f"roombot: {exc}", file=sys.stderr)
         return 2
     try:
         run_loop(serve(settings, host=args.host, port=args.port))
-    except (ConfigError, StoreError, OSError) as exc:
+    except (ConfigError, StartupFailed) as exc:
+        print(f"roombot: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # none expected: every start-up step above names its own setting
         print(f"roombot: cannot start: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -66,25 +82,81 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> None:
-    """Serve until SIGINT or SIGTERM, then stop taking work and finish what is in flight."""
+    """Serve until SIGINT or SIGTERM, then stop taking work and finish what is in flight.
+
+    A signal during start-up (a database that does not answer, say) cancels the start-up
+    itself, so the process stops within moments in every state.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None, "run by run_loop"
+    started = False
+
+    def on_signal() -> None:
+        stop.set()
+        if not started:
+            main.cancel()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    async with Runtime(settings) as runtime:
-        runner = web.AppRunner(web_app(runtime), access_log=None)
-        await runner.setup()
-        site = EdgeSite(runner, host, port)  # header deadline, unproven connections capped
-        await site.start()
-        mode = "HTTP"
-        if settings.slack_app_token is not None:
-            await runtime.start_socket_mode()
-            mode = "Socket Mode"
-        bound = runner.addresses[0][1] if runner.addresses else port
-        logger.info("roombot serving on http://%s:%d (%s)", host, bound, mode)
-        try:
+            loop.add_signal_handler(signum, on_signal)
+    # The port first: a flag to fix is found before the database is opened or migrated.
+    listening = listening_socket(host, port)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(listening.close)
+            try:
+                runtime = await stack.enter_async_context(Runtime(settings))
+            except StoreError as exc:
+                raise StartupFailed(f"DATABASE_URL: {exc}") from None
+            runner = web.AppRunner(web_app(runtime), access_log=None)
+            await runner.setup()
+            stack.push_async_callback(runner.cleanup)  # first out: stop taking requests
+            # header deadline, unproven connections capped; on the socket bound above
+            await EdgeSite(runner, host, port, sock=listening).start()
+            mode = "HTTP"
+            if settings.slack_app_token is not None:
+                await runtime.start_socket_mode()
+                mode = "Socket Mode"
+            bound = listening.getsockname()[1]
+            started = True
+            logger.info("roombot serving on http://%s:%d (%s)", host, bound, mode)
             await stop.wait()
-        finally:
             logger.info("stopping: finishing commands in flight")
-            await runner.cleanup()
+    except asyncio.CancelledError:
+        if not stop.is_set() or main.uncancel() > 0:
+            raise  # not our signal's doing
+        logger.info("stopped during start-up")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on *host*:*port*; StartupFailed naming the flag when it cannot."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=128)
+    except OSError as exc:
+        raise StartupFailed(cannot_listen(host, port, exc)) from None
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """The one line for a server socket that cannot be opened, naming the flag to change."""
+    # socket.create_server appends "(while attempting to bind on address …)": said already
+    reason = (exc.strerror or str(exc)).split(" (while attempting")[0]
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"--port {port}: {host}:{port} is already in use by another process; "
+            f"stop it or choose another port (e.g. --port {port + 1 if port else 3000})"
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"--port {port}: not allowed to listen on it ({reason}); ports below 1024 need "
+            "privileges (e.g. --port 3000)"
+        )
+    # getaddrinfo's errors have negative numbers (EAI_NONAME is -2): the name does not resolve
+    if exc.errno == errno.EADDRNOTAVAIL or (exc.errno is not None and exc.errno < 0):
+        return (
+            f"--host {host}: not an address of this machine ({reason}); "
+            "e.g. --host 0.0.0.0 (every interface) or --host 127.0.0.1"
+        )
+    return f"--host {host} --port {port}: cannot listen there ({reason})"

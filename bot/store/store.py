@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -64,7 +64,11 @@ class Store:
 
     @classmethod
     async def _open(cls, url: str | URL, *, migrate: bool, options: dict[str, Any]) -> Store:
-        engine = create_engine(url, **options)
+        try:
+            engine = create_engine(url, **options)
+        except OSError as exc:  # the SQLite file's folder cannot be made
+            where = make_url(url).render_as_string(hide_password=True)
+            raise StoreUnavailable(_cannot_open(where, exc)) from exc
         if engine.dialect.name == "sqlite":
             problem = sqlite_write_problem(engine.url.database or "")
             if problem is not None:
@@ -92,9 +96,8 @@ class Store:
         except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
             await engine.dispose()
             # One line for `roombot serve` to print (and exit 2), not the driver's traceback.
-            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             where = engine.url.render_as_string(hide_password=True)
-            raise StoreUnavailable(f"cannot open the database {where}: {reason}") from exc
+            raise StoreUnavailable(_cannot_open(where, exc)) from exc
         except BaseException:
             await engine.dispose()
             raise
@@ -162,6 +165,17 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+
+def _cannot_open(where: str, exc: BaseException) -> str:
+    """One line: which database (*where*, password masked) and the driver's reason, with a hint."""
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    else:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] or type(exc).__name__
+    if "unable to open database file" in reason:
+        reason += " (its folder must exist or be creatable, and be writable by roombot)"
+    return f"cannot open the database {where}: {reason}"
 
 
 class _OpeningStore:

@@ -95,7 +95,8 @@ def test_an_unwritable_sqlite_database_stops_start_up_with_one_line(
     assert done.returncode == 2, done.stderr[-2000:]
     lines = done.stderr.strip().splitlines()
     assert lines == [
-        f"roombot: cannot start: the SQLite folder {folder} is not writable by this process"
+        # names the setting (issue #11 item 14), as every start-up refusal does
+        f"roombot: DATABASE_URL: the SQLite folder {folder} is not writable by this process"
     ]
 
 
