@@ -41,7 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.slack.fake_slack import HISTORY_MANIFEST_SCOPES, FakeSlack
 from bot.store.records import JournalEntry, JournalState
 from bot.store.store import Store
 from bot.store.tables import JournalRow
@@ -142,7 +142,9 @@ async def world(**emulator_options: Any) -> AsyncIterator[World]:
     with tempfile.TemporaryDirectory(prefix="roombot-soak-") as workdir:
         async with (
             EmulatorServer(**emulator_options) as emulator,
-            FakeSlack(team_id=TEAM) as slack,
+            # Installed from manifest.history.yml: "never told twice" after a crash needs the
+            # history lookup, which the default manifest.yml leaves out (README, Deploying).
+            FakeSlack(team_id=TEAM, scopes=HISTORY_MANIFEST_SCOPES) as slack,
             aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http,
         ):
             slack.add_user(ME, "you", tz="Europe/London")

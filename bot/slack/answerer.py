@@ -15,7 +15,9 @@ and their response_url's original is never replaced.
 Slack has no idempotency key for posts, so every room card carries the journal key in its
 message metadata. When a post may already have happened (an earlier attempt was cut off after
 recording the room, or the connection broke after Slack took the post), the bot looks for that
-card in the channel's history before posting, and records it instead of posting again.
+card in the channel's history before posting, and records it instead of posting again. It looks
+only when the token has the `*:history` scopes of manifest.history.yml; installed from the
+default manifest.yml, it posts the card again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.mrkdwn import escape
 from bot.service.outcomes import Outcome, Refused, RoomChanged
 from bot.service.resolved import note_shown
 from bot.slack import blocks
+from bot.slack.scopes import GrantedScopes
 from bot.store.journal import Journal
 from bot.store.records import JournalEntry, JournalState, PostedMessage
 
@@ -110,8 +113,10 @@ class SlackAnswerer:
         join_url: str | None,
         pacer: ChannelPacer | None = None,
         clock: Callable[[], datetime] | None = None,
+        scopes: GrantedScopes | None = None,
     ) -> None:
         self._client = client
+        self._scopes = scopes or GrantedScopes(client)
         self._http = http
         self._journal = journal
         self._join_url = join_url
@@ -250,10 +255,19 @@ class SlackAnswerer:
     async def _find_room_post(self, entry: JournalEntry) -> PostedMessage | None:
         """The room card posted for *entry*, found by its metadata; None if it is not there.
 
-        None also when Slack will not let the bot look (no history scope on an old install, a
-        conversation it cannot join): then the caller posts, preferring a card shown twice to
-        a card never shown.
+        None also when the bot may not look (installed from the default manifest, without the
+        `*:history` scopes of manifest.history.yml; a conversation it cannot join): then the
+        caller posts, preferring a card shown twice to a card never shown.
         """
+        if not await self._scopes.can_read_history():
+            # The default manifest does not ask to read conversations (manifest.history.yml
+            # does): without the scopes the lookup is not tried at all.
+            logger.info(
+                "command %s: no *:history scope granted, so its room card is posted without "
+                "looking for an earlier one",
+                entry.key,
+            )
+            return None
         oldest = f"{entry.accepted_at.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}"
         joined = False
         cursor: str | None = None

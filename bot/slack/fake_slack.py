@@ -6,8 +6,9 @@ over real HTTP, Bolt's `respond()` posting JSON to a minted response_url, and sl
 same serialisation, authentication, retry and reconnect code that production runs.
 
 What it models, because the bot depends on it: Bearer-token auth (`not_authed`, `invalid_auth`,
-`not_allowed_token_type`), bot scopes (`missing_scope`; the defaults are the manifest's), unique
-increasing `ts`, trigger ids that expire after 3 s and are single use, response_urls limited to
+`not_allowed_token_type`), bot scopes (`missing_scope`; `x-oauth-scopes` on answers to the bot
+token, as Slack reports the granted scopes; the defaults are manifest.yml's), unique increasing
+`ts`, trigger ids that expire after 3 s and are single use, response_urls limited to
 5 uses and 30 minutes, `chat.update` keeping an edit history, message `metadata` and
 `conversations.history` (paged, readable only by a member: `conversations.join`), and injected
 faults such as a 429 with `Retry-After` or a response lost after the work was done. What it
@@ -49,6 +50,7 @@ from bot.slack.fake_socket_mode import (
 __all__ = [
     "DEFAULT_CHANNEL_ID",
     "DEFAULT_SCOPES",
+    "HISTORY_MANIFEST_SCOPES",
     "ApiCall",
     "Channel",
     "Edit",
@@ -70,12 +72,17 @@ DEFAULT_SCOPES = (
     "chat:write.public",
     "users:read",
     "usergroups:read",
+)
+"""What an install from manifest.yml grants."""
+HISTORY_MANIFEST_SCOPES = (
+    *DEFAULT_SCOPES,
     "channels:history",
     "groups:history",
     "im:history",
     "mpim:history",
     "channels:join",
 )
+"""What an install from manifest.history.yml grants: reading history to find a posted card."""
 DEFAULT_CHANNEL_ID = "C0LOCAL"
 DEFAULT_CHANNEL_NAME = "general"
 BOT_USER_ID = "U0LOCALBOT"
@@ -782,10 +789,10 @@ class FakeSlack:
             if spec is None:
                 raise _SlackError("unknown_method", req_method=method)
             self._authorize(spec, token)
+            if spec.accepts == "bot":  # also on a method's own errors, as Slack does
+                headers["X-OAuth-Scopes"] = ",".join(self.scopes)
             body = spec.handler(params)
             status, error = 200, None
-            if spec.accepts == "bot":
-                headers["X-OAuth-Scopes"] = ",".join(self.scopes)
         except _SlackError as failure:
             body = {"ok": False, "error": failure.code, **failure.extra}
             status, error = failure.status, failure.code

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.slack.fake_slack import HISTORY_MANIFEST_SCOPES
 from tests.reliability.harness import POSTGRES_URL, Bot, running_bot
 
 
@@ -24,6 +25,13 @@ def _sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(name="bot")
 async def _bot(sqlite_url: str) -> AsyncIterator[Bot]:
     async with running_bot(sqlite_url) as running:
+        yield running
+
+
+@pytest.fixture(name="history_bot")
+async def _history_bot(sqlite_url: str) -> AsyncIterator[Bot]:
+    """The bot installed from manifest.history.yml: it may read history to find its cards."""
+    async with running_bot(sqlite_url, scopes=HISTORY_MANIFEST_SCOPES) as running:
         yield running
 
 

@@ -37,7 +37,7 @@ from bot.acs.client import RetryPolicy
 from bot.acs.emulator import EmulatorServer
 from bot.config import load_settings
 from bot.main import EdgeSite, Options, Runtime, web_app
-from bot.slack.fake_slack import FakeSlack
+from bot.slack.fake_slack import DEFAULT_SCOPES, FakeSlack
 from bot.store.records import JournalEntry
 from bot.store.tables import JournalRow
 
@@ -265,14 +265,15 @@ async def running_bot(
     signing_secret: str | None = None,
     worker_poll_interval: float = 0.2,
     lease_seconds: float | None = None,
+    scopes: Sequence[str] = DEFAULT_SCOPES,
 ) -> AsyncIterator[Bot]:
     """Emulator, fake Slack and the real bot server on loopback ports, as `roombot serve`
-    would run them with these settings."""
+    would run them with these settings; Slack grants *scopes* (manifest.yml's by default)."""
     secret = signing_secret or secrets.token_hex(16)
     clock = Clock()
     async with (
         EmulatorServer(fault_rate=fault_rate, seed=seed, access_key=access_key) as emulator,
-        FakeSlack(team_id=TEAM, bot_token=slack_accepts or bot_token) as slack,
+        FakeSlack(team_id=TEAM, bot_token=slack_accepts or bot_token, scopes=scopes) as slack,
     ):
         slack.add_user(ME, "you", tz="Europe/London")
         overrides: dict[str, Any] = {

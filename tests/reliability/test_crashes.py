@@ -169,11 +169,12 @@ async def resume(bot: Bot, key: str) -> None:
 
 
 async def test_a_create_cut_off_after_posting_finds_its_card_instead_of_posting_again(
-    bot: Bot,
+    history_bot: Bot,
 ) -> None:
     """The window `make soak` found at about 1 in 100 commands in flight at a SIGKILL: the
     card is in the channel but not on the room's record. The card carries the journal key in
     its metadata, so the resumed command finds it in the channel's history and records it."""
+    bot = history_bot
     key, ts = await crash_after_posting(bot)
     await resume(bot, key)
 
@@ -191,9 +192,10 @@ async def test_a_create_cut_off_after_posting_finds_its_card_instead_of_posting_
 
 
 async def test_the_card_is_found_in_a_public_channel_the_bot_has_to_join_first(
-    bot: Bot,
+    history_bot: Bot,
 ) -> None:
     """chat:write.public posts where the bot is not a member; reading needs membership."""
+    bot = history_bot
     bot.slack.add_channel("C0PUBLIC", "public", bot_member=False)
     key, ts = await crash_after_posting(bot, "C0PUBLIC")
     await resume(bot, key)
@@ -203,9 +205,12 @@ async def test_the_card_is_found_in_a_public_channel_the_bot_has_to_join_first(
     assert [c.params["channel"] for c in bot.slack.calls_to("conversations.join")] == ["C0PUBLIC"]
 
 
-async def test_a_card_not_yet_posted_when_the_bot_stopped_is_posted_on_resume(bot: Bot) -> None:
+async def test_a_card_not_yet_posted_when_the_bot_stopped_is_posted_on_resume(
+    history_bot: Bot,
+) -> None:
     """The other side of the window: the entry says room_created but Slack never got the
     card. Looking finds nothing, so the card is posted, once."""
+    bot = history_bot
     key, ts = await crash_after_posting(bot)
     bot.slack.messages[0].deleted = True  # as if it never reached Slack
     await resume(bot, key)
@@ -221,18 +226,36 @@ async def test_a_card_not_yet_posted_when_the_bot_stopped_is_posted_on_resume(bo
 
 
 async def test_without_the_history_scope_the_card_is_posted_rather_than_lost(bot: Bot) -> None:
-    """An install from an older manifest cannot look: shown twice beats never shown."""
+    """Installed from manifest.yml (no `*:history`), the bot does not look at all: it asks
+    Slack which scopes it has, and posts the card again. Shown twice beats never shown."""
     key, _ = await crash_after_posting(bot)
-    bot.slack.scopes = tuple(s for s in bot.slack.scopes if not s.endswith(":history"))
+    await resume(bot, key)
+
+    assert len(bot.slack.channel_messages("C0ROOMS")) == 2
+    assert bot.slack.calls_to("conversations.history") == []
+    assert bot.slack.calls_to("conversations.join") == []
+
+
+async def test_a_history_scope_slack_refuses_for_this_channel_posts_the_card(
+    history_bot: Bot,
+) -> None:
+    """A token with some history scopes but not this conversation's: Slack says so, and the
+    card is posted rather than lost."""
+    bot = history_bot
+    key, _ = await crash_after_posting(bot)
+    bot.slack.scopes = tuple(s for s in bot.slack.scopes if s != "channels:history")
     await resume(bot, key)
 
     assert len(bot.slack.channel_messages("C0ROOMS")) == 2
     assert [c.error for c in bot.slack.calls_to("conversations.history")] == ["missing_scope"]
 
 
-async def test_a_lookup_slack_cannot_answer_now_is_tried_again_not_skipped(bot: Bot) -> None:
+async def test_a_lookup_slack_cannot_answer_now_is_tried_again_not_skipped(
+    history_bot: Bot,
+) -> None:
     """A history call that fails for a passing reason does not mean "not posted": the answer
     fails and the journal tries it again, when the lookup finds the card."""
+    bot = history_bot
     key, ts = await crash_after_posting(bot)
     bot.slack.fail_next("conversations.history", error="fatal_error")
     await resume(bot, key)
@@ -241,9 +264,12 @@ async def test_a_lookup_slack_cannot_answer_now_is_tried_again_not_skipped(bot: 
     assert [c.error for c in bot.slack.calls_to("conversations.history")] == ["fatal_error", None]
 
 
-async def test_a_post_whose_answer_is_lost_on_the_wire_is_not_posted_again(bot: Bot) -> None:
+async def test_a_post_whose_answer_is_lost_on_the_wire_is_not_posted_again(
+    history_bot: Bot,
+) -> None:
     """Slack posts the card, then the connection drops before its answer arrives. slack-sdk
     would repeat the call on its own (a second card); the bot looks for the card instead."""
+    bot = history_bot
     bot.slack.lose_next_response("chat.postMessage")
     await bot.command("create tomorrow", channel="C0LOST")
     await bot.settle()

@@ -27,6 +27,7 @@ from bot.slack.fake_slack import (
     BOT_USER_ID,
     DEFAULT_CHANNEL_ID,
     DEFAULT_SCOPES,
+    HISTORY_MANIFEST_SCOPES,
     FakeSlack,
     Message,
     render_text,
@@ -295,6 +296,7 @@ async def test_chat_delete_hides_the_message(fake: FakeSlack, client: AsyncWebCl
 async def test_history_pages_newest_first_and_carries_message_metadata(
     fake: FakeSlack, client: AsyncWebClient, clock: ManualClock
 ) -> None:
+    fake.scopes = HISTORY_MANIFEST_SCOPES  # reading history is the variant's
     tagged = {"event_type": "room_posted", "event_payload": {"key": "k1"}}
     posted = []
     for n in range(5):
@@ -331,6 +333,7 @@ async def test_post_message_refuses_malformed_metadata(client: AsyncWebClient) -
 async def test_history_needs_membership_and_the_scope_of_the_channel_type(
     fake: FakeSlack, client: AsyncWebClient
 ) -> None:
+    fake.scopes = HISTORY_MANIFEST_SCOPES  # reading history is the variant's
     fake.add_channel("C0OUTSIDE", "outside", bot_member=False)
     fake.add_channel("G0SECRET", "secret", is_private=True, bot_member=False)
     await client.chat_postMessage(channel="C0OUTSIDE", text="chat:write.public posts anyway")

@@ -1,4 +1,5 @@
-"""manifest.yml is a valid Slack app manifest (v1) and asks for exactly what the bot needs.
+"""manifest.yml is a valid Slack app manifest (v1) and asks for exactly what the bot needs;
+manifest.history.yml, the optional variant, is valid too and adds only the history scopes.
 
 Slack only validates a manifest when an admin pastes it, so a typo would surface at the worst
 moment; the official schema catches it here instead.
@@ -15,17 +16,29 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.slack.fake_slack import DEFAULT_SCOPES
+from bot.slack.fake_slack import DEFAULT_SCOPES, HISTORY_MANIFEST_SCOPES
 
-MANIFEST_PATH = Path(__file__).resolve().parents[2] / "manifest.yml"
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST_PATH = ROOT / "manifest.yml"
+HISTORY_MANIFEST_PATH = ROOT / "manifest.history.yml"
 EVENTS_URL = "https://YOUR-HOST/slack/events"
+HISTORY_SCOPES = ["channels:history", "groups:history", "im:history", "mpim:history"]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
 
 
 @pytest.fixture(name="manifest", scope="module")
 def _manifest() -> dict[str, Any]:
-    loaded = yaml.safe_load(MANIFEST_PATH.read_text(encoding="utf-8"))
-    assert isinstance(loaded, dict)
-    return loaded
+    return _load(MANIFEST_PATH)
+
+
+@pytest.fixture(name="history_manifest", scope="module")
+def _history_manifest() -> dict[str, Any]:
+    return _load(HISTORY_MANIFEST_PATH)
 
 
 @pytest.fixture(name="validator", scope="module")
@@ -47,10 +60,11 @@ def _errors(validator: jsonschema.protocols.Validator, instance: Any) -> list[st
     return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in found]
 
 
+@pytest.mark.parametrize("path", [MANIFEST_PATH, HISTORY_MANIFEST_PATH], ids=lambda p: p.name)
 def test_manifest_is_valid_against_slacks_schema(
-    manifest: dict[str, Any], validator: jsonschema.protocols.Validator
+    path: Path, validator: jsonschema.protocols.Validator
 ) -> None:
-    assert _errors(validator, manifest) == []
+    assert _errors(validator, _load(path)) == []
 
 
 @pytest.mark.parametrize(
@@ -104,26 +118,33 @@ def test_interactivity_goes_to_the_same_endpoint(manifest: dict[str, Any]) -> No
 
 
 def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> None:
+    """Least privilege: nothing that reads conversations (that is the optional variant)."""
     scopes = manifest["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}  # no user token is ever requested
     assert sorted(scopes["bot"]) == sorted(
-        [
-            "commands",
-            "chat:write",
-            "chat:write.public",
-            "users:read",
-            "usergroups:read",
-            # finding a room's message after an interruption, instead of posting it twice
-            "channels:history",
-            "groups:history",
-            "im:history",
-            "mpim:history",
-            "channels:join",
-        ]
+        ["commands", "chat:write", "chat:write.public", "users:read", "usergroups:read"]
     )
+    assert not any(scope.endswith(":history") for scope in scopes["bot"])
     # the local fake grants exactly what an install from the manifest grants
     assert sorted(scopes["bot"]) == sorted(DEFAULT_SCOPES)
     assert len(scopes["bot"]) == len(set(scopes["bot"]))
+
+
+def test_the_history_variant_adds_only_the_history_scopes(
+    manifest: dict[str, Any], history_manifest: dict[str, Any]
+) -> None:
+    """Finding a room's card after an interruption, instead of posting it twice, needs to read
+    the channel (and to join a public one the bot posted to without being a member)."""
+    added = sorted(
+        set(history_manifest["oauth_config"]["scopes"]["bot"])
+        - set(manifest["oauth_config"]["scopes"]["bot"])
+    )
+    assert added == sorted([*HISTORY_SCOPES, "channels:join"])
+    assert sorted(history_manifest["oauth_config"]["scopes"]["bot"]) == sorted(
+        HISTORY_MANIFEST_SCOPES
+    )
+    same_otherwise = {k: v for k, v in history_manifest.items() if k != "oauth_config"}
+    assert same_otherwise == {k: v for k, v in manifest.items() if k != "oauth_config"}
 
 
 def test_settings(manifest: dict[str, Any]) -> None:
