@@ -1,6 +1,7 @@
 """The `roombot` console script: one sub-command per job, each implemented beside its layer.
 
-Sub-command modules are imported only when chosen, so `roombot parse` does not pay for
+The texts here are for the people running roombot (`roombot --help`); sub-command modules
+ are imported only when chosen, so `roombot parse` does not pay for
 aiohttp or SQLAlchemy, and a missing optional piece only breaks the command that needs it.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
@@ -18,27 +20,63 @@ class _Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+DESCRIPTION = "roombot: create and manage Azure Communication Services rooms from Slack with /room."
+EPILOG = """\
+Try it on this machine first: `roombot dev` runs the whole bot against a local Slack, a local
+ACS and SQLite, and gives you a console to type /room commands in. `roombot serve` runs it for
+your Slack workspace; `roombot serve --help` lists the settings it reads from the environment.
+Every command has its own --help."""
+
 # name -> (module implementing add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("bot.slack.serve_cli", "run the Slack app (HTTP on /slack/events, or Socket Mode)"),
-    "dev": ("bot.slack.dev_cli", "run everything locally: emulator, SQLite, fake Slack console"),
-    "emulator": ("bot.acs.emulator_cli", "run the local ACS Rooms + Identity emulator"),
-    "parse": ("bot.parsing.cli", "dry-run the /room command language and print JSON"),
-    "db": ("bot.store.db_cli", "database maintenance (upgrade)"),
+    "serve": (
+        "bot.slack.serve_cli",
+        "run the bot for your Slack workspace (over HTTP, or Socket Mode with SLACK_APP_TOKEN)",
+    ),
+    "dev": (
+        "bot.slack.dev_cli",
+        "try roombot here: local Slack, ACS emulator and SQLite, with a /room console",
+    ),
+    "emulator": (
+        "bot.acs.emulator_cli",
+        "run a local stand-in for ACS (Rooms and Identity) and print its connection string",
+    ),
+    "parse": (
+        "bot.parsing.cli",
+        "show how a /room command is read (window, people, roles) as JSON, without Slack",
+    ),
+    "db": (
+        "bot.store.db_cli",
+        "check or upgrade the database schema (serve upgrades it by itself at start)",
+    ),
     "identities": (
         "bot.store.identities_cli",
-        "import or list Slack user -> ACS identity mappings",
+        "import or list the ACS identity each Slack user is given",
     ),
 }
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml), or "unknown" from a bare checkout."""
+    try:
+        return importlib.metadata.version("roombot")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(chosen: str | None) -> tuple[argparse.ArgumentParser, dict[str, _Command]]:
     """The full parser; only the *chosen* sub-command's module is imported and configured."""
-    parser = argparse.ArgumentParser(prog="roombot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="roombot",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"roombot {version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     loaded: dict[str, _Command] = {}
     for name, (module_name, help_text) in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub = subparsers.add_parser(name, help=help_text, description=help_text.capitalize() + ".")
         if name == chosen:
             module = cast(_Command, importlib.import_module(module_name))
             module.add_arguments(sub)

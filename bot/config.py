@@ -7,6 +7,7 @@ exiting 2 — never a traceback.
 
 from __future__ import annotations
 
+import textwrap
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ _HINTS = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token, xoxb-… (OAuth & Permissions page)",
     "SLACK_SIGNING_SECRET": "the Signing Secret (Basic Information page)",
     "SLACK_APP_TOKEN": "an app-level token, xapp-…, with connections:write (for Socket Mode)",
+    "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
     "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
     "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
@@ -197,6 +199,51 @@ def _split(value: str) -> list[str]:
 
 def _missing(name: str) -> str:
     return f"{name} is not set: set it to {_HINTS.get(name, 'a value')}"
+
+
+_PURPOSES = {
+    "SLACK_APP_TOKEN": "switches to Socket Mode",
+    "SLACK_API_URL": "Slack's Web API",
+    "DATABASE_URL": "where commands, rooms and identities are kept",
+    "ROOMBOT_JOIN_URL": "the Join button's link (no button without it)",
+    "ROOMBOT_ADMINS": "people who may extend, change or delete any room",
+    "ROOMBOT_ALLOWED_CHANNELS": "the only channels roombot works in (default: every channel)",
+    "ROOMBOT_WORKER_LEASE_SECONDS": "how long a replica holds a command before another may",
+    "ROOMBOT_DEFAULT_LENGTH": "how long a room with a start and no end lasts",
+}
+
+_REQUIRED_FOR_SERVING = {
+    "SLACK_BOT_TOKEN": "required",
+    "SLACK_SIGNING_SECRET": "required over HTTP; not in Socket Mode",
+    "ACS_CONNECTION_STRING": "required",
+}
+
+
+def environment_help() -> str:
+    """Every setting, one per line with what it wants, for `roombot serve --help`.
+
+    Built from the `Settings` fields, so a new setting is listed without editing the help.
+    """
+    lines = []
+    for env in _FIELD_BY_ENV:
+        field = Settings.model_fields[_FIELD_BY_ENV[env]]
+        need = _REQUIRED_FOR_SERVING.get(env)
+        default = field.default
+        if need is None:
+            shown = default.get_secret_value() if isinstance(default, SecretStr) else default
+            need = "optional" if shown in (None, "") else f"default {_plain_default(shown)}"
+        purpose = _PURPOSES.get(env)
+        wants = _HINTS.get(env, "see README")
+        lines.append(f"  {env} ({need})")
+        text = f"{purpose}: {wants}" if purpose else wants
+        lines.append(textwrap.fill(text, 96, initial_indent=" " * 6, subsequent_indent=" " * 8))
+    return "\n".join(lines)
+
+
+def _plain_default(value: object) -> str:
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds() / 60:g} minutes"
+    return str(value)
 
 
 def load_settings(**overrides: Any) -> Settings:

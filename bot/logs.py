@@ -49,3 +49,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic narrates every start at INFO (plugins set up, "Context impl SQLiteImpl", each
+    # revision run); roombot logs the schema it opened. Its lines are kept for DEBUG.
+    if root.level > logging.DEBUG:
+        logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))

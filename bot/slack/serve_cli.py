@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.cli_args import LOG_LEVELS, log_level, port_number
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, environment_help, load_settings
 from bot.logs import configure_logging
 from bot.main import EdgeSite, Runtime, web_app
 from bot.store.errors import StoreError
@@ -34,6 +34,17 @@ class StartupFailed(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run the bot for your Slack workspace: Slack's requests on /slack/events (or Socket\n"
+        "Mode when SLACK_APP_TOKEN is set), /healthz and /metrics. The database schema is\n"
+        "upgraded at start. SIGTERM or SIGINT stops it, finishing the commands in flight."
+    )
+    parser.epilog = (
+        "settings, read from the environment (README, Configuration):\n"
+        + environment_help()
+        + "\n\nA missing or unusable setting stops start-up with one line naming it (exit 2)."
+    )
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (0.0.0.0)")  # noqa: S104 - a server in a container listens on all interfaces
     parser.add_argument("--port", type=port_number, default=3000, help="port to listen on (3000)")
     parser.add_argument(

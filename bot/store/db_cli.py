@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import sys
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, load_settings
@@ -41,13 +42,16 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"roombot: {exc}", file=sys.stderr)
         return 2
+    # Which database was checked, always said, never with its password.
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
     try:
         status = asyncio.run(_run(settings.database_url, args.action, args))
     except (SQLAlchemyError, OSError, ValueError) as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"roombot: {reason}", file=sys.stderr)
+        print(f"roombot: DATABASE_URL: cannot open the database {where}: {reason}", file=sys.stderr)
         return 1
-    print(f"database: {status.current or 'empty'} ({status.state.value}); code head: {status.head}")
+    schema = "empty" if status.current is None else f"{status.current} ({status.state.value})"
+    print(f"database {where}: schema {schema}; this code's head: {status.head}")
     return 0
 
 

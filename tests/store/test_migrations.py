@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, Table, inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from bot.cli import main
 from bot.domain import Role
@@ -204,17 +205,37 @@ async def test_replicas_starting_together_migrate_once(database_url: str) -> Non
 async def test_db_cli_upgrades_and_reports(
     database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`roombot db upgrade` builds the schema; `roombot db current` says where it stands."""
+    """`roombot db upgrade` builds the schema; `roombot db current` says where it stands, and
+    which database it checked (password masked)."""
     monkeypatch.setenv("DATABASE_URL", database_url)
+    where = make_url(database_url).render_as_string(hide_password=True)
     assert await asyncio.to_thread(main, ["db", "current"]) == 0
-    assert "database: empty (empty)" in capsys.readouterr().out
+    assert f"database {where}: schema empty;" in capsys.readouterr().out
 
     assert await asyncio.to_thread(main, ["db", "upgrade", FIRST]) == 0
-    assert f"database: {FIRST} (behind)" in capsys.readouterr().out
+    assert f"database {where}: schema {FIRST} (behind)" in capsys.readouterr().out
 
     assert await asyncio.to_thread(main, ["db", "upgrade"]) == 0
     head = migrations.head_revision()
-    assert f"database: {head} (current); code head: {head}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"database {where}: schema {head} (current); this code's head: {head}" in out
+
+
+def test_db_current_names_the_database_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A refused PostgreSQL: the line names the setting and the server, not the password."""
+    with socket.socket() as held:  # bound, not listening: connections are refused
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        url = f"postgresql+asyncpg://roombot:pw-never-printed@127.0.0.1:{port}/roombot"
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert main(["db", "current"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"roombot: DATABASE_URL: cannot open the database postgresql+asyncpg://roombot:***@127.0.0.1:{port}/roombot"
+    )
+    assert "pw-never-printed" not in err
 
 
 @pytest.mark.parametrize(
