@@ -33,6 +33,7 @@ from bot.parsing.commands import (
     ExtendRoom,
     ParseError,
     RemoveParticipants,
+    RenameRoom,
     RescheduleRoom,
     RoomCommand,
     ShowHelp,
@@ -140,6 +141,8 @@ def to_json(result: RoomCommand | ParseError) -> dict[str, Any]:
             out["zone"] = result.zone_note
     elif isinstance(result, ShowRoom | DeleteRoom | EndRoom):
         out["room_id"] = result.room_id
+    elif isinstance(result, RenameRoom):
+        out |= {"room_id": result.room_id, "title": result.title}
     elif isinstance(result, RescheduleRoom):
         out |= {
             "room_id": result.room_id,

@@ -37,6 +37,7 @@ class ErrorCode(enum.StrEnum):
     WINDOW_TOO_LONG = "window_too_long"
     RECURRING_NOT_SUPPORTED = "recurring_not_supported"
     TITLE_TOO_LONG = "title_too_long"
+    MISSING_TITLE = "missing_title"
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +239,15 @@ class EndRoom:
 
 
 @dataclass(frozen=True, slots=True)
+class RenameRoom:
+    """``rename ROOM_ID "New title"``: the room's title (ACS has none; the registry keeps it)."""
+
+    room_id: str
+    title: str = ""
+    action: ClassVar[str] = "rename"
+
+
+@dataclass(frozen=True, slots=True)
 class AddParticipants:
     """``add ROOM_ID MENTION [ROLE]…``: add people, or change the role of people already in."""
 
@@ -275,6 +285,7 @@ RoomCommand = (
     | ExtendRoom
     | RescheduleRoom
     | EndRoom
+    | RenameRoom
     | AddParticipants
     | RemoveParticipants
 )

@@ -32,6 +32,7 @@ from bot.parsing.commands import (
     ParseError,
     Refusal,
     RemoveParticipants,
+    RenameRoom,
     RescheduleRoom,
     RoomCommand,
     ShowHelp,
@@ -68,6 +69,7 @@ VERBS = {
     "reschedule": "reschedule",
     "move": "reschedule",
     "end": "end",
+    "rename": "rename",
     "add": "add",
     "remove": "remove",
     "delete": "delete",
@@ -81,6 +83,7 @@ USAGE = (
     "Usage: `/room [create] [WHEN] [@person [role]]… [dial-out]` · `/room list` · "
     "`/room show ROOM_ID` · `/room extend ROOM_ID by 2 hours` (or `to friday 5pm`) · "
     "`/room reschedule ROOM_ID WHEN` · `/room end ROOM_ID` · "
+    '`/room rename ROOM_ID "title"` · '
     "`/room add ROOM_ID @person [role]…` · `/room remove ROOM_ID @person…` · "
     "`/room delete ROOM_ID` · `/room help`. Roles: presenter, attendee (default), consumer, "
     "collaborator."
@@ -108,6 +111,7 @@ _EXAMPLE_TAILS = {
     "reschedule": "tomorrow 9am-5pm",
     "add": "@ann presenter",
     "remove": "@ann",
+    "rename": '"Design review"',
 }
 
 
@@ -135,8 +139,14 @@ def parse(
             words = "create"  # `/room "Standup"`: a room now, with that title
         tokens = tokenize(words)
         command = _parse(tokens, local_now, zone, locale, default_length, words)
-        if isinstance(command, CreateRoom) and title is not None:
+        if isinstance(command, CreateRoom | RenameRoom) and title is not None:
             return dataclasses.replace(command, title=title)
+        if isinstance(command, RenameRoom):
+            message = (
+                "Give the room's new title in quotes, e.g. "
+                f'`/room rename {command.room_id} "Design review"`.'
+            )
+            return ParseError(ErrorCode.MISSING_TITLE, message)
         if title is not None and not isinstance(command, CreateRoom | OpenModal):
             message = (
                 f"Only a new room takes a title (“{escape(title)}”), e.g. "
@@ -215,6 +225,15 @@ def _parse(
     if verb == "end":
         _nothing_after("end", rest)
         return EndRoom(room_id)
+    if verb == "rename":  # the title was taken out of the text before it was read
+        if rest:
+            words = " ".join(shown(token) for token in rest)
+            message = (
+                f"Put the new title in quotes (“{words}”), e.g. "
+                f'`/room rename {room_id} "Design review"`.'
+            )
+            raise Refusal(ErrorCode.MISSING_TITLE, message)
+        return RenameRoom(room_id)
     if verb == "reschedule":
         return _reschedule(first.text, room_id, rest, now, locale, default_length)
     if verb == "extend":

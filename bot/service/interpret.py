@@ -31,6 +31,8 @@ def resolved_create(command: parsed.CreateRoom, *, tz: str) -> ResolvedCommand:
         groups=command.groups,
         pstn_dial_out=command.pstn_dial_out,
         tz=tz,
+        title=command.title,
+        zone_note=command.zone_note,
     )
 
 
@@ -91,6 +93,10 @@ class Interpreter:
                 # "Now" is when it was asked for, pinned, so a resumed end closes at that moment.
                 return ResolvedCommand(
                     action="end", room_id=command.room_id, valid_until=entry.accepted_at, tz=tz
+                )
+            case parsed.RenameRoom():
+                return ResolvedCommand(
+                    action="rename", room_id=command.room_id, title=command.title, tz=tz
                 )
             case parsed.AddParticipants():
                 return ResolvedCommand(

@@ -64,6 +64,8 @@ class RoomChanged:
     """For add and remove, person by person; None when not known (a resumed command)."""
     card_changed: bool = True
     """False when the command changed nothing, so the room's message need not be re-posted."""
+    zone_note: str | None = None
+    """A create whose words named a zone: how it was read ("“PT” read as America/…")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ message must never be replaced."""
 class ResolvedCommand:
     """One change to make; fields beyond *action* are set as the action needs them."""
 
-    action: str  # create | extend | reschedule | end | add | remove | delete
+    action: str  # create | extend | reschedule | end | rename | add | remove | delete
     room_id: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
@@ -37,6 +37,8 @@ class ResolvedCommand:
     removals: tuple[str, ...] = ()
     pstn_dial_out: bool = False
     tz: str = "UTC"
+    title: str | None = None  # create and rename
+    zone_note: str | None = None  # create: how a zone named in the text was read
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,8 @@ class ResolvedCommand:
             "removals": list(self.removals),
             "pstn_dial_out": self.pstn_dial_out,
             "tz": self.tz,
+            "title": self.title,
+            "zone_note": self.zone_note,
         }
 
     @classmethod
@@ -64,6 +68,8 @@ class ResolvedCommand:
             removals=tuple(data.get("removals") or ()),
             pstn_dial_out=bool(data.get("pstn_dial_out")),
             tz=str(data.get("tz") or "UTC"),
+            title=data.get("title"),
+            zone_note=data.get("zone_note"),
         )
 
 

@@ -112,6 +112,7 @@ class RoomService:
             journalled=journalled,
             changes=changes,
             card_changed=changes is None or changes.any or _changed_since(room, entry),
+            zone_note=command.zone_note,
         )
 
     async def _create(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:
@@ -139,6 +140,7 @@ class RoomService:
             now=self._clock(),
             journal_step=(entry.key, entry.lease_owner) if entry.lease_owner else None,
             tz=command.tz,
+            title=command.title,
         )
 
     async def _participants(self, entry: JournalEntry, command: ResolvedCommand) -> dict[str, Role]:
@@ -223,6 +225,8 @@ class RoomService:
         if command.action == "end":
             assert command.valid_until is not None, "an end carries the moment it was asked for"
             return await self._end(room, command.valid_until, command.tz, now=now)
+        if command.action == "rename":  # ACS has no title: only the registry changes
+            return await self._store.rooms.set_title(room.room_id, command.title, now=now)
         raise ServiceError("unknown_command", f"Cannot {command.action} a room.")
 
     async def _change_people(

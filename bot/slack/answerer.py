@@ -46,6 +46,7 @@ logger = logging.getLogger("roombot.slack")
 _HEADLINES = {
     "extend": ":calendar: *Room extended* by <@{actor}>",
     "reschedule": ":calendar: *Room rescheduled* by <@{actor}>",
+    "rename": ":pencil2: *Room renamed* by <@{actor}>",
     "add": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
     "remove": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
 }
@@ -54,6 +55,7 @@ _CONFIRMATIONS = {
     "extend": "Room `{room}` now closes at {until}.",
     "reschedule": "Room `{room}` now opens at {opens} and closes at {until}.",
     "end": "Room `{room}` has ended; nobody can join it any more.",
+    "rename": "Room `{room}` is now called “{title}”.",
     "add": "Room `{room}` participants updated.",
     "remove": "Room `{room}` participants updated.",
     "delete": "Room `{room}` was deleted.",
@@ -193,7 +195,12 @@ class SlackAnswerer:
     async def _card_shown(self, entry: JournalEntry, outcome: RoomChanged) -> None:
         """The card now shows the room: a create's working note goes (the card is its answer);
         a change's note is replaced by what it did."""
-        if outcome.verb == "create":
+        if outcome.verb == "create" and outcome.zone_note:  # the times as the words were read
+            note = (
+                f"Room `{outcome.room.room_id}` is ready; its times: {escape(outcome.zone_note)}."
+            )
+            await self.tell(entry, [blocks.context(note)])
+        elif outcome.verb == "create":
             await self._drop_note(entry)
         else:
             await self.tell(entry, [blocks.section(self._confirmation(outcome))])
@@ -324,7 +331,8 @@ class SlackAnswerer:
         until = blocks.slack_date(outcome.room.valid_until, outcome.tz)
         opens = blocks.slack_date(outcome.room.valid_from, outcome.tz)
         template = _CONFIRMATIONS.get(outcome.verb, "Done.")
-        return template.format(room=outcome.room.room_id, until=until, opens=opens)
+        title = escape(outcome.room.title or "")
+        return template.format(room=outcome.room.room_id, until=until, opens=opens, title=title)
 
     async def _post_response(
         self, entry: JournalEntry, payload: dict[str, Any], *, reserve: bool = True

@@ -432,7 +432,10 @@ class _Listeners:
         client = self._deps.people.client
         try:
             zone = await self._deps.people.zone(team, user)
-            view = room_modal(ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel))
+            view = room_modal(
+                ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel),
+                default_length=self._deps.default_length,
+            )
             await client.views_open(trigger_id=trigger_id, view=view)
         except (SlackApiError, TryLater) as exc:
             logger.warning("could not open the room form: %s", exc)
@@ -462,6 +465,7 @@ _CHANGE_VERBS = {
     "reschedule": "reschedule",
     "move": "reschedule",
     "end": "end",
+    "rename": "rename",
     "add": "add",
     "remove": "remove",
     "delete": "delete",

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import Role
+from bot.mrkdwn import escape
 from bot.service.limits import EXTEND_BUTTON_STEP, extend_button_works
 from bot.service.outcomes import ParticipantChanges
 from bot.store.records import RoomRecord, RoomState
@@ -109,11 +110,12 @@ def room_blocks(
         return ended_room_blocks(room, tz=tz)
     if not room.active:
         return [
-            section(f":wastebasket: ~Room `{room.room_id}`~ was deleted."),
+            section(f":wastebasket: ~Room `{room.room_id}`~{_titled(room)} was deleted."),
             context(f"It was scheduled for {window_text(room.valid_from, room.valid_until, tz)}"),
         ]
     title = headline or f":video_camera: *Room ready* — created by <@{room.creator_id}>"
     blocks: list[Block] = [
+        *title_blocks(room),
         section(title),
         {
             "type": "section",
@@ -170,10 +172,22 @@ def room_blocks(
     return blocks
 
 
+def title_blocks(room: RoomRecord) -> list[Block]:
+    """A header with the room's title, which heads its card; none for a room without one."""
+    if not room.title:
+        return []
+    return [{"type": "header", "text": {"type": "plain_text", "text": room.title[:150]}}]
+
+
+def _titled(room: RoomRecord) -> str:
+    """`` “Design review”`` after a room's id in a sentence, escaped; empty without a title."""
+    return f" “{escape(room.title)}”" if room.title else ""
+
+
 def ended_room_blocks(room: RoomRecord, *, tz: str) -> list[Block]:
     """The card of a room closed early with `end`: when it closed, and no buttons."""
     return [
-        section(f":checkered_flag: Room `{room.room_id}` has ended."),
+        section(f":checkered_flag: Room `{room.room_id}`{_titled(room)} has ended."),
         context(f"It was open {window_text(room.valid_from, room.valid_until, tz)}"),
     ]
 
@@ -182,7 +196,7 @@ def room_summary(room: RoomRecord, tz: str) -> str:
     """The notification text of a room message (no Block Kit there)."""
     state = {RoomState.ACTIVE: "ready", RoomState.ENDED: "ended"}.get(room.state, "deleted")
     return (
-        f"Room {room.room_id} {state}: {local_fallback(room.valid_from, tz)} → "
+        f"Room {room.room_id}{_titled(room)} {state}: {local_fallback(room.valid_from, tz)} → "
         f"{local_fallback(room.valid_until, tz)}"
     )
 
@@ -230,7 +244,7 @@ def rooms_list_blocks(
         people = len(room.participants)
         blocks.append(
             section(
-                f"`{room.room_id}` · "
+                f"`{room.room_id}`{_titled(room)} · "
                 f"{window_text(room.valid_from, room.valid_until, room_zone(room, tz))}\n"
                 f"created by <@{room.creator_id}> · {people} participant{'s' * (people != 1)}"
                 f"{' · dial-out' if room.pstn_dial_out else ''}"
@@ -247,6 +261,8 @@ def help_blocks(limits: Iterable[str] = ()) -> list[Block]:
         "*Create a room* (the verb is optional):",
         "• `/room create tomorrow for 2 weeks @alice presenter @bob`",
         "• `/room friday 10am-12pm @ann collaborator dial-out`",
+        '• `/room tomorrow 3pm "Design review"` — text in quotes is the room\'s title',
+        "• `/room 3pm PT` — a zone in the text (`Europe/Paris`, `UTC+2`, `PT`) wins over yours",
         "• `/room from jan 20 to jan 22 @team` (a user group adds every member)",
         "• `/room` with nothing else opens a form.",
         "*Manage rooms:*",
@@ -257,6 +273,7 @@ def help_blocks(limits: Iterable[str] = ()) -> list[Block]:
         "• `/room reschedule ROOM_ID friday 10am-12pm` (or `move`) — a whole new window, "
         "any window `create` takes",
         "• `/room end ROOM_ID` — closes an open room now",
+        '• `/room rename ROOM_ID "New title"`',
         "• `/room add ROOM_ID @carol presenter` (also changes a role)",
         "• `/room remove ROOM_ID @bob`",
         "• `/room delete ROOM_ID` — cancels a room, open or not",
@@ -265,7 +282,9 @@ def help_blocks(limits: Iterable[str] = ()) -> list[Block]:
         "Roles: presenter, attendee (the default), collaborator, consumer. "
         "You are added as presenter unless you name yourself with another role.",
         "Times are read in your Slack time zone: `now`, `in 2 hours`, `tomorrow 9am-5pm`, "
-        "`next week`, `jan 20th 14:00 for 90 minutes`, `1/20 - 1/22`.",
+        "`tomorrow 3 to 4` (a bare 1 to 6 is afternoon), `friday evening`, `11pm-1am`, "
+        "`next week`, `jan 20th 14:00 for 90 minutes`, `1/20 - 1/22`. A start with no end lasts "
+        "an hour.",
     ]
     blocks = [section("\n".join(lines))]
     limits = list(limits)

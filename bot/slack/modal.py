@@ -20,10 +20,12 @@ from bot.parsing import commands as parsed
 from bot.parsing.grammar import two_roles_message
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
+from bot.parsing.titles import MAX_TITLE
 from bot.service.resolved import ResolvedCommand
 
 CALLBACK_ID = "create_room_modal"
 WHEN, START, END, DIAL_OUT, POST_TO = "when", "start", "end", "dial_out", "post_to"
+TITLE = "title"
 ROLE_BLOCKS = {
     "presenters": Role.PRESENTER,
     "collaborators": Role.COLLABORATOR,
@@ -84,7 +86,9 @@ class ModalContext:
             return None
 
 
-def room_modal(context: ModalContext, *, when: str = "") -> dict[str, Any]:
+def room_modal(
+    context: ModalContext, *, when: str = "", default_length: timedelta = DEFAULT_LENGTH
+) -> dict[str, Any]:
     """The modal view; *when* pre-fills the natural-language field."""
     when_element: dict[str, Any] = {
         "type": "plain_text_input",
@@ -96,11 +100,22 @@ def room_modal(context: ModalContext, *, when: str = "") -> dict[str, Any]:
         when_element["initial_value"] = when[:MAX_WHEN_LENGTH]
     blocks: list[dict[str, Any]] = [
         _input(
+            TITLE,
+            "Title",
+            {
+                "type": "plain_text_input",
+                "action_id": "text",
+                "max_length": MAX_TITLE,
+                "placeholder": _plain("Design review"),
+            },
+            hint="Heads the room's card and list; optional.",
+        ),
+        _input(
             WHEN,
             "When",
             when_element,
             hint=f"In your time zone ({context.tz}). Or leave it empty and pick a start and end "
-            "below; with neither, the room opens now for 180 days.",
+            f"below; with neither, the room opens now for {_length_words(default_length)}.",
         ),
         _input(START, "Starts", {"type": "datetimepicker", "action_id": "at"}),
         _input(END, "Ends", {"type": "datetimepicker", "action_id": "at"}),
@@ -160,6 +175,7 @@ def room_modal(context: ModalContext, *, when: str = "") -> dict[str, Any]:
 
 # block id -> (the key its value is under, the type that value must have)
 _EXPECTED: dict[str, tuple[str, type]] = {
+    TITLE: ("value", str),
     WHEN: ("value", str),
     START: ("selected_date_time", int),
     END: ("selected_date_time", int),
@@ -233,6 +249,9 @@ def read_submission(
     channel = _field(values, POST_TO, "selected_conversation", str) or context.channel_id
     if not channel or channel[:1] not in ("C", "G", "D"):
         errors[POST_TO] = "Choose a conversation to post the room in."
+    title = " ".join((_field(values, TITLE, "value", str) or "").split()) or None
+    if title is not None and len(title) > MAX_TITLE:  # the field's max_length, forged past
+        errors[TITLE] = f"A title may have at most {MAX_TITLE} characters."
     if errors or window is None or not channel:
         return errors or {WHEN: "Please say when the room should be open."}
     command = ResolvedCommand(
@@ -242,6 +261,7 @@ def read_submission(
         participants=people,
         pstn_dial_out=dial_out,
         tz=context.tz,
+        title=title,
     )
     return Submission(command, channel, _response_url(response_urls, channel, response_url_allowed))
 
@@ -292,6 +312,18 @@ def _window(
         errors[block] = "Put only a time in When; choose people in the lists below."
         return None
     return result.valid_from, result.valid_until
+
+
+def _length_words(length: timedelta) -> str:
+    """``an hour``, ``90 minutes``, ``2 days``: the default length as the hint says it."""
+    minutes = int(length.total_seconds() // 60)
+    if minutes == 60:
+        return "an hour"
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} day{'s' * (minutes != 1440)}"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes"
 
 
 def _field(values: Mapping[str, Any], block_id: str, key: str, kind: type) -> Any:

@@ -91,8 +91,9 @@ SET_MESSAGE = (
 )
 INSERT_ROOM = (
     "INSERT INTO rooms (id, team_id, channel_id, creator_id, valid_from, valid_until, "
-    "pstn_dial_out, tz, state, created_at, updated_at) VALUES (:id, :team_id, :channel_id, "
-    ":creator_id, :valid_from, :valid_until, :pstn_dial_out, :tz, 'active', :now, :now) "
+    "pstn_dial_out, tz, title, state, created_at, updated_at) VALUES (:id, :team_id, "
+    ":channel_id, :creator_id, :valid_from, :valid_until, :pstn_dial_out, :tz, :title, 'active', "
+    ":now, :now) "
     "ON CONFLICT (id) DO NOTHING RETURNING id"
 )
 INSERT_PARTICIPANT = (

@@ -132,6 +132,8 @@ class RoomRecord:
     tz: str | None = None
     """The creator's IANA zone when the room was made, for the fallback text of its dates;
     None for rooms recorded before the registry kept it."""
+    title: str | None = None
+    """The room's title ("Design review"); ACS has no such field, so only the registry has it."""
 
     @property
     def active(self) -> bool:

@@ -49,6 +49,7 @@ def _record(row: RoomRow) -> RoomRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         tz=row.tz,
+        title=row.title,
     )
 
 
@@ -85,6 +86,7 @@ class RoomRegistry:
         now: datetime,
         journal_step: tuple[str, str] | None = None,
         tz: str | None = None,
+        title: str | None = None,
     ) -> RoomRecord:
         """Record a room ACS just created; if *room_id* is already recorded, return it as is.
 
@@ -111,6 +113,7 @@ class RoomRegistry:
             created_at=now.astimezone(UTC),
             updated_at=now.astimezone(UTC),
             tz=tz,
+            title=title,
         )
         if self._sessions.hot is not None and journal_step is not None:
             with contextlib.suppress(hot_sqlite.NoMatch):
@@ -127,6 +130,7 @@ class RoomRegistry:
                 valid_until=valid_until,
                 pstn_dial_out=pstn_dial_out,
                 tz=tz,
+                title=title,
                 state=RoomState.ACTIVE.value,
                 created_at=now,
                 updated_at=now,
@@ -172,6 +176,7 @@ class RoomRegistry:
                 "valid_until": hot_sqlite.stored(room.valid_until),
                 "pstn_dial_out": 1 if room.pstn_dial_out else 0,
                 "tz": room.tz,
+                "title": room.title,
                 "now": stamp,
             }
             if connection.execute(hot_sqlite.INSERT_ROOM, values).fetchone() is None:
@@ -278,6 +283,14 @@ class RoomRegistry:
             if row.state != RoomState.ENDED.value:
                 _check_window(row.valid_from, ended_at)
                 row.state, row.valid_until, row.updated_at = RoomState.ENDED.value, ended_at, now
+            return await _saved(session, row)
+
+    async def set_title(self, room_id: str, title: str | None, *, now: datetime) -> RoomRecord:
+        """Give an active room a new title (`rename`); the same title again changes nothing."""
+        async with self._sessions.write() as session:
+            row = await _load_active(session, room_id)
+            if row.title != title:
+                row.title, row.updated_at = title, now
             return await _saved(session, row)
 
     async def mark_deleted(self, room_id: str, *, now: datetime) -> RoomRecord:

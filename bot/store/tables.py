@@ -93,6 +93,8 @@ class RoomRow(Base):
     pstn_dial_out: Mapped[bool] = mapped_column(Boolean)
     tz: Mapped[str | None] = mapped_column(String(64))
     """The creator's IANA zone: the fallback text of the room's dates (NULL before 0003)."""
+    title: Mapped[str | None] = mapped_column(String(100))
+    """The room's title, which ACS does not keep (NULL: none, and before 0005)."""
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))

@@ -31,6 +31,7 @@ def submission(
     bot: LocalBot,
 ) -> str:
     state = {
+        "title": {"text": {"type": "plain_text_input", "value": values.get("title")}},
         "when": {"text": {"type": "plain_text_input", "value": values.get("when")}},
         "start": {"at": {"type": "datetimepicker", "selected_date_time": values.get("start")}},
         "end": {"at": {"type": "datetimepicker", "selected_date_time": values.get("end")}},
@@ -212,3 +213,20 @@ async def test_the_global_shortcut_opens_the_modal(bot: LocalBot) -> None:
     opened = await bot.slack.wait_for(lambda s: s.views[-1] if s.views else None)
     view = opened.view if hasattr(opened, "view") else opened
     assert view["callback_id"] == CALLBACK_ID
+
+
+async def test_the_form_takes_a_title_which_heads_the_card(bot: LocalBot) -> None:
+    """The form's Title field (raw text, as Slack sends inputs) becomes the room's title."""
+    view = await open_modal(bot)
+    title_block = next(b for b in view["blocks"] if b.get("block_id") == "title")
+    assert title_block["element"]["max_length"] == 100
+    when = next(b for b in view["blocks"] if b.get("block_id") == "when")
+    assert "opens now for an hour" in when["hint"]["text"]
+    accepted = await bot.post_signed(
+        submission(view, {"title": "  Q&A   with <leads> ", "when": "tomorrow 9am-5pm"}, bot=bot),
+        "application/x-www-form-urlencoded",
+    )
+    assert accepted == {}
+    await bot.settle()
+    header = bot.slack.messages[-1].blocks[0]
+    assert header == {"type": "header", "text": {"type": "plain_text", "text": "Q&A with <leads>"}}
