@@ -16,13 +16,12 @@ import itertools
 import json
 import re
 import secrets
-import sys
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -33,7 +32,6 @@ from bot import mrkdwn
 from bot.acs.emulator import EmulatorServer
 from bot.cli_args import log_level
 from bot.config import load_settings
-from bot.logs import configure_logging
 from bot.main import Options, Runtime, web_app
 from bot.slack.fake_slack import FakeSlack
 
@@ -46,13 +44,7 @@ ZONES = itertools.cycle(
 )
 PICKED = re.compile(r"(<(?:@[UW]|!subteam\^S|#C)[A-Z0-9]+(?:\|[^<>]*)?>)")
 PLAIN_MENTION = re.compile(r"(?<![<\w|^;])@([A-Za-z][\w.-]{0,40})")
-PROMPT = "roombot> "
 DEFAULT_DATABASE = "sqlite+aiosqlite:///var/dev.db"
-HELP = """Type a /room command, e.g.
-  /room create tomorrow for 2 weeks @alice presenter @bob
-  /room list
-  /room help
-Plain @names become local users. :users lists them, :quit leaves."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,32 +52,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print raw Block Kit JSON")
     parser.add_argument(
         "--database",
-        default="sqlite+aiosqlite:///var/dev.db",
+        default=DEFAULT_DATABASE,
         help="DATABASE_URL for the local bot (var/dev.db)",
     )
     parser.add_argument(
         "--log-level", type=log_level, default="WARNING", help="log level (WARNING)"
     )
-    parser.add_argument("--as", dest="user", default=ME[1], help="your local user name (you)")
+    parser.add_argument(
+        "--log-file",
+        default="var/dev.log",
+        help="where logs go, so the console shows only the channel (var/dev.log; - for stderr)",
+    )
+    parser.add_argument(
+        "--as", dest="user", default=ME[1], help="act as this local user (you); :as switches"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    configure_logging(args.log_level)
-    if args.script is not None:
-        try:
-            lines: Iterable[str] = args.script.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            print(f"roombot: cannot read {args.script}: {exc.strerror}", file=sys.stderr)
-            return 2
-        interactive = False
-    else:
-        lines = sys.stdin
-        interactive = sys.stdin.isatty()
-    return asyncio.run(
-        console(
-            lines, interactive=interactive, raw=args.json, database=args.database, out=sys.stdout
-        )
-    )
+    from bot.dev.console import main  # the console needs this module: import it on use
+
+    return main(args)
 
 
 @dataclass
@@ -128,6 +114,7 @@ class LocalBot:
     async def command(self, line: str, *, user_id: str = ME[0]) -> dict[str, Any]:
         """Send `/room …` as Slack does; returns the ack's JSON (or {} for an empty ack)."""
         name, _, text = line.strip().partition(" ")
+        user = self.slack.users.get(user_id)
         form = {
             "token": "legacy-unused",
             "team_id": TEAM,
@@ -135,12 +122,13 @@ class LocalBot:
             "channel_id": CHANNEL,
             "channel_name": "general",
             "user_id": user_id,
-            "user_name": ME[1],
+            "user_name": user.name if user is not None else ME[1],
             "command": name,
             "text": self.escape(text),
             "api_app_id": "A0LOCAL",
             "response_url": self.slack.new_response_url(CHANNEL, user_id),
-            "trigger_id": self.slack.issue_trigger_id(),
+            # Slack ties a trigger to the person who acted; the view it opens is theirs.
+            "trigger_id": self.slack.issue_trigger_id(user_id=user_id),
         }
         ack = await self.post_signed(urlencode(form), "application/x-www-form-urlencoded")
         if not ack.get("error"):
@@ -249,100 +237,3 @@ async def local_bot(
                     )
             finally:
                 await runner.cleanup()
-
-
-async def console(
-    lines: Iterable[str], *, interactive: bool, raw: bool, database: str, out: TextIO
-) -> int:
-    """Run each line through the local bot and print what Slack would show."""
-    default = database == DEFAULT_DATABASE
-    state = Path("var/dev-emulator.json") if default else None
-    people = Path("var/dev-people.json") if default else None
-    async with local_bot(database, emulator_state=state, people_state=people) as bot:
-        if interactive:
-            print(HELP, file=out)
-        shown_messages = len(bot.slack.messages)
-        shown_ephemerals = len(bot.slack.ephemerals)
-        for line in _lines(lines, interactive, out):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line in (":quit", ":q", "exit"):
-                break
-            if line == ":users":
-                for user in bot.slack.users.values():
-                    print(f"  @{user.name} ({user.id}, {user.tz})", file=out)
-                continue
-            if not line.startswith("/"):
-                print("Commands start with /room (type :quit to leave).", file=out)
-                continue
-            print(
-                f"{PROMPT}{line}" if not interactive else "",
-                file=out,
-                end="\n" if not interactive else "",
-            )
-            ack = await bot.command(line)
-            if ack.get("error"):
-                print(f"  ! the bot answered {ack['error']}", file=out)
-            elif ack:
-                _show(ack, "(only you) ", raw, bot, out)
-            new_notes = bot.slack.ephemerals[shown_ephemerals:]
-            shown_note = next((e for e in new_notes if e.via == "ack"), None)
-            shown_edits = len(shown_note.edits) if shown_note is not None else 0
-            await bot.settle()
-            replaced = shown_note is not None and len(shown_note.edits) > shown_edits
-            if shown_note is not None and replaced and not shown_note.deleted:
-                _show(_as_dict(shown_note), "(only you) ", raw, bot, out)  # the answer
-            for note in bot.slack.ephemerals[shown_ephemerals:]:
-                if note.via == "ack" or note.deleted:
-                    continue  # shown above as the bot acked; or taken back before anyone looked
-                _show(_as_dict(note), "(only you) ", raw, bot, out)
-            for message in bot.slack.messages[shown_messages:]:
-                _show(_as_dict(message), "#general ", raw, bot, out)
-            shown_messages = len(bot.slack.messages)
-            shown_ephemerals = len(bot.slack.ephemerals)
-    return 0
-
-
-def _lines(lines: Iterable[str], interactive: bool, out: TextIO) -> Iterable[str]:
-    if not interactive:
-        yield from lines
-        return
-    while True:
-        try:
-            yield input(PROMPT)
-        except EOFError:
-            print(file=out)
-            return
-
-
-def _as_dict(message: Any) -> dict[str, Any]:
-    return {"text": getattr(message, "text", ""), "blocks": getattr(message, "blocks", None) or []}
-
-
-_EMOJI = {
-    ":hourglass_flowing_sand:": "⏳",
-    ":video_camera:": "📹",
-    ":warning:": "⚠️ ",
-    ":wastebasket:": "🗑️ ",
-    ":calendar:": "📅",
-    ":busts_in_silhouette:": "👥",
-    ":information_source:": "ℹ️ ",
-}
-_BOLD = re.compile(r"\*([^*\n]+)\*")
-
-
-def _readable(text: str) -> str:
-    """Terminal-friendly mrkdwn: emoji codes as emoji, *bold* markers dropped."""
-    for code, emoji in _EMOJI.items():
-        text = text.replace(code, emoji)
-    return _BOLD.sub(r"\1", text)
-
-
-def _show(message: dict[str, Any], prefix: str, raw: bool, bot: LocalBot, out: TextIO) -> None:
-    if raw:
-        print(prefix + json.dumps(message, indent=2), file=out)
-        return
-    text = _readable(bot.slack.render_text(message))
-    for index, line in enumerate(text.splitlines() or [""]):
-        print(("  " + prefix if index == 0 else "  ") + line, file=out)

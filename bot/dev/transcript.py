@@ -1,0 +1,126 @@
+"""What the channel shows, as text: new messages, cards edited in place, notes to one person.
+
+Slack changes a posted card where it stands (`chat.update`, `replace_original`); a terminal
+cannot, so a changed card is printed again, marked `(edited)`. The transcript remembers what it
+has printed, so each step shows exactly what that step changed, and anything a cancelled step
+left behind shows with the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.slack.fake_slack import Ephemeral, FakeSlack, Message
+
+Posted = Message | Ephemeral
+
+_EMOJI = {
+    ":hourglass_flowing_sand:": "⏳",
+    ":video_camera:": "📹",
+    ":warning:": "⚠️ ",
+    ":wastebasket:": "🗑️ ",
+    ":calendar:": "📅",
+    ":busts_in_silhouette:": "👥",
+    ":information_source:": "ℹ️ ",
+}
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def readable(text: str) -> str:
+    """Terminal-friendly mrkdwn: emoji codes as emoji, *bold* markers dropped."""
+    for code, emoji in _EMOJI.items():
+        text = text.replace(code, emoji)
+    return _BOLD.sub(r"\1", text)
+
+
+def has_buttons(posted: Posted) -> bool:
+    return any(
+        element.get("type") == "button"
+        for block in posted.blocks
+        for element in [*block.get("elements", []), block.get("accessory") or {}]
+        if isinstance(element, Mapping)
+    )
+
+
+@dataclass
+class Transcript:
+    """Renders what changed in *slack* since the last call of `changes()`."""
+
+    slack: FakeSlack
+    raw: bool = False
+    _messages: int = 0
+    _ephemerals: int = 0
+    _versions: dict[int, tuple[int, bool]] = field(default_factory=dict)
+    last_card: Posted | None = None
+
+    def __post_init__(self) -> None:
+        self.skip_to_now()
+
+    def skip_to_now(self) -> None:
+        """Treat everything recorded so far (e.g. restored from an earlier run) as shown."""
+        self._messages = len(self.slack.messages)
+        self._ephemerals = len(self.slack.ephemerals)
+        everything: list[Posted] = [*self.slack.messages, *self.slack.ephemerals]
+        for posted in everything:
+            self._versions[id(posted)] = (len(posted.edits), posted.deleted)
+
+    def show(self, message: Mapping[str, Any], prefix: str) -> list[str]:
+        """An ack or other payload that never reached the fake Slack's records."""
+        return self._render(message, prefix)
+
+    def changes(self, viewer: str) -> list[str]:
+        """Lines for everything new or changed; ephemerals are labelled for *viewer*."""
+        lines: list[str] = []
+        old_ephemerals = self.slack.ephemerals[: self._ephemerals]
+        new_ephemerals = self.slack.ephemerals[self._ephemerals :]
+        old_messages = self.slack.messages[: self._messages]
+        new_messages = self.slack.messages[self._messages :]
+        for note in new_ephemerals:
+            lines += self._posted(note, self._ephemeral_prefix(note, viewer), edited=False)
+        for note in old_ephemerals:
+            lines += self._if_changed(note, self._ephemeral_prefix(note, viewer))
+        for message in old_messages:
+            lines += self._if_changed(message, self._channel_prefix(message))
+        for message in new_messages:
+            lines += self._posted(message, self._channel_prefix(message), edited=False)
+        self._messages += len(new_messages)
+        self._ephemerals += len(new_ephemerals)
+        return lines
+
+    def _if_changed(self, posted: Posted, prefix: str) -> list[str]:
+        seen = self._versions.get(id(posted), (0, False))
+        if seen == (len(posted.edits), posted.deleted):
+            return []
+        return self._posted(posted, prefix, edited=True)
+
+    def _posted(self, posted: Posted, prefix: str, *, edited: bool) -> list[str]:
+        self._versions[id(posted)] = (len(posted.edits), posted.deleted)
+        if posted.deleted:
+            return [f"  {prefix}(a message was deleted)"] if edited else []
+        if has_buttons(posted):
+            self.last_card = posted
+        marker = "(edited) " if edited else ""
+        return self._render({"text": posted.text, "blocks": posted.blocks}, prefix + marker)
+
+    def _render(self, message: Mapping[str, Any], prefix: str) -> list[str]:
+        if self.raw:
+            return [prefix + json.dumps(dict(message), indent=2)]
+        text = readable(self.slack.render_text(message))
+        return [
+            ("  " + prefix if index == 0 else "  ") + line
+            for index, line in enumerate(text.splitlines() or [""])
+        ]
+
+    def _channel_prefix(self, message: Message) -> str:
+        channel = self.slack.channels.get(message.channel)
+        return f"#{channel.name if channel else message.channel} "
+
+    def _ephemeral_prefix(self, note: Ephemeral, viewer: str) -> str:
+        if note.user == viewer:
+            return "(only you) "
+        user = self.slack.users.get(note.user)
+        return f"(only @{user.name if user else note.user}) "
