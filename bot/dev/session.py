@@ -103,7 +103,10 @@ class Session:
                 return "No card with buttons yet; create a room first, e.g. /room create tomorrow"
         buttons = buttons_of(card) if not card.deleted else []
         if not buttons:
-            return "That card has no buttons any more."
+            return (
+                "The last card shown has no buttons any more; "
+                "press another by its room id, e.g. :press ROOM_ID Extend"
+            )
         chosen = pick(buttons, argument)
         return (card, chosen) if isinstance(chosen, Button) else chosen
 

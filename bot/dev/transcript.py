@@ -101,7 +101,7 @@ class Transcript:
         self._versions[id(posted)] = (len(posted.edits), posted.deleted)
         if posted.deleted:
             return [f"  {prefix}(a message was deleted)"] if edited else []
-        if has_buttons(posted):
+        if has_buttons(posted) or edited:  # `:press` acts on the card last shown, never older
             self.last_card = posted
         marker = "(edited) " if edited else ""
         return self._render({"text": posted.text, "blocks": posted.blocks}, prefix + marker)
