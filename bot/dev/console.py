@@ -36,6 +36,11 @@ HELP = """Type a /room command, e.g.
 Plain @names become local users. :press 2 or :press Extend presses a button on the last
 card (:press ROOM_ID Delete on another); :as NAME acts as someone else; :users lists people;
 :help shows this; :quit (or Ctrl-D) leaves."""
+COMPLETIONS = (
+    "/room",
+    *(f"/room {verb}" for verb in ("create", "list", "show", "extend", "add", "remove", "delete")),
+    *(":press", ":as", ":users", ":help", ":quit"),
+)
 STOPPED = "  (stopped waiting; what the bot still posts shows after your next command)"
 FORM_CLOSED = "  (form closed; nothing was sent)"
 
@@ -52,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
             return 2
         source = ScriptLines(text.splitlines())
     elif sys.stdin.isatty():
-        source = Terminal(HISTORY_FILE)
+        source = Terminal(HISTORY_FILE, words=COMPLETIONS)
     else:
         source = ScriptLines(sys.stdin)
     persistent = args.database == DEFAULT_DATABASE
@@ -66,7 +71,10 @@ def main(args: argparse.Namespace) -> int:
             )
             console = Console(thread, session, source, sys.stdout)
             if args.user != ME[1]:
-                thread.call(session.act_as, args.user)
+                who = thread.call(session.act_as, args.user)
+                if who.startswith("  !"):
+                    print(f"roombot: --as {args.user}: {who.removeprefix('  ! ')}", file=sys.stderr)
+                    return 2
             return console.run()
     except KeyboardInterrupt:  # before the prompt, or in a script: leave quietly
         print(file=sys.stderr)

@@ -11,6 +11,7 @@ Anything the bot refuses comes back as `response_action: errors`, shown by the c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,8 +172,15 @@ def _time(field: Field, text: str, workspace: Workspace) -> dict[str, Any]:
     return {"selected_time": f"{_moment(text, '%H:%M', '14:00', field):%H:%M}"}
 
 
+_PERSON = re.compile(r"[A-Za-z][\w.-]{0,40}")
+
+
 def _names(text: str) -> list[str]:
-    return [n.lstrip("@") for n in text.replace(",", " ").split() if n.lstrip("@")]
+    names = [n.lstrip("@") for n in text.replace(",", " ").split() if n.lstrip("@")]
+    wrong = [n for n in names if not _PERSON.fullmatch(n)]
+    if wrong:
+        raise FieldError(f"{wrong[0]!r} is not a person's name; name people as @alice @bob.")
+    return names
 
 
 def _users(field: Field, text: str, workspace: Workspace) -> dict[str, Any]:

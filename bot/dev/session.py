@@ -9,6 +9,7 @@ workspace is saved after every step, so a later run can manage what this one mad
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from bot.slack.dev_cli import ME, LocalBot
 from bot.slack.fake_slack import View
 
 logger = logging.getLogger("roombot.dev")
+PERSON = re.compile(r"[A-Za-z][\w.-]{0,40}")  # what the console turns into a local person
 FORM_OPENS_WITHIN = 5.0  # seconds; Slack's trigger ids last 3
 
 
@@ -49,7 +51,10 @@ class Session:
 
     def act_as(self, name: str) -> str:
         """Act as the local person *name* (made if new); returns a line saying who that is."""
-        self.user_id = self.bot.user(name.lstrip("@"))
+        name = name.lstrip("@")
+        if not PERSON.fullmatch(name):
+            return f"  ! {name!r} cannot be a person's name here; e.g. :as alice"
+        self.user_id = self.bot.user(name)
         user = self.bot.slack.users[self.user_id]
         self._save()
         return f"  You are @{user.name} ({user.tz})."

@@ -10,7 +10,7 @@ with nothing echoed by the reader: the console prints what it did, as a transcri
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -50,13 +50,16 @@ class Terminal:
 
     interactive = True
 
-    def __init__(self, history_file: Path | None) -> None:
+    def __init__(self, history_file: Path | None, *, words: Sequence[str] = ()) -> None:
         import readline  # only here: the module changes how input() behaves once imported
 
         self._readline = readline
         self._history_file = history_file
+        self._words = tuple(words)
         readline.set_auto_history(False)  # answers to a form's fields stay out of the history
         readline.set_history_length(HISTORY_LENGTH)
+        readline.set_completer_delims(" ")  # complete the whole `/room verb` so far
+        readline.set_completer(self._complete)
         readline.parse_and_bind("tab: complete")
         if history_file is not None and history_file.exists():
             with contextlib.suppress(OSError):
@@ -73,6 +76,19 @@ class Terminal:
         length = self._readline.get_current_history_length()
         if line and (length == 0 or self._readline.get_history_item(length) != line):
             self._readline.add_history(line)
+
+    def _complete(self, text: str, state: int) -> str | None:
+        """Tab completion of the word being typed, from the console's commands."""
+        line = self._readline.get_line_buffer()[: self._readline.get_endidx()]
+        index = line.count(" ")
+        options = sorted(
+            {
+                w.split(" ")[index]
+                for w in self._words
+                if w.startswith(line) and w.count(" ") >= index
+            }
+        )
+        return options[state] + " " if state < len(options) else None
 
     def save(self) -> None:
         """Write the history file (kept to the last HISTORY_LENGTH lines)."""

@@ -125,14 +125,15 @@ def test_card_buttons_are_pressed_by_number_label_or_room_id(tmp_path: Path) -> 
 
 
 def test_commands_and_presses_go_as_the_chosen_user(tmp_path: Path) -> None:
-    script = "/room create tomorrow\n:as bob\n:press Delete\ny\n:as alice\n:press 2\n"
+    script = "/room create tomorrow\n:as 42\n:as bob\n:press Delete\ny\n:as alice\n:press 2\n"
     done = run_script(tmp_path, script, "--as", "alice")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "roombot (@alice)> /room create tomorrow" in out
     assert "#general 📹 Room ready — created by @alice" in out
     assert "Presenters: @alice" in out
-    assert "roombot (@alice)> :as bob" in out
+    assert "  ! '42' cannot be a person's name here; e.g. :as alice" in out
+    assert "roombot (@alice)> :as bob" in out  # still alice after the refusal
     assert "  You are @bob (" in out
     refused = out[out.index("roombot (@bob)> :press Delete") : out.index("roombot (@bob)> :as")]
     assert "(only you) ⚠️  Only the room's creator (@alice)" in refused

@@ -86,11 +86,15 @@ def test_lines_can_be_edited_and_the_history_outlives_the_process(tmp_path: Path
     console.send(f"/room elp{HOME}{RIGHT * 6}h\r")
     console.expect_exact("  (only you) Create a room (the verb is optional):")
     console.expect_exact(PROMPT)
+    console.send("/room li\t\r")  # Tab completes the verb
+    console.expect_exact("  (only you) No current or upcoming rooms in #general.")
+    console.expect_exact(PROMPT)
     leave(console)
-    assert (tmp_path / "var" / "dev-history").read_text().splitlines()[-1] == "/room help"
+    history = (tmp_path / "var" / "dev-history").read_text().splitlines()
+    assert history[-2:] == ["/room help", "/room list"]
 
     again = start(tmp_path)
-    again.send(f"{UP}\r")  # the previous run's last command
+    again.send(f"{UP}{UP}\r")  # the previous run's last but one command
     again.expect_exact("  (only you) Create a room (the verb is optional):")
     again.expect_exact(PROMPT)
     leave(again)
