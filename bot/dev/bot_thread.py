@@ -43,6 +43,10 @@ class BotThread(Generic[R]):
             raise RuntimeError("the bot is not running")
         return self._resource
 
+    @property
+    def resource_is_open(self) -> bool:
+        return self._resource is not None
+
     def __enter__(self) -> Self:
         self._thread.start()
         try:
