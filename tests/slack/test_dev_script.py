@@ -158,3 +158,17 @@ def test_a_room_from_an_earlier_run_is_managed_in_place_without_warnings(
     assert "Attendees: @alice" in out
     assert "#general 📹" not in out  # not posted a second time
     assert f"#general (edited) 🗑️  ~Room `{room}`~ was deleted." in out
+
+
+def test_without_the_kept_workspace_library_warnings_go_to_the_log_file(tmp_path: Path) -> None:
+    first = run_script(tmp_path, "/room create tomorrow\n")
+    room = room_ids(first.stdout)[0]
+    (tmp_path / "var" / "dev-slack.json").unlink()  # e.g. a var/ from before it was kept
+    second = run_script(tmp_path, f"/room extend {room} by 1 day\n")
+    assert second.returncode == 0, second.stderr
+    assert second.stderr == ""
+    assert "WARNING" not in second.stdout
+    assert "#general 📅 Room extended by @you" in second.stdout  # posted again: Slack forgot it
+    log = (tmp_path / "var" / "dev.log").read_text()
+    assert "could not update the message of room" in log
+    assert "message_not_found" in log
