@@ -18,7 +18,7 @@ from bot.dev import form
 from bot.dev.bot_thread import BotThread
 from bot.dev.buttons import parse_choice
 from bot.dev.logfile import route_logs
-from bot.dev.session import Session, Step
+from bot.dev.session import PERSON, Session, Step
 from bot.dev.terminal import LineSource, ScriptLines, Terminal
 from bot.dev.transcript import readable
 from bot.slack.dev_cli import CHANNEL, DEFAULT_DATABASE, ME, LocalBot, local_bot
@@ -60,6 +60,10 @@ def main(args: argparse.Namespace) -> int:
         source = Terminal(HISTORY_FILE, words=COMPLETIONS)
     else:
         source = ScriptLines(sys.stdin)
+    if not PERSON.fullmatch(args.user.lstrip("@")):
+        message = f"{args.user!r} cannot be a person's name here; e.g. --as alice"
+        print(f"roombot: --as: {message}", file=sys.stderr)
+        return 2
     persistent = args.database == DEFAULT_DATABASE
     try:
         with BotThread(
@@ -71,10 +75,7 @@ def main(args: argparse.Namespace) -> int:
             )
             console = Console(thread, session, source, sys.stdout)
             if args.user != ME[1]:
-                who = thread.call(session.act_as, args.user)
-                if who.startswith("  !"):
-                    print(f"roombot: --as {args.user}: {who.removeprefix('  ! ')}", file=sys.stderr)
-                    return 2
+                thread.call(session.act_as, args.user)
             return console.run()
     except KeyboardInterrupt:  # before the prompt, or in a script: leave quietly
         print(file=sys.stderr)
@@ -85,6 +86,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 class Console:
+    """Reads lines from *source*, runs each as a step on *thread*'s bot, prints to *out*."""
+
     def __init__(
         self, thread: BotThread[LocalBot], session: Session, source: LineSource, out: TextIO
     ) -> None:
@@ -140,7 +143,10 @@ class Console:
             if not rest.strip():
                 self.say(f"  You are @{self._session.user_name}. Say who to be: :as alice")
             else:
-                self.say(self._thread.call(self._session.act_as, rest.strip().split()[0]))
+                try:
+                    self.say(self._thread.call(self._session.act_as, rest.strip().split()[0]))
+                except ValueError as wrong:
+                    self.say(f"  ! {wrong}")
         elif word == ":press":
             self._echo(line)
             self._press(rest)

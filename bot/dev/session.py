@@ -50,10 +50,13 @@ class Session:
         return user.name if user is not None else self.user_id
 
     def act_as(self, name: str) -> str:
-        """Act as the local person *name* (made if new); returns a line saying who that is."""
+        """Act as the local person *name* (made if new); returns a line saying who that is.
+
+        Raises ValueError, with what would work, for what cannot be a person's name.
+        """
         name = name.lstrip("@")
         if not PERSON.fullmatch(name):
-            return f"  ! {name!r} cannot be a person's name here; e.g. :as alice"
+            raise ValueError(f"{name!r} cannot be a person's name here; e.g. :as alice")
         self.user_id = self.bot.user(name)
         user = self.bot.slack.users[self.user_id]
         self._save()

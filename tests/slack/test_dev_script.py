@@ -172,3 +172,12 @@ def test_without_the_kept_workspace_library_warnings_go_to_the_log_file(tmp_path
     log = (tmp_path / "var" / "dev.log").read_text()
     assert "could not update the message of room" in log
     assert "message_not_found" in log
+
+
+def test_as_refuses_what_cannot_be_a_name(tmp_path: Path) -> None:
+    done = run_script(tmp_path, "/room list\n", "--as", "4ever")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "roombot: --as: '4ever' cannot be a person's name here; e.g. --as alice\n"
+    )
+    assert done.stdout == ""
