@@ -181,3 +181,13 @@ def test_as_refuses_what_cannot_be_a_name(tmp_path: Path) -> None:
         "roombot: --as: '4ever' cannot be a person's name here; e.g. --as alice\n"
     )
     assert done.stdout == ""
+
+
+def test_after_room_show_a_press_means_the_room_shown(tmp_path: Path) -> None:
+    first = room_ids(run_script(tmp_path, "/room create tomorrow\n").stdout)[0]
+    script = f"/room create friday\n/room show {first}\n:press Extend\n"
+    done = run_script(tmp_path, script)
+    assert done.returncode == 0, done.stderr
+    pressed = done.stdout[done.stdout.index("roombot> :press Extend") :]
+    assert f"(only you) Room `{first}` now closes at" in pressed
+    assert f"`{first}`" in pressed.split("(edited)")[1]
