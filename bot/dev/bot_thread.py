@@ -10,12 +10,15 @@ loop with `run()` and waits for its result; Ctrl-C while waiting cancels only th
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
+
+from bot.dev.interrupts import sigint_blocked
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,7 +51,11 @@ class BotThread(Generic[R]):
         return self._resource is not None
 
     def __enter__(self) -> Self:
-        self._thread.start()
+        # The kernel gives a process's SIGINT to any thread that does not block it. Taken by
+        # the bot's thread (or a database thread it starts: they inherit its mask), the main
+        # thread's readline never wakes and Ctrl-C seems ignored. So the bot's threads block it.
+        with sigint_blocked():
+            self._thread.start()
         try:
             self._ready.wait()
         except BaseException:  # Ctrl-C while starting: stop cleanly, then let it propagate
@@ -68,13 +75,45 @@ class BotThread(Generic[R]):
         self.close()
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
-        """*work*'s result, computed on the bot's loop; Ctrl-C cancels it and propagates."""
-        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        """*work*'s result, computed on the bot's loop; Ctrl-C cancels it and propagates.
+
+        The result's future exists before anything is scheduled, so wherever in this method
+        Ctrl-C lands, what was started is cancelled (`run_coroutine_threadsafe` hands back its
+        future only once the work is scheduled: a Ctrl-C in between left it running).
+        """
+        result: concurrent.futures.Future[T] = concurrent.futures.Future()
         try:
-            return future.result()
+            self._loop.call_soon_threadsafe(self._start, work, result)
+            return result.result()
         except KeyboardInterrupt:
-            future.cancel()
+            result.cancel()
             raise
+
+    def _start(self, work: Coroutine[Any, Any, T], result: concurrent.futures.Future[T]) -> None:
+        """On the loop: run *work* as a task tied to *result* both ways."""
+        if result.cancelled():
+            work.close()
+            return
+        task = self._loop.create_task(work)
+
+        def cancel_task(done: concurrent.futures.Future[T]) -> None:
+            if done.cancelled():
+                self._loop.call_soon_threadsafe(task.cancel)
+
+        def settle(done: asyncio.Task[T]) -> None:
+            if done.cancelled():
+                result.cancel()
+                return
+            # The main thread may cancel *result* at any moment: then there is no one to tell.
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                failure = done.exception()
+                if failure is not None:
+                    result.set_exception(failure)
+                else:
+                    result.set_result(done.result())
+
+        result.add_done_callback(cancel_task)
+        task.add_done_callback(settle)
 
     def call(self, function: Callable[..., T], *args: Any) -> T:
         """*function(*args)* called on the bot's loop, where the bot's state may be touched."""

@@ -82,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
         return 130
     finally:
         if isinstance(source, Terminal):
-            source.save()
+            source.close()
 
 
 class Console:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from bot.dev.interrupts import CtrlCRelay
+
 HISTORY_LENGTH = 1000
 
 
@@ -61,13 +63,15 @@ class Terminal:
         readline.set_completer_delims(" ")  # complete the whole `/room verb` so far
         readline.set_completer(self._complete)
         readline.parse_and_bind("tab: complete")
+        self._interrupts = CtrlCRelay()
         if history_file is not None and history_file.exists():
             with contextlib.suppress(OSError):
                 readline.read_history_file(history_file)
 
     def read(self, prompt: str) -> str | None:
         try:
-            return input(prompt)
+            with self._interrupts.reading():
+                return input(prompt)
         except EOFError:  # Ctrl-D
             print()
             return None
@@ -90,8 +94,9 @@ class Terminal:
         )
         return options[state] + " " if state < len(options) else None
 
-    def save(self) -> None:
-        """Write the history file (kept to the last HISTORY_LENGTH lines)."""
+    def close(self) -> None:
+        """Write the history file (kept to the last HISTORY_LENGTH lines); Ctrl-C as before."""
+        self._interrupts.close()
         if self._history_file is None:
             return
         with contextlib.suppress(OSError):

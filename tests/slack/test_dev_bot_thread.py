@@ -63,3 +63,18 @@ def test_a_resource_that_fails_to_open_is_raised_in_the_caller() -> None:
 
     with pytest.raises(OSError, match="port in use"), BotThread(broken):
         pass
+
+
+def test_ctrl_c_reaches_only_the_main_thread() -> None:
+    """SIGINT goes to a thread that does not block it: the bot's threads must all block it,
+    or the main thread's readline may never hear Ctrl-C."""
+
+    def blocked_here() -> bool:
+        return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+    async def in_the_loop_and_a_worker_thread() -> tuple[bool, bool]:
+        return blocked_here(), await asyncio.to_thread(blocked_here)
+
+    with BotThread(_resource) as thread:
+        assert thread.run(in_the_loop_and_a_worker_thread()) == (True, True)
+        assert not blocked_here()  # the main thread still hears it
