@@ -26,6 +26,7 @@ from bot.slack.fake_slack import View
 
 PROMPT = "roombot> "
 EMULATOR_STATE = Path("var/dev-emulator.json")
+PEOPLE_STATE = Path("var/dev-people.json")
 WORKSPACE_STATE = Path("var/dev-slack.json")
 HISTORY_FILE = Path("var/dev-history")
 HELP = """Type a /room command, e.g.
@@ -67,7 +68,11 @@ def main(args: argparse.Namespace) -> int:
     persistent = args.database == DEFAULT_DATABASE
     try:
         with BotThread(
-            lambda: local_bot(args.database, emulator_state=EMULATOR_STATE if persistent else None)
+            lambda: local_bot(
+                args.database,
+                emulator_state=EMULATOR_STATE if persistent else None,
+                people_state=PEOPLE_STATE if persistent else None,
+            )
         ) as thread:
             workspace_file = WORKSPACE_STATE if persistent else None
             session = thread.call(

@@ -72,27 +72,13 @@ class Session:
         step = Step(ack=ack)
         if ack.get("error"):
             step.lines.append(f"  ! the bot answered {ack['error']}")
-        elif ack:
-            step.lines += self.transcript.show(ack, "(only you) ")
-            self._aim_at_room_in(ack)
+        # The ack as Slack showed it, before the answer replaces or removes it.
+        step.lines += self.transcript.changes(self.user_id)
         await self.bot.settle()
         if not ack:  # an empty ack: `/room` opens a form, unless it could not
             step.view = await self._opened_view(views, said)
         step.lines += self._changes()
         return step
-
-    def _aim_at_room_in(self, ack: dict[str, Any]) -> None:
-        """After `/room show ID` (a card in the ack, which Slack does not keep), `:press` means
-        that room: its card in the channel, whose buttons do the same."""
-        values = [
-            str(element.get("value", ""))
-            for block in ack.get("blocks") or []
-            if isinstance(block, dict) and block.get("type") == "actions"
-            for element in block.get("elements") or []
-            if isinstance(element, dict) and element.get("type") == "button"
-        ]
-        if values and values[0]:
-            self.transcript.last_card = card_for_room(self.bot.slack, values[0], self.user_id)
 
     async def _opened_view(self, views_before: int, said: int) -> View | None:
         """The view this person's command opened, or None when the bot said something else."""

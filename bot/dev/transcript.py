@@ -1,7 +1,9 @@
 """What the channel shows, as text: new messages, cards edited in place, notes to one person.
 
 Slack changes a posted card where it stands (`chat.update`, `replace_original`); a terminal
-cannot, so a changed card is printed again, marked `(edited)`. The transcript remembers what it
+cannot, so a changed card is printed again, marked `(edited)`. A note to one person that the
+bot replaces (the ack's "⏳ Working on it…" by the answer) is printed as the new note; one it
+takes back (the "⏳" once the card is posted) simply goes. The transcript remembers what it
 has printed, so each step shows exactly what that step changed, and anything a cancelled step
 left behind shows with the next one.
 """
@@ -68,10 +70,6 @@ class Transcript:
         for posted in everything:
             self._versions[id(posted)] = (len(posted.edits), posted.deleted)
 
-    def show(self, message: Mapping[str, Any], prefix: str) -> list[str]:
-        """An ack or other payload that never reached the fake Slack's records."""
-        return self._render(message, prefix)
-
     def changes(self, viewer: str) -> list[str]:
         """Lines for everything new or changed; ephemerals are labelled for *viewer*."""
         lines: list[str] = []
@@ -99,11 +97,13 @@ class Transcript:
 
     def _posted(self, posted: Posted, prefix: str, *, edited: bool) -> list[str]:
         self._versions[id(posted)] = (len(posted.edits), posted.deleted)
-        if posted.deleted:
-            return [f"  {prefix}(a message was deleted)"] if edited else []
+        note = isinstance(posted, Ephemeral)
+        if posted.deleted:  # a note taken back (the ack's "⏳" once answered) just goes
+            return [f"  {prefix}(a message was deleted)"] if edited and not note else []
         if has_buttons(posted) or edited:  # `:press` acts on the card last shown, never older
             self.last_card = posted
-        marker = "(edited) " if edited else ""
+        # A card changes where it stands; a note replaced (the ack's "⏳") reads as the answer.
+        marker = "(edited) " if edited and not note else ""
         return self._render({"text": posted.text, "blocks": posted.blocks}, prefix + marker)
 
     def _render(self, message: Mapping[str, Any], prefix: str) -> list[str]:

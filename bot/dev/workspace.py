@@ -1,10 +1,10 @@
-"""The fake Slack's workspace, kept in a file between `roombot dev` runs.
+"""The fake Slack's channel messages, kept in a file between `roombot dev` runs.
 
-The database and the emulator's rooms outlive the process; a fresh fake Slack did not. Managing
-a room from an earlier run then meant `chat.update` of a card this Slack had never seen
-(`message_not_found`: a warning, and the card posted again) and people shown by id, not by
-name. Real Slack keeps both, so the fake keeps them too: the local people (name, zone) and the
-channel messages still visible. Ephemeral notes are not kept; Slack forgets them as well.
+The database and the emulator's rooms outlive the process (and the local people do:
+`local_bot(people_state=…)`); a fresh fake Slack's channel did not. Managing a room from an
+earlier run then meant `chat.update` of a card this Slack had never seen (`message_not_found`:
+a warning in the console, and the card posted a second time). Real Slack keeps the channel, so
+the fake keeps its visible messages too. Ephemeral notes are not kept; Slack forgets them as well.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.slack.fake_slack import BOT_USER_ID, FakeSlack, Message
+from bot.slack.fake_slack import FakeSlack, Message
 
 logger = logging.getLogger("roombot.dev")
 
@@ -24,12 +24,7 @@ VERSION = 1
 
 
 def save(slack: FakeSlack, path: Path) -> None:
-    """Write the people and visible channel messages to *path* (atomically)."""
-    users = [
-        {"id": u.id, "name": u.name, "tz": u.tz}
-        for u in slack.users.values()
-        if u.id != BOT_USER_ID and not u.is_bot
-    ]
+    """Write the visible channel messages to *path* (atomically)."""
     messages = [
         {
             "channel": m.channel,
@@ -46,7 +41,7 @@ def save(slack: FakeSlack, path: Path) -> None:
         for m in slack.messages
         if not m.deleted
     ][-KEPT_MESSAGES:]
-    document = {"version": VERSION, "users": users, "messages": messages}
+    document = {"version": VERSION, "messages": messages}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".tmp")
     partial.write_text(json.dumps(document), encoding="utf-8")
@@ -66,9 +61,6 @@ def restore(slack: FakeSlack, path: Path) -> None:
         logger.warning("%s is not a workspace this version wrote; ignoring it", path)
         return
     try:
-        for user in document.get("users", []):
-            if user["id"] not in slack.users and slack.user_by_name(user["name"]) is None:
-                slack.add_user(user["id"], user["name"], tz=user["tz"])
         for item in document.get("messages", []):
             if item["channel"] in slack.channels:
                 slack.messages.append(Message(**item))
