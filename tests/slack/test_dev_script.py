@@ -28,6 +28,7 @@ def test_the_form_is_filled_one_line_per_field_and_errors_are_asked_again(
     script = "\n".join(
         [
             "/room",
+            "Stand-up",  # Title
             "tomorrow 5pm - 9am",  # When: the bot refuses it
             "tomorrow",  # Starts: not a date-time the picker could give
             "",  # Starts, again: left empty
@@ -57,7 +58,7 @@ def test_the_form_is_filled_one_line_per_field_and_errors_are_asked_again(
     after_refusal = out[out.index(refusal) :]
     assert "  When: tomorrow 9am-5pm" in after_refusal
     assert "Starts" not in after_refusal.split("#general")[0]  # only the refused field again
-    card = after_refusal[after_refusal.index("#general 📹 Room ready") :]
+    card = after_refusal[after_refusal.index("#general Stand-up\n  📹 Room ready") :]
     assert "Presenters: @you" in card
     assert "Collaborators: @ann" in card
     assert "Dial-out (PSTN)\n  On" in card
@@ -67,7 +68,7 @@ def test_the_form_is_filled_one_line_per_field_and_errors_are_asked_again(
 
 
 def test_a_form_can_be_sent_as_it_is_or_closed(tmp_path: Path) -> None:
-    script = "/room\n:cancel\n/room list\n/room\nin 2 hours\n:submit\n/room list\n"
+    script = "/room\n:cancel\n/room list\n/room\n\nin 2 hours\n:submit\n/room list\n"
     done = run_script(tmp_path, script)
     assert done.returncode == 0, done.stderr
     first_list, second_list = done.stdout.split("roombot> /room list")[1:]

@@ -69,7 +69,7 @@ def test_ctrl_c_cancels_the_line_and_the_next_command_still_runs(
 
 def test_ctrl_c_in_the_form_closes_it_and_nothing_is_sent(terminal: pexpect.spawn) -> None:
     terminal.send("/room\r")
-    terminal.expect_exact("  When: ")
+    terminal.expect_exact("  Title: ")
     terminal.send("tomorrow 9am")
     terminal.sendintr()
     terminal.expect_exact("(form closed; nothing was sent)")
