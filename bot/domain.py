@@ -24,3 +24,14 @@ class Role(enum.StrEnum):
 
 
 _ROLE_WORDS = {role.value.casefold(): role for role in Role}
+
+
+MAX_SLACK_ID_LENGTH = 32
+"""The width of every column holding a Slack id (team, user, channel): a longer id cannot be
+stored, so it is refused where it arrives instead of failing deep in a write (on PostgreSQL,
+after an ACS identity was already made for it)."""
+
+
+def fits_slack_id(value: str) -> bool:
+    """Whether *value* can be stored as a Slack id (at most 32 characters)."""
+    return len(value) <= MAX_SLACK_ID_LENGTH

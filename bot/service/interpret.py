@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
+from bot.parsing.zone_checks import usable_locale
 from bot.service import refusals
 from bot.service.outcomes import ServiceError
 from bot.service.ports import People
@@ -53,7 +54,7 @@ class Interpreter:
     async def resolve(self, entry: JournalEntry) -> ResolvedCommand:
         """The absolute change the entry asks for; ServiceError when the words are refused."""
         zone = await self._people.zone(entry.team_id, entry.user_id)
-        locale = entry.command.get("locale") or zone.locale
+        locale = usable_locale(entry.command.get("locale")) or zone.locale
         result = parse(
             str(entry.command.get("text", "")),
             now=entry.accepted_at,

@@ -23,11 +23,13 @@ class ServiceError(Exception):
 
 
 class TryLater(Exception):
-    """The command is fine but ACS could not be reached; the journal retries it later."""
+    """The command is fine but ACS (or Slack, *service*) could not be reached; the journal
+    retries it later, until the runner's deadline."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, service: str = "Azure Communication Services") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.service = service
 
 
 @dataclass(frozen=True, slots=True)

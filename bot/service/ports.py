@@ -22,10 +22,29 @@ class UserZone:
     locale: str = "en-US"
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What Slack says about someone mentioned: enough to know whether they may join a room.
+
+    *known* is False when Slack would not say (user not found or not visible): such a
+    mention is let through, as before, since nothing shows it is not a person here.
+    """
+
+    user_id: str
+    zone: UserZone
+    known: bool = True
+    is_bot: bool = False
+    team_id: str | None = None
+    """The workspace the user belongs to; another one's for a Slack Connect guest."""
+
+
 class People(Protocol):
-    """Who people are: their time zone, and who is in a user group."""
+    """Who people are: their time zone, whether they are people of this workspace, and who
+    is in a user group."""
 
     async def zone(self, team_id: str, user_id: str) -> UserZone: ...
+
+    async def person(self, team_id: str, user_id: str) -> Person: ...
 
     async def group_members(self, team_id: str, group_id: str) -> list[str]: ...
 
@@ -40,3 +59,8 @@ class Answerer(Protocol):
     async def answer(self, entry: JournalEntry, outcome: Outcome) -> PostedMessage | None: ...
 
     async def delayed(self, entry: JournalEntry, reason: str) -> None: ...
+
+    async def last_word(self, entry: JournalEntry, outcome: Outcome) -> bool:
+        """How a command the journal gave up on ended, by any route still open (a direct
+        message when the channel is gone); False when nobody could be told."""
+        ...

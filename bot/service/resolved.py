@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Role
+from bot.parsing.zone_checks import tz_or_utc
 
 RESOLVED = "resolved"
 TEXT = "text"
@@ -67,7 +68,7 @@ class ResolvedCommand:
             groups={g: Role(r) for g, r in (data.get("groups") or {}).items()},
             removals=tuple(data.get("removals") or ()),
             pstn_dial_out=bool(data.get("pstn_dial_out")),
-            tz=str(data.get("tz") or "UTC"),
+            tz=tz_or_utc(data.get("tz")),
             title=data.get("title"),
             zone_note=data.get("zone_note"),
         )

@@ -11,16 +11,17 @@ and refused in roombot's words.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
-from bot.domain import Role
+from bot.domain import MAX_SLACK_ID_LENGTH, Role, fits_slack_id
 from bot.service import refusals
 from bot.service.limits import window_problem
 from bot.service.outcomes import ParticipantChanges, RoomChanged, ServiceError, TryLater
-from bot.service.ports import People
+from bot.service.ports import People, Person
 from bot.service.resolved import ResolvedCommand
 from bot.store.records import JournalEntry, ParticipantRecord, RoomRecord, RoomState
 from bot.store.store import Store
@@ -28,6 +29,7 @@ from bot.store.store import Store
 logger = logging.getLogger("roombot.service")
 
 MAX_PARTICIPANTS = 250
+PERSON_LOOKUPS = 8  # users.info calls at once for one command, to stay clear of rate limits
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -163,7 +165,40 @@ class RoomService:
                 f"That is {len(wanted)} people; a room takes at most {MAX_PARTICIPANTS}.",
                 example=example,
             )
+        refuse_unstorable_ids(wanted)
+        await self._refuse_non_people(entry, [u for u in command.participants if u in wanted])
         return wanted
+
+    async def _refuse_non_people(self, entry: JournalEntry, named: Iterable[str]) -> None:
+        """Bots (roombot itself included) and other workspaces' users never become ACS
+        participants: ServiceError naming each of them, before any identity is made.
+
+        Only people named one by one are asked about (one cached `users.info` each); a user
+        group's members are this workspace's people by Slack's own list.
+        """
+        others = [user for user in dict.fromkeys(named) if user != entry.user_id]
+        if not others:
+            return
+        turns = asyncio.Semaphore(PERSON_LOOKUPS)
+
+        async def look_up(user: str) -> Person:
+            async with turns:
+                return await self._people.person(entry.team_id, user)
+
+        people = await asyncio.gather(*(look_up(user) for user in others))
+        reasons = [
+            f"<@{p.user_id}> is a bot" if p.is_bot else f"<@{p.user_id}> is in another workspace"
+            for p in people
+            if p.is_bot or (p.known and p.team_id is not None and p.team_id != entry.team_id)
+        ]
+        if reasons:
+            raise ServiceError(
+                "not_a_person_here",
+                "Only people of this workspace can join a room, and "
+                + _listed(reasons)
+                + ". Leave them out and try again.",
+                example="/room create tomorrow @alice presenter",
+            )
 
     async def _raw_ids(self, team_id: str, users: Mapping[str, Role]) -> dict[str, str]:
         mappings = await self._store.identities.get_or_create_many(
@@ -349,3 +384,24 @@ _WHAT_THEY_MAY = {
 def _what_they_may(action: str, room_id: str) -> str:
     """What was refused, in words: "extend room `R`", "add people to room `R`"."""
     return _WHAT_THEY_MAY.get(action, action + " room `{room}`").format(room=room_id)
+
+
+def refuse_unstorable_ids(users: Iterable[str]) -> None:
+    """ServiceError naming the Slack user ids among *users* that are longer than the columns
+    holding them: refused where they arrive (the ack, and here before any identity is made)
+    rather than failing in a write after an ACS identity was created for them."""
+    unusable = [user for user in users if not fits_slack_id(user)]
+    if unusable:
+        shown = _listed([f"`{user[:40]}{'…' if len(user) > 40 else ''}`" for user in unusable[:3]])
+        what = "is not a Slack user id" if len(unusable) == 1 else "are not Slack user ids"
+        raise ServiceError(
+            "unusable_user_id",
+            f"{shown} {what} I can use: Slack ids are at most "
+            f"{MAX_SLACK_ID_LENGTH} characters. Mention people with Slack's @ menu.",
+            example="/room create tomorrow @alice presenter",
+        )
+
+
+def _listed(parts: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -118,6 +118,8 @@ class User:
     tz_offset: int | None
     locale: str
     is_bot: bool
+    team_id: str | None = None
+    """The member's own workspace when not this one (a Slack Connect guest)."""
 
 
 @dataclass(kw_only=True)
@@ -128,6 +130,8 @@ class Channel:
     name: str
     is_private: bool = False
     bot_member: bool = True
+    dm_user: str | None = None
+    """For the app's direct-message conversation with a member: that member."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +223,8 @@ Posted = Message | Ephemeral
 
 # --------------------------------------------------------------------------- internals
 
+_NO_CHANNEL = Channel(id="", name="")
+
 
 class _SlackError(Exception):
     def __init__(
@@ -242,6 +248,7 @@ class _Fault:
     status: int
     retry_after: int | None
     remaining: int
+    plain_text: str | None = None
 
     def as_error(self) -> _SlackError:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
@@ -319,6 +326,7 @@ class FakeSlack:
         self.calls: list[ApiCall] = []
 
         self._faults: dict[str, list[_Fault]] = {}
+        self._user_overrides: dict[str, dict[str, Any]] = {}
         self._lost_responses: dict[str, int] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._trigger_numbers = itertools.count(1_000_001)
@@ -423,9 +431,12 @@ class FakeSlack:
         locale: str = "en-US",
         is_bot: bool = False,
         real_name: str | None = None,
+        team_id: str | None = None,
     ) -> None:
-        """Add or replace a member. Raises `ValueError` when *name* belongs to another user,
-        and `zoneinfo.ZoneInfoNotFoundError` for an unknown *tz*, so mistakes surface here."""
+        """Add or replace a member (of another workspace when *team_id* is given).
+
+        Raises `ValueError` when *name* belongs to another user, and
+        `zoneinfo.ZoneInfoNotFoundError` for an unknown *tz*, so mistakes surface here."""
         name = name.lstrip("@")
         ZoneInfo(tz)
         other = self.user_by_name(name)
@@ -440,7 +451,16 @@ class FakeSlack:
             tz_offset=tz_offset,
             locale=locale,
             is_bot=is_bot,
+            team_id=team_id,
         )
+        self._user_overrides.pop(user_id, None)
+
+    def override_user(self, user_id: str, **fields: Any) -> None:
+        """Make `users.info` answer *fields* as given for *user_id* (any JSON, even a `tz` of
+        the wrong type or length): what a misbehaving or hostile upstream might send."""
+        if user_id not in self.users:
+            raise ValueError(f"unknown user {user_id!r}; add it with add_user()")
+        self._user_overrides.setdefault(user_id, {}).update(fields)
 
     def user_by_name(self, name: str) -> str | None:
         """The id of the member called *name* (case-insensitive, a leading `@` ignored)."""
@@ -462,6 +482,18 @@ class FakeSlack:
         )
 
     # ------------------------------------------------------------------ things Slack would mint
+
+    def remove_channel(self, channel_id: str) -> None:
+        """Delete a conversation: every call naming it answers `channel_not_found` from now on."""
+        del self.channels[channel_id]
+
+    def direct_messages(self, user_id: str) -> list[Message]:
+        """What the app posted in its direct-message conversation with *user_id*."""
+        return [
+            m
+            for m in self.messages
+            if not m.deleted and self.channels.get(m.channel, _NO_CHANNEL).dm_user == user_id
+        ]
 
     def issue_trigger_id(
         self, *, expires_in: float = TRIGGER_LIFETIME, user_id: str | None = None
@@ -567,10 +599,12 @@ class FakeSlack:
         status: int = 200,
         retry_after: int | None = None,
         times: int = 1,
+        plain_text: str | None = None,
     ) -> None:
         """Make the next *times* calls of *method* (or `"response_url"`) fail.
 
-        They answer *status* with `{"ok": false, "error": error}` and `Retry-After` when given.
+        They answer *status* with `{"ok": false, "error": error}` and `Retry-After` when given;
+        with *plain_text*, that text as `text/plain` instead (a proxy's 503 page).
         *error* defaults to `ratelimited` for 429 and `internal_error` for other statuses; a
         200 needs an explicit *error*. Faults queue up in the order they were added.
         """
@@ -581,7 +615,13 @@ class FakeSlack:
                 raise ValueError("a failure answering 200 needs an error code")
             error = "ratelimited" if status == 429 else "internal_error"
         self._faults.setdefault(method, []).append(
-            _Fault(error=error, status=status, retry_after=retry_after, remaining=times)
+            _Fault(
+                error=error,
+                status=status,
+                retry_after=retry_after,
+                remaining=times,
+                plain_text=plain_text,
+            )
         )
 
     def lose_next_response(self, method: str, *, times: int = 1) -> None:
@@ -783,6 +823,14 @@ class FakeSlack:
         try:
             params, token = await _read_params(request)
             fault = self._take_fault(method)
+            if fault is not None and fault.plain_text is not None:
+                self.calls.append(
+                    ApiCall(method=method, params=params, at=at, status=fault.status, error="text")
+                )
+                self._changed()
+                return web.Response(
+                    text=fault.plain_text, status=fault.status, content_type="text/plain"
+                )
             if fault is not None:
                 raise fault.as_error()
             spec = self._methods.get(method)
@@ -938,13 +986,13 @@ class FakeSlack:
             "real_name_normalized": user.real_name,
             "display_name": user.name,
             "display_name_normalized": user.name,
-            "team": self.team_id,
+            "team": user.team_id or self.team_id,
         }
         if user.is_bot:
             profile["bot_id"] = BOT_ID if user.id == BOT_USER_ID else f"B{user.id[1:]}"
         body: dict[str, Any] = {
             "id": user.id,
-            "team_id": self.team_id,
+            "team_id": user.team_id or self.team_id,
             "name": user.name,
             "deleted": False,
             "color": "9f69e7",
@@ -964,10 +1012,17 @@ class FakeSlack:
         }
         if include_locale:
             body["locale"] = user.locale
+        body.update(copy.deepcopy(self._user_overrides.get(user.id, {})))
         return body
 
     def _chat_post_message(self, params: Params) -> dict[str, Any]:
-        channel = self._require_channel(params.get("channel"))
+        # A user id as the channel posts in the app's direct messages with that member.
+        target = params.get("channel")
+        channel = (
+            self._dm_channel(target)
+            if isinstance(target, str) and target in self.users
+            else self._require_channel(target)
+        )
         text, blocks, attachments = self._content(params)
         if not (text or blocks or attachments):
             raise _SlackError("no_text")
@@ -1190,6 +1245,17 @@ class FakeSlack:
         micros = max(int(self.clock() * 1_000_000), self._last_ts_micros + 1)
         self._last_ts_micros = micros
         return _format_ts(micros / 1_000_000)
+
+    def _dm_channel(self, user_id: str) -> str:
+        user = self.users[user_id]
+        if user.is_bot or user.team_id not in (None, self.team_id):
+            raise _SlackError("cannot_dm_bot" if user.is_bot else "channel_not_found")
+        channel_id = "D" + user_id[1:]
+        if channel_id not in self.channels:
+            self.channels[channel_id] = Channel(
+                id=channel_id, name=f"@{user.name}", is_private=True, dm_user=user_id
+            )
+        return channel_id
 
     def _channel_id(self, value: str) -> str | None:
         if value in self.channels:

@@ -21,6 +21,7 @@ from bot.parsing.grammar import two_roles_message
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.parsing.titles import MAX_TITLE
+from bot.parsing.zone_checks import locale_or_default, usable_tz
 from bot.service.resolved import ResolvedCommand
 
 CALLBACK_ID = "create_room_modal"
@@ -73,17 +74,23 @@ class ModalContext:
 
     @classmethod
     def load(cls, text: str) -> ModalContext | None:
+        """The context the form was opened with; None when it was not roombot's.
+
+        A forged submission controls `private_metadata`: the zone must be a usable IANA key
+        (a 300-character one made `ZoneInfo` fail with `OSError`), the locale a language tag
+        (else en-US, as when Slack does not say).
+        """
         try:
             data = json.loads(text)
-            ZoneInfo(str(data["tz"]))
-            channel = data.get("channel")
-            return cls(
-                str(data["tz"]),
-                str(data.get("locale") or "en-US"),
-                str(channel) if channel else None,
-            )
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return None
+        if not isinstance(data, dict):
+            return None
+        tz = usable_tz(data.get("tz"))
+        channel = data.get("channel")
+        if tz is None or not (channel is None or isinstance(channel, str)):
+            return None
+        return cls(tz, locale_or_default(data.get("locale")), channel or None)
 
 
 def room_modal(
