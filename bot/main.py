@@ -186,6 +186,7 @@ class Runtime:
             worker_id=lambda: runner_worker_id[0],
             clock=options.clock,
             on_delay=self.recovery.delayed,
+            on_failure=self.metrics.command_failure,
         )
         self.worker = JournalWorker(
             self.store.journal,

@@ -8,6 +8,11 @@ the resolved command is pinned before ACS is touched (a re-run repeats the same 
 the answer is sent only once the outcome is recorded. While ACS is unreachable the entry is
 released with a growing delay and the user hears once that it is taking longer; after
 `give_up_after` it fails with a clear message.
+
+Anything else that goes wrong (a bug, an answer Slack will not take) is counted in the
+journal and retried with a growing delay (2, 4, 8, 16 s); after `max_failures` attempts the
+runner gives up for good: the entry is answered, its person told how it ended by any route
+still open (a direct message when the channel is gone), and `on_failure` counts it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from bot.service.outcomes import Outcome, Refused, RoomChanged, ServiceError, Tr
 from bot.service.ports import Answerer
 from bot.service.resolved import RESOLVED, ResolvedCommand, note_shown, with_note_shown
 from bot.service.rooms import RoomService
+from bot.store.errors import LeaseLost
 from bot.store.journal import Journal
 from bot.store.records import JournalEntry, JournalState
 from bot.store.rooms import RoomRegistry
@@ -30,6 +36,10 @@ logger = logging.getLogger("roombot.runner")
 
 GIVE_UP_AFTER = timedelta(minutes=25)  # inside the response_url's 30 minutes
 MAX_RETRY_DELAY = timedelta(seconds=30)
+MAX_FAILURES = 5
+"""Attempts that end in an unexpected error before the runner gives up on a command."""
+FIRST_FAILURE_DELAY = timedelta(seconds=2)
+"""The wait after the first unexpected failure; it doubles after each further one."""
 
 
 class CommandRunner:
@@ -46,7 +56,10 @@ class CommandRunner:
         worker_id: Callable[[], str],
         clock: Callable[[], datetime] | None = None,
         give_up_after: timedelta = GIVE_UP_AFTER,
+        max_failures: int = MAX_FAILURES,
+        first_failure_delay: timedelta = FIRST_FAILURE_DELAY,
         on_delay: Callable[[], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._service = service
         self._interpreter = interpreter
@@ -57,9 +70,20 @@ class CommandRunner:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._give_up_after = give_up_after
         self._on_delay = on_delay
+        self._max_failures = max_failures
+        self._first_failure_delay = first_failure_delay
+        self._on_failure = on_failure
 
     async def __call__(self, entry: JournalEntry) -> None:
         worker = self._worker_id()
+        try:
+            await self._advance(entry, worker)
+        except LeaseLost:
+            logger.info("command %s was taken over by another worker", entry.key)
+        except Exception as exc:
+            await self._failed(entry, worker, exc)
+
+    async def _advance(self, entry: JournalEntry, worker: str) -> None:
         outcome: Outcome | None
         if entry.state is JournalState.ACCEPTED:
             outcome = await self._decide(entry, worker)
@@ -87,7 +111,7 @@ class CommandRunner:
             )
             return Refused(refusal.code, refusal.message, refusal.example)
         except TryLater as delay:
-            return await self._later(entry, worker, delay.reason)
+            return await self._later(entry, worker, delay)
         if not changed.journalled:
             await self._journal.mark_room_created(
                 entry.key, changed.room.room_id, worker, now=self._clock()
@@ -104,11 +128,11 @@ class CommandRunner:
         await self._journal.pin_command(entry.key, pinned, worker, now=self._clock())
         return command
 
-    async def _later(self, entry: JournalEntry, worker: str, reason: str) -> Outcome | None:
-        now = self._clock()
+    async def _later(self, entry: JournalEntry, worker: str, delay: TryLater) -> Outcome | None:
+        now, reason = self._clock(), delay.reason
         if now - entry.accepted_at >= self._give_up_after:
             message = (
-                f"Azure Communication Services could not be reached for "
+                f"{delay.service} could not be reached for "
                 f"{int((now - entry.accepted_at).total_seconds() // 60)} minutes, so the room "
                 f"was not created. {escape(reason)}"
             )
@@ -116,12 +140,71 @@ class CommandRunner:
             return Refused("acs_unavailable", message, "/room create tomorrow")
         if entry.last_error is None:  # the first delay of this command: say so, once
             await self._answerer.delayed(entry, reason)
-        delay = min(timedelta(seconds=2 ** min(entry.attempts, 10)), MAX_RETRY_DELAY)
-        await self._journal.release(entry.key, worker, now=now, error=reason, retry_at=now + delay)
-        logger.info("command %s delayed %ss: %s", entry.key, delay.total_seconds(), reason)
+        wait = min(timedelta(seconds=2 ** min(entry.attempts, 10)), MAX_RETRY_DELAY)
+        await self._journal.release(entry.key, worker, now=now, error=reason, retry_at=now + wait)
+        logger.info("command %s delayed %ss: %s", entry.key, wait.total_seconds(), reason)
         if self._on_delay is not None:
             self._on_delay()  # e.g. watch for ACS to come back, and retry at once when it does
         return None
+
+    async def _failed(self, entry: JournalEntry, worker: str, exc: Exception) -> None:
+        """An attempt ended in an unexpected error: retry later, or give up for good."""
+        failures = entry.failures + 1
+        error = _error_name(exc)
+        now = self._clock()
+        if failures < self._max_failures:
+            wait = self._first_failure_delay * 2 ** (failures - 1)
+            logger.warning(
+                "command %s failed unexpectedly (%s), attempt %d of %d; retrying in %ss",
+                entry.key,
+                error,
+                failures,
+                self._max_failures,
+                wait.total_seconds(),
+                exc_info=exc,
+            )
+            await self._journal.record_failure(
+                entry.key, worker, now=now, error=error, retry_at=now + wait
+            )
+            self._count("retried")
+            return
+        logger.error(
+            "command %s failed unexpectedly (%s) %d times; giving up",
+            entry.key,
+            error,
+            failures,
+            exc_info=exc,
+        )
+        told = False
+        try:
+            outcome = await self._final_outcome(entry, worker, error, failures)
+            told = await self._answerer.last_word(entry, outcome)
+        except Exception:
+            logger.exception("command %s: could not say how it ended", entry.key)
+        await self._journal.mark_answered(entry.key, worker, now=self._clock())
+        if not told:
+            logger.error("command %s ended and nobody could be told", entry.key)
+        self._count("gave_up_told" if told else "gave_up_untold")
+
+    async def _final_outcome(
+        self, entry: JournalEntry, worker: str, error: str, failures: int
+    ) -> Outcome:
+        """How a command the runner gives up on ended, recorded where the journal allows."""
+        if entry.state is JournalState.ROOM_CREATED:
+            return await self._recorded_change(entry)
+        if entry.state is JournalState.FAILED:
+            return Refused(entry.error_code or "failed", entry.error_message or "It failed.")
+        message = (
+            f"I could not finish your command: it failed {failures} times ({error}), so I "
+            f"stopped trying. Please try again; if it keeps failing, tell your Slack admin "
+            f"(reference `{entry.key[:8]}`)."
+        )
+        await self._journal.mark_failed(entry.key, GAVE_UP, message, worker, now=self._clock())
+        return Refused(GAVE_UP, message)
+
+    def _count(self, outcome: str) -> None:
+        if self._on_failure is not None:
+            self._on_failure(outcome)
 
     async def _recorded_change(self, entry: JournalEntry) -> Outcome:
         assert entry.room_id is not None, "room_created always records the room"
@@ -130,6 +213,15 @@ class CommandRunner:
         if room is None:
             return Refused("room_not_found", f"Room `{entry.room_id}` is no longer known.")
         return RoomChanged(verb=command.action, room=room, actor_id=entry.user_id, tz=command.tz)
+
+
+GAVE_UP = "gave_up"
+
+
+def _error_name(exc: Exception) -> str:
+    """What went wrong, for the journal and the person: the exception's type, never its
+    text, which may hold a response_url or a token."""
+    return type(exc).__name__
 
 
 def _with_example(refusal: ServiceError) -> str:

@@ -173,10 +173,17 @@ class JournalWorker:
         try:
             await self._process(entry)
         except Exception:
+            # The runner counts and ends its own failures; this is the last resort when even
+            # that failed (the database went away). Back off, as the runner would.
             logger.exception("command %s failed unexpectedly; it stays in the journal", entry.key)
+            now = self._clock()
             with contextlib.suppress(Exception):
                 await self._journal.release(
-                    entry.key, self.worker_id, error="internal error", now=self._clock()
+                    entry.key,
+                    self.worker_id,
+                    error="internal error",
+                    now=now,
+                    retry_at=now + min(timedelta(seconds=2 ** min(entry.attempts, 6)), self._lease),
                 )
         finally:
             heartbeat.cancel()

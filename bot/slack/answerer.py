@@ -37,6 +37,7 @@ from bot.mrkdwn import escape
 from bot.service.outcomes import Outcome, Refused, RoomChanged
 from bot.service.resolved import note_shown
 from bot.slack import blocks
+from bot.slack.errors import error_code
 from bot.slack.scopes import GrantedScopes
 from bot.store.journal import Journal
 from bot.store.records import JournalEntry, JournalState, PostedMessage
@@ -76,6 +77,12 @@ CANNOT_LOOK = frozenset(
 )
 """History errors that will not go away by waiting: the card is posted instead. Any other
 error (rate limits, Slack unavailable) fails the answer, which the journal retries."""
+CHANNEL_GONE = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "channel_is_archived"}
+)
+"""Posting errors that waiting will not cure: the conversation was deleted or archived, or the
+bot was removed from it. With no usable response_url either, the person hears by direct
+message (`chat.postMessage` to their user id: the app's DM, which `chat:write` allows)."""
 
 
 class ChannelPacer:
@@ -141,7 +148,8 @@ class SlackAnswerer:
         )
 
     async def tell(self, entry: JournalEntry, message_blocks: list[blocks.Block]) -> None:
-        """An ephemeral note to the person who asked; it replaces the ack's working note.
+        """An ephemeral note to the person who asked; it replaces the ack's working note, and
+        is a direct message when the channel is gone.
 
         Replacing costs the same one post as a new note, and leaves no "⏳" behind.
         """
@@ -151,9 +159,52 @@ class SlackAnswerer:
             payload["replace_original"] = True
         if await self._post_response(entry, {**payload, "text": text}):
             return
-        await self._client.chat_postEphemeral(
-            channel=entry.channel_id, user=entry.user_id, blocks=message_blocks, text=text
+        try:
+            await self._client.chat_postEphemeral(
+                channel=entry.channel_id, user=entry.user_id, blocks=message_blocks, text=text
+            )
+        except SlackApiError as exc:
+            if error_code(exc) not in CHANNEL_GONE:
+                raise
+            await self._direct(entry, message_blocks, text, error_code(exc))
+
+    async def last_word(self, entry: JournalEntry, outcome: Outcome) -> bool:
+        """After the journal gave up on *entry*: tell its person how it ended by any route
+        still open (response_url, ephemeral, direct message); False when none was."""
+        if isinstance(outcome, Refused):
+            message_blocks = blocks.error_blocks(outcome.message, example=outcome.example)
+            routes: tuple[str, ...] = ("tell", "direct")
+        else:
+            message_blocks = [
+                blocks.section(
+                    f"Room `{outcome.room.room_id}` is ready, but I could not show it in "
+                    f"<#{entry.channel_id}>, so here it is."
+                ),
+                *blocks.room_blocks(outcome.room, tz=outcome.tz, join_url=self._join_url),
+            ]
+            routes = ("direct",)
+        text = _plain(message_blocks)
+        for route in routes:
+            try:
+                if route == "tell":
+                    await self.tell(entry, message_blocks)
+                else:
+                    await self._direct(entry, message_blocks, text, "gave up")
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                logger.warning("command %s: could not tell by %s (%s)", entry.key, route, exc)
+                continue
+            return True
+        return False
+
+    async def _direct(
+        self, entry: JournalEntry, message_blocks: list[blocks.Block], text: str, why: str
+    ) -> PostedMessage:
+        """A direct message from the app to the person who asked."""
+        logger.info("command %s: telling its person directly (%s)", entry.key, why)
+        response = await self._client.chat_postMessage(
+            channel=entry.user_id, blocks=message_blocks, text=text, unfurl_links=False
         )
+        return PostedMessage(channel_id=str(response["channel"]), ts=str(response["ts"]))
 
     async def _show_room(self, entry: JournalEntry, outcome: RoomChanged) -> PostedMessage | None:
         room = outcome.room
@@ -227,7 +278,7 @@ class SlackAnswerer:
                 metadata=metadata,
             )
         except SlackApiError as exc:
-            logger.info("chat.postMessage refused (%s); using the response_url", exc)
+            logger.info("chat.postMessage refused (%s); using the response_url", error_code(exc))
             # First: once the card is posted through the response_url it is that URL's latest
             # message, and "delete" or "replace the original" would take the card, not the
             # note; so the note goes now, and the card's headline is the whole answer.
@@ -235,7 +286,15 @@ class SlackAnswerer:
             payload = {"response_type": "in_channel", "blocks": room_blocks, "text": text}
             if await self._post_response(entry, payload):
                 return None
-            raise
+            if error_code(exc) not in CHANNEL_GONE:
+                raise
+            lead = (
+                f"I could not post your room in <#{entry.channel_id}> "
+                f"(`{error_code(exc)}`), so here it is."
+            )
+            return await self._direct(
+                entry, [blocks.section(lead), *room_blocks], f"{lead} {text}", error_code(exc)
+            )
         except (aiohttp.ClientError, TimeoutError):
             # Slack may have posted it and only its answer was lost: look before trying again.
             found = await self._find_room_post(entry)
@@ -289,7 +348,7 @@ class SlackAnswerer:
                     cursor=cursor,
                 )
             except SlackApiError as exc:
-                error = exc.response.get("error")
+                error = error_code(exc)
                 if error == "not_in_channel" and not joined:
                     joined = await self._join(entry.channel_id)
                     if joined:
@@ -321,7 +380,7 @@ class SlackAnswerer:
         try:
             await self._client.conversations_join(channel=channel_id)
         except SlackApiError as exc:
-            logger.info("could not join %s to read it (%s)", channel_id, exc.response.get("error"))
+            logger.info("could not join %s to read it (%s)", channel_id, error_code(exc))
             return False
         return True
 

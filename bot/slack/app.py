@@ -25,6 +25,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import MAX_SLACK_ID_LENGTH, fits_slack_id
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
@@ -32,7 +33,7 @@ from bot.service.interpret import resolved_create
 from bot.service.outcomes import ServiceError, TryLater
 from bot.service.ports import UserZone
 from bot.service.resolved import text_command, with_note_shown
-from bot.service.rooms import RoomService
+from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
@@ -229,6 +230,13 @@ class _Listeners:
         elif isinstance(result, parsed.ShowRoom):
             await self._show(ack, team, result.room_id, zone)
             return
+        elif isinstance(result, parsed.CreateRoom | parsed.AddParticipants):
+            try:
+                refuse_unstorable_ids(result.participants)
+            except ServiceError as refusal:
+                deps.metrics.command(result.action, "refused")
+                await self._refuse(ack, refusal.message, example=refusal.example)
+                return
         verb = _typed_verb(text) if isinstance(result, parsed.ParseError) else result.action
         response_url = str(command.get("response_url") or "")
         journalled = text_command(text, locale=zone.locale if zone else None)
@@ -247,9 +255,9 @@ class _Listeners:
                 now=now,
                 request=request,
             )
-        except NotSaved:
+        except NotSaved as refusal:
             deps.metrics.command(verb, "not_saved")
-            await self._refuse(ack, NOT_SAVED)
+            await self._refuse(ack, refusal.message)
             return
         if not fresh:
             await ack()  # the same signed request again: already journalled, nothing more to do
@@ -303,8 +311,8 @@ class _Listeners:
                 now=deps.clock(),
                 request=request,
             )
-        except NotSaved:
-            await ack(response_action="errors", errors={"when": NOT_SAVED})
+        except NotSaved as refusal:
+            await ack(response_action="errors", errors={"when": refusal.message})
             return
         deps.metrics.command("create", "accepted")
         await ack()
@@ -357,12 +365,12 @@ class _Listeners:
                 now=self._deps.clock(),
                 request=request,
             )
-        except NotSaved:
+        except NotSaved as refusal:
             await self._deps.people.client.chat_postEphemeral(
                 channel=channel,
                 user=str(user.get("id", "")),
-                text=NOT_SAVED,
-                blocks=blocks.error_blocks(NOT_SAVED),
+                text=refusal.message,
+                blocks=blocks.error_blocks(refusal.message),
             )
             return
         self._deps.metrics.command(template.split()[0], "accepted")
@@ -382,9 +390,12 @@ class _Listeners:
 
         The key comes from the request's signature where there is one, so the same signed
         request replayed to another replica is still journalled (and done) only once.
-        Raises NotSaved when the journal cannot be written: nothing is accepted then.
+        Raises NotSaved when the journal cannot be written, or a Slack id of the request is
+        longer than the journal can hold: nothing is accepted then.
         """
         deps = self._deps
+        if not all(fits_slack_id(value) for value in (team, user, channel)):
+            raise NotSaved(UNUSABLE_REQUEST)
         signature = (request.headers.get("x-slack-signature") or [""])[0]
         key = str(uuid.uuid5(_KEY_SPACE, signature)) if signature else new_journal_key()
         try:
@@ -479,14 +490,24 @@ def _typed_verb(text: str) -> str:
     return _CHANGE_VERBS.get(first, "create")
 
 
-class NotSaved(Exception):
-    """The journal could not be written, so the command was not accepted."""
-
-
 NOT_SAVED = (
     "roombot could not save your command just now (its database did not answer), so nothing "
     "was done. Please try again in a minute."
 )
+UNUSABLE_REQUEST = (
+    "This request names a workspace, person or channel whose Slack id is longer than "
+    f"{MAX_SLACK_ID_LENGTH} characters, which roombot cannot record, so nothing was done."
+)
+
+
+class NotSaved(Exception):
+    """The command was not journalled, so not accepted; *message* tells the person why."""
+
+    def __init__(self, message: str = NOT_SAVED) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 _KEY_SPACE = uuid.UUID("5c1e0b5e-4a0b-4b5e-9a57-726f6f6d626f")  # journal keys from signatures
 
 

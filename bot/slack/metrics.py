@@ -32,12 +32,23 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+        self._failures = Counter(
+            "roombot_command_failures",
+            "Unexpected failures of a command's work, by what followed.",
+            ["outcome"],
+            registry=self.registry,
+        )
         self._acs_retries = Counter(
             "roombot_acs_retries",
             "ACS attempts beyond the first (retries).",
             ["operation"],
             registry=self.registry,
         )
+
+    def command_failure(self, outcome: str) -> None:
+        """An attempt at a journalled command failed unexpectedly: *outcome* is `retried`,
+        `gave_up_told` or `gave_up_untold` (the runner stopped; its person heard, or not)."""
+        self._failures.labels(outcome).inc()
 
     def command(self, verb: str, outcome: str) -> None:
         self._commands.labels(verb, outcome).inc()

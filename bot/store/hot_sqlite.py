@@ -55,6 +55,7 @@ JOURNAL_COLUMNS = (
     "lease_until",
     "answered_at",
     "updated_at",
+    "failures",
 )
 
 ACCEPT = (
@@ -70,7 +71,8 @@ PIN = (
     "WHERE \"key\" = :key AND lease_owner = :worker AND state = 'accepted' "
     'RETURNING "key", first_sent, command, team_id, user_id, channel_id, response_url, '
     "response_url_expires_at, response_url_uses, accepted_at, state, room_id, error_code, "
-    "error_message, attempts, last_error, lease_owner, lease_until, answered_at, updated_at"
+    "error_message, attempts, last_error, lease_owner, lease_until, answered_at, updated_at, "
+    "failures"
 )
 ROOM_CREATED = (
     "UPDATE journal SET state = 'room_created', room_id = :room, updated_at = :now "
@@ -83,7 +85,8 @@ ANSWER = (
     "WHERE \"key\" = :key AND lease_owner = :worker AND state != 'answered' "
     'RETURNING "key", first_sent, command, team_id, user_id, channel_id, response_url, '
     "response_url_expires_at, response_url_uses, accepted_at, state, room_id, error_code, "
-    "error_message, attempts, last_error, lease_owner, lease_until, answered_at, updated_at"
+    "error_message, attempts, last_error, lease_owner, lease_until, answered_at, updated_at, "
+    "failures"
 )
 SET_MESSAGE = (
     "UPDATE rooms SET message_channel_id = :channel, message_ts = :ts, updated_at = :now "
@@ -149,6 +152,7 @@ def entry_of(row: Sequence[Any]) -> JournalEntry:
         lease_until=_read_time(row[17]),
         answered_at=_read_time(row[18]),
         updated_at=_read_time_required(row[19]),
+        failures=row[20],
     )
 
 

@@ -77,6 +77,7 @@ def _entry(row: JournalRow) -> JournalEntry:
         lease_until=row.lease_until,
         answered_at=row.answered_at,
         updated_at=row.updated_at,
+        failures=row.failures,
     )
 
 
@@ -386,6 +387,29 @@ class Journal:
                 statement, execution_options={"synchronize_session": False}
             )
             return released.first() is not None
+
+    async def record_failure(
+        self, key: str, worker_id: str, *, now: datetime, error: str, retry_at: datetime
+    ) -> bool:
+        """Count one unexpected failure of *worker_id*'s attempt and release the entry until
+        *retry_at*; False (and no change) when the worker no longer holds the lease."""
+        statement = (
+            update(JournalRow)
+            .where(JournalRow.key == key, JournalRow.lease_owner == worker_id)
+            .values(
+                lease_owner=None,
+                lease_until=retry_at,
+                last_error=error,
+                failures=JournalRow.failures + 1,
+                updated_at=now,
+            )
+            .returning(JournalRow.key)
+        )
+        async with self._sessions.write() as session:
+            recorded = await session.execute(
+                statement, execution_options={"synchronize_session": False}
+            )
+            return recorded.first() is not None
 
     async def hurry_waiting(self, *, now: datetime) -> int:
         """Make entries released with an error and a later retry time claimable now.

@@ -213,6 +213,8 @@ class JournalEntry:
     lease_until: datetime | None
     answered_at: datetime | None
     updated_at: datetime
+    failures: int = 0
+    """How many attempts ended in an unexpected error (not ACS or Slack being unreachable)."""
 
     @property
     def finished(self) -> bool:
