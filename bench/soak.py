@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,10 @@ class Figures:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
+    told: list[float] = field(default_factory=list)
+    """Failure modes: seconds from each ack to the message that ended the command."""
+    attempts: list[int] = field(default_factory=list)
+    """Failure modes: how many times each command was taken up (journal `attempts`)."""
 
     @property
     def p50(self) -> float | None:
@@ -236,9 +240,14 @@ def check_acks(figures: Figures, acks: Sequence[Ack], expect: str = "Creating yo
         figures.check(figures.p99 < ACK_LIMIT, f"ack p99 {figures.p99:.2f} s over {ACK_LIMIT} s")
 
 
-def check_log(figures: Figures, *bots: ServeProcess) -> None:
+def check_log(figures: Figures, *bots: ServeProcess, expected: str | None = None) -> None:
+    """No error in the log; with *expected*, only ERROR lines containing it (their
+    tracebacks then too)."""
     lines = [line for bot in bots for line in bot.log]
-    errors = [line for line in lines if " ERROR " in line or "Traceback" in line]
+    if expected is None:
+        errors = [line for line in lines if " ERROR " in line or "Traceback" in line]
+    else:
+        errors = [line for line in lines if " ERROR " in line and expected not in line]
     figures.check(not errors, f"{len(errors)} errors in the bot's log (first: {errors[:1]})")
 
 
@@ -554,12 +563,273 @@ async def forgeries(w: World, bot: ServeProcess, channel: str) -> dict[str, list
     return statuses
 
 
+# --- failure modes (issue 11): every failure ends, and the person hears -------------------
+
+UNUSABLE_ANSWERS: list[dict[str, Any]] = [
+    {"tz": 5},
+    {"tz": "A" * 300},
+    {"tz": ["Europe/Paris"]},
+    {"tz": "Europe/" + "Paris/" * 60},
+    {"locale": 7},
+    {"locale": "en-" + "x" * 300},
+    {"tz": None, "locale": {"a": 1}},
+]
+
+
+def told_at(w: World, channel: str, user: str = ME) -> float | None:
+    """Wall time of the first message that ended *channel*'s command: its room card there, a
+    refusal there, or a direct message naming the channel."""
+    times = [
+        float(m.ts)
+        for m in w.slack.messages
+        if m.channel == channel and ROOM_ID.search(json.dumps(m.blocks))
+    ]
+    times += [
+        float(e.ts) for e in w.slack.ephemerals if e.channel == channel and ":warning:" in e.text
+    ]
+    times += [float(m.ts) for m in w.slack.direct_messages(user) if f"<#{channel}>" in m.text]
+    return min(times, default=None)
+
+
+def endings(w: World, channel: str, user: str = ME) -> int:
+    """How many messages ended *channel*'s command (more than one: told twice)."""
+    cards = len(w.rooms_by_channel().get(channel, []))
+    refusals = sum(1 for e in w.slack.ephemerals if e.channel == channel and ":warning:" in e.text)
+    direct = sum(1 for m in w.slack.direct_messages(user) if f"<#{channel}>" in m.text)
+    return cards + refusals + direct
+
+
+async def failure_mode(
+    args: argparse.Namespace,
+    name: str,
+    commands: Sequence[tuple[str, str, str]],
+    *,
+    prepare: Callable[[World], None] | None = None,
+    before_send: Callable[[World, str, str], str | None] | None = None,
+    during: Callable[[World], Coroutine[Any, Any, None]] | None = None,
+    expect_ack: str = "Creating your room",
+    rooms: int | None = None,
+    expected_errors: str | None = None,
+    postgres: bool = False,
+    within: float = 180.0,
+    report: Callable[[World, Figures], None] | None = None,
+) -> Figures:
+    """Send *commands* (channel, user, text), each in its own channel, to `roombot serve` and
+    measure how each ended: told how long after its ack, after how many attempts.
+
+    *before_send(world, channel, user)* may return the response_url to use (e.g. expired);
+    *rooms* is how many rooms ACS should hold at the end (default: one per command).
+    """
+    figures = Figures(name)
+    async with contextlib.AsyncExitStack() as stack:
+        w = await stack.enter_async_context(world(seed=args.seed))
+        if postgres:
+            database = await stack.enter_async_context(postgres_schema())
+            if database is None:
+                figures.notes.append("skipped: no PostgreSQL")
+                return figures
+        else:
+            database = f"sqlite+aiosqlite:///{w.workdir}/{name}.db"
+        channels = [channel for channel, _, _ in commands]
+        for channel, user, _ in commands:
+            if channel not in w.slack.channels:
+                w.slack.add_channel(channel, channel.lower())
+            if user not in w.slack.users:
+                w.slack.add_user(user, user.lower())
+        if prepare is not None:
+            prepare(w)
+        acked: dict[str, float] = {}
+        acks: list[Ack] = []
+        async with serving(w.env(database)) as bot:
+            gate = asyncio.Semaphore(args.concurrency)
+
+            async def one(channel: str, user: str, words: str) -> None:
+                async with gate:
+                    url = before_send(w, channel, user) if before_send is not None else None
+                    ack = await bot.command(
+                        w.http, w.slack, words, channel=channel, user=user, response_url=url
+                    )
+                acked[channel] = time.time() - ack.seconds
+                acks.append(ack)
+
+            started = time.monotonic()
+            side = asyncio.create_task(during(w)) if during is not None else None
+            await asyncio.gather(*(one(*command) for command in commands))
+            at_ack = expect_ack != "Creating your room"  # refused in the ack itself
+
+            def ended() -> bool:
+                return at_ack or all(
+                    told_at(w, c, u) is not None for c, u, _ in commands if c in acked
+                )
+
+            done = await wait_until(ended, within=within, every=0.5)
+            figures.seconds = time.monotonic() - started
+            if side is not None:
+                await side
+            entries = await journal_entries(database)  # before the bot stops
+            check_log(figures, bot, expected=expected_errors)
+        check_acks(figures, acks, expect=expect_ack)
+        figures.commands = len(commands)
+        figures.rooms = w.emulator.state.rooms_created
+        want_rooms = len(commands) if rooms is None else rooms
+        ours = [e for e in entries if e.channel_id in set(channels)]
+        if at_ack:
+            figures.told = [ack.seconds for ack in acks]
+            figures.lost = sum(1 for ack in acks if expect_ack not in ack.text)
+            figures.check(not ours, f"{len(ours)} refused commands journalled")
+        else:
+            for channel, user, _ in commands:
+                moment = told_at(w, channel, user)
+                if moment is not None:
+                    figures.told.append(moment - acked[channel])
+            figures.lost = len(commands) - len(figures.told)
+            twice = sum(1 for c, u, _ in commands if endings(w, c, u) > 1)
+            figures.duplicates = twice + max(0, figures.rooms - want_rooms)
+            figures.attempts = [e.attempts for e in ours]
+            unfinished = sum(1 for e in ours if e.state is not JournalState.ANSWERED)
+            figures.check(len(ours) == len(commands), f"{len(ours)} journal entries")
+            figures.check(unfinished == 0, f"{unfinished} journal entries unfinished")
+            figures.check(twice == 0, f"{twice} commands ended twice")
+        figures.check(done is not None and figures.lost == 0, f"{figures.lost} never told")
+        figures.check(figures.rooms == want_rooms, f"{figures.rooms} rooms, not {want_rooms}")
+        if figures.told:
+            figures.notes.append(
+                f"told after p50 {percentile(figures.told, 0.5):.1f} s, "
+                f"max {max(figures.told):.1f} s"
+                + (f"; attempts max {max(figures.attempts)}" if figures.attempts else "")
+                + (f"; failures {sum(e.failures for e in ours)}" if ours else "")
+            )
+        figures.notes.append(f"identities made in ACS: {len(w.emulator.state.identities)}")
+        if report is not None:
+            report(w, figures)
+    return figures
+
+
+async def zones(args: argparse.Namespace) -> Figures:
+    """Users whose users.info zone or locale is no usable string: read in UTC at once."""
+    count = args.failure_commands
+    users = [f"U0Z{i:05d}" for i in range(count)]
+
+    def prepare(w: World) -> None:
+        for index, user in enumerate(users):
+            w.slack.override_user(user, **UNUSABLE_ANSWERS[index % len(UNUSABLE_ANSWERS)])
+
+    commands = [(f"C0Z{i:05d}", user, "create tomorrow 9am-10am") for i, user in enumerate(users)]
+    figures = await failure_mode(args, "zones", commands, prepare=prepare)
+    figures.check(all(n == 1 for n in figures.attempts), "a command needed a second attempt")
+    return figures
+
+
+async def strangers(args: argparse.Namespace) -> Figures:
+    """Mentions of roombot itself, another bot and a guest of another workspace: refused by name."""
+    count = args.failure_commands
+
+    def prepare(w: World) -> None:
+        w.slack.add_user("U0ROBOT", "robot", is_bot=True)
+        w.slack.add_user("U0GUEST", "guest", team_id="T0OTHER")
+
+    mentions = ["<@U0LOCALBOT|roombot>", "<@U0ROBOT|robot>", "<@U0GUEST|guest>"]
+    commands = [
+        (f"C0S{i:05d}", ME, f"create tomorrow {mentions[i % 3]} presenter") for i in range(count)
+    ]
+    figures = await failure_mode(args, "strangers", commands, prepare=prepare, rooms=0)
+    figures.check(
+        all(n == 1 for n in figures.attempts), "a refused command needed a second attempt"
+    )
+    return figures
+
+
+async def slack_503(args: argparse.Namespace) -> Figures:
+    """users.info answers a text/plain 503 for S seconds: a delay each person hears of."""
+    count = args.failure_commands
+    commands = [(f"C0T{i:05d}", f"U0T{i:05d}", "create tomorrow") for i in range(count)]
+
+    def prepare(w: World) -> None:
+        w.slack.fail_next(
+            "users.info", status=503, plain_text="upstream connect error", times=10**6
+        )
+
+    async def recover(w: World) -> None:
+        await asyncio.sleep(args.slack_outage)
+        w.slack.clear_faults("users.info")
+
+    def report(w: World, figures: Figures) -> None:
+        told = w.ephemerals_by_channel("taking longer")
+        untold = sum(1 for channel, _, _ in commands if told.get(channel) != 1)
+        figures.check(untold == 0, f"{untold} not told of the delay exactly once")
+        figures.notes.append(
+            f"users.info answered text/plain 503 for {args.slack_outage:.0f} s "
+            f"({sum(1 for c in w.slack.calls if c.method == 'users.info' and c.status == 503)} "
+            f"times); told of the delay: {len(told)}/{len(commands)}"
+        )
+
+    return await failure_mode(
+        args, "slack 503", commands, prepare=prepare, during=recover, report=report
+    )
+
+
+async def gone(args: argparse.Namespace) -> Figures:
+    """The channel is deleted and the response_url expired before the bot answers: the room
+    goes to the person by direct message, at the first attempt."""
+    count = args.failure_commands
+    commands = [(f"C0G{i:05d}", ME, "create tomorrow") for i in range(count)]
+
+    def before_send(w: World, channel: str, user: str) -> str:
+        url = w.slack.new_response_url(channel, user)
+        w.slack.expire_response_url(url)
+        w.slack.remove_channel(channel)
+        return url
+
+    figures = await failure_mode(args, "channel gone", commands, before_send=before_send)
+    figures.check(all(n == 1 for n in figures.attempts), "a command needed a second attempt")
+    return figures
+
+
+async def stuck(args: argparse.Namespace) -> Figures:
+    """Slack answers `internal_error` to every post in the channel, the response_url has
+    expired: retried with backoff, given up after 5 attempts, the room sent by DM."""
+    count = max(args.failure_commands // 5, 1)
+    commands = [(f"C0U{i:05d}", ME, "create tomorrow") for i in range(count)]
+
+    def before_send(w: World, channel: str, user: str) -> str:
+        url = w.slack.new_response_url(channel, user)
+        w.slack.expire_response_url(url)
+        w.slack.fail_in_channel(channel, "internal_error")
+        return url
+
+    return await failure_mode(
+        args, "answer refused", commands, before_send=before_send, expected_errors="giving up"
+    )
+
+
+async def long_ids(args: argparse.Namespace) -> Figures:
+    """Mentions of Slack ids longer than their columns, on PostgreSQL: refused in the ack."""
+    count = args.failure_commands
+    commands = [
+        (f"C0L{i:05d}", ME, f"create tomorrow <@U{i:040d}|long> presenter") for i in range(count)
+    ]
+    return await failure_mode(
+        args,
+        "long ids",
+        commands,
+        expect_ack="is not a Slack user id I can use",
+        rooms=0,
+        postgres=True,
+    )
+
+
 SCENARIOS: dict[str, Callable[[argparse.Namespace], Awaitable[Figures]]] = {
     "faults": faults,
     "outage": outage,
     "crash": crash,
     "replicas": replicas,
     "hostile": hostile,
+    "zones": zones,
+    "strangers": strangers,
+    "slack503": slack_503,
+    "gone": gone,
+    "stuck": stuck,
+    "longids": long_ids,
 }
 
 
@@ -568,14 +838,17 @@ def table(results: Sequence[Figures]) -> str:
         return "–" if value is None else f"{value * 1000:.0f} ms"
 
     lines = [
-        "| scenario | commands | rooms | duplicates | lost | ack p50 | ack p99 | recovery |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | commands | rooms | duplicates | lost | ack p50 | ack p99 | recovery "
+        "| told after (max) | attempts (max) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for f in results:
         recovery = "–" if f.recovery is None else f"{f.recovery:.1f} s"
+        told = "–" if not f.told else f"{max(f.told):.1f} s"
+        attempts = "–" if not f.attempts else str(max(f.attempts))
         lines.append(
             f"| {f.scenario} | {f.commands:,} | {f.rooms:,} | {f.duplicates} | {f.lost} "
-            f"| {ms(f.p50)} | {ms(f.p99)} | {recovery} |"
+            f"| {ms(f.p50)} | {ms(f.p99)} | {recovery} | {told} | {attempts} |"
         )
     return "\n".join(lines)
 
@@ -613,6 +886,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--crash-latency-ms", type=int, default=300, help="ACS latency (300)")
     parser.add_argument("--texts", type=int, default=10_000, help="hostile texts (10,000)")
     parser.add_argument("--seed", type=int, default=7, help="faults and texts (7)")
+    parser.add_argument(
+        "--failure-commands", type=int, default=50, help="per failure mode (50; stuck: a fifth)"
+    )
+    parser.add_argument(
+        "--slack-outage", type=float, default=10.0, help="seconds users.info answers 503 (10)"
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:

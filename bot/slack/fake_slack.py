@@ -327,6 +327,7 @@ class FakeSlack:
 
         self._faults: dict[str, list[_Fault]] = {}
         self._user_overrides: dict[str, dict[str, Any]] = {}
+        self._channel_faults: dict[str, str] = {}
         self._lost_responses: dict[str, int] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._trigger_numbers = itertools.count(1_000_001)
@@ -623,6 +624,18 @@ class FakeSlack:
                 plain_text=plain_text,
             )
         )
+
+    def clear_faults(self, method: str) -> None:
+        """Forget the faults still queued for *method*: it answers normally again."""
+        self._faults.pop(method, None)
+
+    def fail_in_channel(self, channel_id: str, error: str | None) -> None:
+        """Make every `chat.postMessage` and `chat.postEphemeral` in *channel_id* answer
+        *error* (None: stop), as Slack does for a channel it keeps failing on."""
+        if error is None:
+            self._channel_faults.pop(channel_id, None)
+        else:
+            self._channel_faults[channel_id] = error
 
     def lose_next_response(self, method: str, *, times: int = 1) -> None:
         """Carry out the next *times* calls of *method*, then drop the connection unanswered.
@@ -1041,6 +1054,8 @@ class FakeSlack:
         channel_info = self.channels[channel]
         if channel_info.is_private and not channel_info.bot_member:
             raise _SlackError("not_in_channel")
+        if channel in self._channel_faults:
+            raise _SlackError(self._channel_faults[channel])
         self.messages.append(message)
         return {
             "ok": True,
@@ -1051,6 +1066,8 @@ class FakeSlack:
 
     def _chat_post_ephemeral(self, params: Params) -> dict[str, Any]:
         channel = self._require_channel(params.get("channel"))
+        if channel in self._channel_faults:
+            raise _SlackError(self._channel_faults[channel])
         user = str(params.get("user") or "")
         if user not in self.users:
             raise _SlackError("user_not_found")

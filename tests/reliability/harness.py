@@ -344,6 +344,7 @@ class ServeProcess:
         *,
         channel: str,
         user: str = ME,
+        response_url: str | None = None,
     ) -> Ack:
         body = urlencode(
             {
@@ -352,7 +353,7 @@ class ServeProcess:
                 "user_id": user,
                 "command": "/room",
                 "text": text,
-                "response_url": slack.new_response_url(channel, user),
+                "response_url": response_url or slack.new_response_url(channel, user),
                 "trigger_id": slack.issue_trigger_id(),
             }
         )
