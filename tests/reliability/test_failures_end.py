@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from datetime import timedelta
 from urllib.parse import parse_qs
 
+import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.acs.emulator import EmulatorServer
 from bot.service.runner import MAX_FAILURES
+from bot.slack.fake_slack import FakeSlack
 from bot.store.records import JournalEntry, JournalState
-from tests.reliability.harness import CHANNEL, ME, Bot, running_bot
+from tests.reliability.harness import (
+    CHANNEL,
+    ME,
+    TEAM,
+    Bot,
+    running_bot,
+    serve_env,
+    serving,
+)
 from tests.reliability.test_faults import delay_notes
 
 
@@ -217,3 +229,29 @@ async def test_slack_ids_too_long_for_postgresql_are_refused_at_the_edge(
     to insert, the identity was deleted, and all of it again every 2 s, forever."""
     async with running_bot(postgres_url) as bot:
         await _long_ids_are_refused_at_the_edge(bot)
+
+
+async def test_roombot_serve_sends_the_room_of_a_deleted_channel_by_direct_message(
+    sqlite_url: str,
+) -> None:
+    """The same through a real `roombot serve` process (production settings)."""
+    async with (
+        EmulatorServer() as emulator,
+        FakeSlack(team_id=TEAM) as slack,
+        aiohttp.ClientSession() as http,
+    ):
+        slack.add_user(ME, "you", tz="Europe/London")
+        slack.add_channel("C0GONE", "gone")
+        env = serve_env(slack, emulator, sqlite_url, secrets.token_hex(16))
+        async with serving(env) as bot:
+            url = slack.new_response_url("C0GONE", ME)
+            slack.expire_response_url(url)
+            slack.remove_channel("C0GONE")
+            ack = await bot.command(
+                http, slack, "create tomorrow", channel="C0GONE", response_url=url
+            )
+            assert "Creating your room" in ack.text
+            dm = await slack.wait_for(lambda s: s.direct_messages(ME), timeout=20)
+        assert "I could not post your room in <#C0GONE> (`channel_not_found`)" in dm[0].text
+        assert emulator.state.rooms_created == 1
+        assert not [line for line in bot.log if " ERROR " in line or "Traceback" in line]
