@@ -260,6 +260,33 @@ async def test_release_frees_the_entry_records_the_error_and_can_delay_the_retry
     assert await store.journal.claim_one(entry.key, "w3", lease=LEASE, now=retry_at) is not None
 
 
+async def test_record_failure_counts_the_failure_and_delays_the_retry(store: Store) -> None:
+    """Each unexpected failure is counted (so retrying can end) and backs the entry off; the
+    count survives claims by other workers and the hot path's moves; only the holder may."""
+    entry = await _claimed(store)
+    assert entry.failures == 0
+    retry_at = NOW + 2 * SECOND
+    assert await store.journal.record_failure(
+        entry.key, "w1", now=NOW, error="AttributeError", retry_at=retry_at
+    )
+    assert (
+        await store.journal.record_failure(
+            entry.key, "w1", now=NOW, error="again", retry_at=retry_at
+        )
+        is False
+    )  # released: w1 holds it no more
+    assert await store.journal.claim("w2", lease=LEASE, now=retry_at - SECOND) == []
+    (again,) = await store.journal.claim("w2", lease=LEASE, now=retry_at)
+    assert (again.failures, again.attempts, again.last_error) == (1, 2, "AttributeError")
+    assert await store.journal.record_failure(
+        entry.key, "w2", now=retry_at, error="AttributeError", retry_at=retry_at
+    )
+    (third,) = await store.journal.claim("w3", lease=LEASE, now=retry_at)
+    assert third.failures == 2
+    answered = await store.journal.mark_answered(entry.key, "w3", now=retry_at)
+    assert answered.failures == 2
+
+
 async def test_hurry_waiting_makes_entries_delayed_by_an_error_due_now(store: Store) -> None:
     """When ACS is back: entries released with an error and a later retry go now; entries
     somebody holds, and delays not caused by an error, stay as they are."""
