@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.parsing.zones import locale_or_default, tz_or_utc, usable_locale, usable_tz
+from bot.parsing.zone_checks import locale_or_default, tz_or_utc, usable_locale, usable_tz
 
 
 @pytest.mark.parametrize(
