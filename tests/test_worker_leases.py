@@ -59,3 +59,42 @@ async def test_a_command_that_waited_for_a_slot_renews_its_lease_before_working(
     assert seen[0].lease_until == fresh.lease_until
     assert seen[1].lease_until == now[0] + LEASE  # taken afresh before working
     assert seen[1].attempts == 1  # still the first attempt: the lease was this worker's own
+
+
+async def test_a_renewal_under_way_when_the_work_ends_is_finished_not_cancelled(
+    tmp_path: Path,
+) -> None:
+    """The heartbeat is stopped, not cancelled: cancelling a renewal mid-query aborted its
+    database connection (on PostgreSQL SQLAlchemy logged an ERROR for each, as the replica
+    soak showed). Here the renewal is held open while the work ends; it must still complete."""
+    lease = timedelta(seconds=0.3)  # the heartbeat renews every 0.1 s
+    renewing, release, processed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    renewed = asyncio.Event()
+
+    async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", migrate=True) as store:
+        journal = store.journal
+        renew = journal.renew
+
+        async def held_renew(*args: object, **kwargs: object) -> object:
+            renewing.set()
+            await release.wait()
+            result = await renew(*args, **kwargs)  # type: ignore[arg-type]
+            renewed.set()
+            return result
+
+        journal.renew = held_renew  # type: ignore[method-assign]
+
+        async def process(entry: JournalEntry) -> None:
+            await renewing.wait()  # the work ends while a renewal is under way
+            processed.set()
+
+        worker = JournalWorker(journal, process, worker_id="w1", lease=lease)
+        accepted = await worker.accept(_new(datetime.now(UTC)))
+        assert accepted is not None
+        worker.start_accepted(accepted)
+        await asyncio.wait_for(processed.wait(), 5)
+        release.set()
+        try:
+            await asyncio.wait_for(renewed.wait(), 5)  # times out when it was cancelled
+        finally:
+            await worker.aclose()

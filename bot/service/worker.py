@@ -169,7 +169,10 @@ class JournalWorker:
             await self._process_leased(entry)
 
     async def _process_leased(self, entry: JournalEntry) -> None:
-        heartbeat = asyncio.create_task(self._keep_lease(entry.key), name=f"lease-{entry.key}")
+        done = asyncio.Event()
+        heartbeat = asyncio.create_task(
+            self._keep_lease(entry.key, done), name=f"lease-{entry.key}"
+        )
         try:
             await self._process(entry)
         except Exception:
@@ -186,17 +189,25 @@ class JournalWorker:
                     retry_at=now + min(timedelta(seconds=2 ** min(entry.attempts, 6)), self._lease),
                 )
         finally:
-            heartbeat.cancel()
+            # Stopped, not cancelled: a renewal under way finishes. Cancelling it mid-query
+            # aborted its database connection (SQLAlchemy logged an ERROR for each).
+            done.set()
+            await heartbeat
 
-    async def _keep_lease(self, key: str) -> None:
-        """Renew the lease while the entry is worked on, so a short lease can be used.
+    async def _keep_lease(self, key: str, done: asyncio.Event) -> None:
+        """Renew the lease while the entry is worked on (until *done*), so a short lease can
+        be used.
 
         A short lease is what lets a surviving replica take over a dead one's work quickly;
         the heartbeat keeps a live but slow worker (ACS retrying) from losing its entry.
         """
         interval = self._lease.total_seconds() / 3
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval):
+                    await done.wait()
+            if done.is_set():
+                return
             try:
                 await self._journal.renew(key, self.worker_id, lease=self._lease, now=self._clock())
             except Exception:
