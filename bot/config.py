@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,7 @@ _HINTS = {
     "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
     "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
+    "ROOMBOT_PUBLIC_URL": "the bot's public base URL, e.g. https://roombot.example.com",
     "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
     "ROOMBOT_ADMINS": "comma-separated Slack user ids, e.g. U0123ABC,U0456DEF",
     "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
@@ -57,6 +59,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
     )
     join_url: str | None = Field(default=None, alias="ROOMBOT_JOIN_URL")
+    public_url: str | None = Field(default=None, alias="ROOMBOT_PUBLIC_URL")
     admins: str = Field(default="", alias="ROOMBOT_ADMINS")
     allowed_channels: str = Field(default="", alias="ROOMBOT_ALLOWED_CHANNELS")
     worker_lease_seconds: float = Field(default=15.0, gt=0, alias="ROOMBOT_WORKER_LEASE_SECONDS")
@@ -155,6 +158,22 @@ class Settings(BaseSettings):
         if value is not None and "{room_id}" not in value:
             raise ValueError("must contain {room_id}")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_a_base(cls, value: str | None) -> str | None:
+        """Join links are this base plus `/join/{code}`: an http(s) origin, maybe with a path.
+
+        No query or fragment: they would end up in the middle of every link.
+        """
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://roombot.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value.strip().rstrip("/")
 
     @property
     def acs(self) -> AcsConnection:

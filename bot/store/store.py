@@ -25,6 +25,7 @@ from bot.store.engine import Sessions, create_engine, sqlite_write_problem
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
 from bot.store.health import DatabaseHealth, check
 from bot.store.hot_sqlite import Checkpointer
+from bot.store.join_codes import JoinCodes
 from bot.store.journal import Journal
 from bot.store.rooms import RoomRegistry
 
@@ -51,6 +52,7 @@ class Store:
         self.identities = IdentityDirectory(sessions)
         self.rooms = RoomRegistry(sessions)
         self.journal = Journal(sessions)
+        self.join_codes = JoinCodes(sessions)
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = False, **options: Any) -> _OpeningStore:

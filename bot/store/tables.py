@@ -158,3 +158,17 @@ class HeartbeatRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     replica: Mapped[str] = mapped_column(String(128))
     beat_at: Mapped[datetime]
+
+
+class JoinCodeRow(Base):
+    __tablename__ = "join_codes"
+    __table_args__ = (Index("ix_join_codes_user", "team_id", "user_id", "created_at"),)
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    room_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -54,6 +54,8 @@ def test_malformed_connection_strings_name_the_problem(text: str, message: str) 
         ({"DATABASE_URL": "mysql://db"}, "DATABASE_URL is malformed"),
         ({"ROOMBOT_JOIN_URL": "https://meet.example.com/"}, "ROOMBOT_JOIN_URL is malformed"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL is malformed"),
+        ({"ROOMBOT_PUBLIC_URL": "roombot.example.com"}, "ROOMBOT_PUBLIC_URL is malformed"),
+        ({"ROOMBOT_PUBLIC_URL": "https://bot.example/?a=1"}, "ROOMBOT_PUBLIC_URL is malformed"),
     ],
 )
 def test_bad_settings_become_one_line_naming_the_setting(
@@ -79,3 +81,8 @@ def test_require_names_the_missing_setting() -> None:
     settings = load_settings()
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET is not set"):
         settings.require("SLACK_SIGNING_SECRET")
+
+
+def test_the_public_url_is_kept_without_its_trailing_slash() -> None:
+    settings = load_settings(ROOMBOT_PUBLIC_URL="https://bot.example.com/roombot/")
+    assert settings.public_url == "https://bot.example.com/roombot"
