@@ -35,8 +35,10 @@ from bot.http_edge import (
     guarded_app,
     server_logger,
 )
+from bot.join import routes as join_routes
 from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
+from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
@@ -163,6 +165,14 @@ class Runtime:
             allowed_channels=options.allowed_channels,
             clock=options.clock,
         )
+        self.joins: JoinService | None = None
+        if settings.public_url is not None:
+            self.joins = JoinService(
+                store=self.store,
+                identities=self.identities,
+                public_url=settings.public_url,
+                clock=options.clock,
+            )
         self.answerer = SlackAnswerer(
             client=self.slack,
             http=self.http,
@@ -215,6 +225,7 @@ class Runtime:
                 response_url_prefixes=options.response_url_prefixes,
                 allowed_channels=options.allowed_channels,
                 clock=options.clock,
+                joins=self.joins,
             ),
         )
         self.worker.start()
@@ -300,7 +311,7 @@ async def _stop_warm_up(warming: asyncio.Task[None]) -> None:
 
 
 def web_app(runtime: Runtime) -> web.Application:
-    """The HTTP surface: Slack's events, a health check and Prometheus metrics."""
+    """The HTTP surface: Slack's events, the join page, a health check and Prometheus metrics."""
     # aiohttp would inflate a compressed body in its parser, before any handler could check a
     # signature, and log tracebacks for one that is not what it claims: Slack never
     # compresses, so the handler refuses a Content-Encoding instead (415).
@@ -326,6 +337,7 @@ def web_app(runtime: Runtime) -> web.Application:
         )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
+    join_routes.mount(app, runtime.joins)
     return app
 
 

@@ -30,13 +30,15 @@ from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
 from bot.service.interpret import resolved_create
+from bot.service.join import JoinService
 from bot.service.outcomes import ServiceError, TryLater
 from bot.service.ports import UserZone
 from bot.service.resolved import text_command, with_note_shown
 from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
-from bot.slack import blocks
+from bot.slack import blocks, join_blocks
 from bot.slack.after_ack import after_ack
+from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
 from bot.slack.people import SlackPeople
@@ -87,6 +89,7 @@ class SlackDeps:
     response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
     allowed_channels: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    joins: JoinService | None = None  # None without ROOMBOT_PUBLIC_URL
 
     def response_url_allowed(self, url: str) -> bool:
         """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
@@ -113,7 +116,15 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
     app.shortcut(SHORTCUT)(listeners.on_shortcut)
     app.view_submission(CALLBACK_ID)(listeners.on_modal_submit)
     app.view_closed(CALLBACK_ID)(_ack_only)
-    app.action(blocks.ACTION_JOIN)(_ack_only)
+    join = JoinButton(
+        joins=deps.joins,
+        join_url=deps.join_url,
+        people=deps.people,
+        worker=deps.worker,
+        allowed_channels=deps.allowed_channels,
+    )
+    app.action(blocks.ACTION_JOIN)(join.on_join)
+    app.action(join_blocks.ACTION_OPEN_LINK)(_ack_only)
     app.action(blocks.ACTION_EXTEND)(listeners.on_extend)
     app.action(blocks.ACTION_DELETE)(listeners.on_delete)
     app.error(listeners.on_error)

@@ -128,18 +128,18 @@ def room_blocks(
         },
         section(participants_text(room)),
     ]
-    buttons: list[Block] = []
+    # Every card has Join: pressed, roombot answers the presser with a personal link (or, with
+    # ROOMBOT_JOIN_URL, the button opens the team's own calling app at that URL).
+    join: Block = {
+        "type": "button",
+        "action_id": ACTION_JOIN,
+        "text": {"type": "plain_text", "text": "Join"},
+        "style": "primary",
+        "value": room.room_id,
+    }
     if join_url:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": ACTION_JOIN,
-                "text": {"type": "plain_text", "text": "Join"},
-                "url": join_url.format(room_id=room.room_id),
-                "style": "primary",
-                "value": room.room_id,
-            }
-        )
+        join["url"] = join_url.format(room_id=room.room_id)
+    buttons: list[Block] = [join]
     if extend_button_works(room.valid_from, room.valid_until, now or room.valid_from):
         buttons.append(
             {

@@ -16,6 +16,7 @@ import itertools
 import json
 import re
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -190,50 +191,63 @@ def _load_people(slack: FakeSlack, path: Path) -> None:
 
 @asynccontextmanager
 async def local_bot(
-    database: str, *, emulator_state: Path | None = None, people_state: Path | None = None
+    database: str,
+    *,
+    emulator_state: Path | None = None,
+    people_state: Path | None = None,
+    join_url: str | None = None,
 ) -> AsyncIterator[LocalBot]:
     """Emulator + fake Slack + the real bot server on loopback ports.
 
     With *emulator_state*, ACS rooms outlive the process like the database's records do; with
-    *people_state*, so do the local people (their names and zones).
+    *people_state*, so do the local people (their names and zones). The bot's public URL is its
+    own server, so a Join press gives a link a browser here opens; *join_url* sets
+    ROOMBOT_JOIN_URL instead (a team's own calling app).
     """
     signing_secret = secrets.token_hex(16)
-    async with (
-        EmulatorServer(state_file=emulator_state) as emulator,
-        FakeSlack(team_id=TEAM) as slack,
-    ):
-        slack.add_user(ME[0], ME[1], tz=ME[2])
-        if people_state is not None:
-            _load_people(slack, people_state)
-        settings = load_settings(
-            SLACK_BOT_TOKEN=slack.bot_token,
-            SLACK_SIGNING_SECRET=signing_secret,
-            SLACK_API_URL=slack.api_url,
-            ACS_CONNECTION_STRING=emulator.connection_string,
-            DATABASE_URL=database,
-            ROOMBOT_JOIN_URL="https://rooms.example.invalid/join/{room_id}",
-        )
-        options = Options(
-            channel_post_interval=0,
-            worker_poll_interval=0.5,
-            response_url_prefixes=(slack.base_url,),
-        )
-        async with Runtime(settings, options) as runtime:
-            runner = web.AppRunner(web_app(runtime), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = runner.addresses[0][1]
-            try:
-                async with aiohttp.ClientSession() as http:
-                    yield LocalBot(
-                        slack,
-                        emulator,
-                        runtime,
-                        f"http://127.0.0.1:{port}/slack/events",
-                        signing_secret,
-                        http,
-                        people_state,
-                    )
-            finally:
-                await runner.cleanup()
+    listener = socket.create_server(("127.0.0.1", 0))  # its port is in the settings
+    try:
+        async with (
+            EmulatorServer(state_file=emulator_state) as emulator,
+            FakeSlack(team_id=TEAM) as slack,
+        ):
+            slack.add_user(ME[0], ME[1], tz=ME[2])
+            if people_state is not None:
+                _load_people(slack, people_state)
+            overrides = {"ROOMBOT_JOIN_URL": join_url} if join_url else {}
+            settings = load_settings(
+                SLACK_BOT_TOKEN=slack.bot_token,
+                SLACK_SIGNING_SECRET=signing_secret,
+                SLACK_API_URL=slack.api_url,
+                ACS_CONNECTION_STRING=emulator.connection_string,
+                DATABASE_URL=database,
+                # localhost: the calling SDK wants https or localhost, not 127.0.0.1
+                ROOMBOT_PUBLIC_URL=f"http://localhost:{listener.getsockname()[1]}",
+                **overrides,
+            )
+            options = Options(
+                channel_post_interval=0,
+                worker_poll_interval=0.5,
+                response_url_prefixes=(slack.base_url,),
+            )
+            async with Runtime(settings, options) as runtime:
+                runner = web.AppRunner(web_app(runtime), access_log=None)
+                await runner.setup()
+                site = web.SockSite(runner, listener)
+                await site.start()
+                port = runner.addresses[0][1]
+                try:
+                    async with aiohttp.ClientSession() as http:
+                        yield LocalBot(
+                            slack,
+                            emulator,
+                            runtime,
+                            f"http://127.0.0.1:{port}/slack/events",
+                            signing_secret,
+                            http,
+                            people_state,
+                        )
+                finally:
+                    await runner.cleanup()
+    finally:
+        listener.close()

@@ -18,6 +18,7 @@ import re
 import resource
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -266,11 +267,62 @@ async def running_bot(
     worker_poll_interval: float = 0.2,
     lease_seconds: float | None = None,
     scopes: Sequence[str] = DEFAULT_SCOPES,
+    join: str = "external",
 ) -> AsyncIterator[Bot]:
     """Emulator, fake Slack and the real bot server on loopback ports, as `roombot serve`
-    would run them with these settings; Slack grants *scopes* (manifest.yml's by default)."""
+    would run them with these settings; Slack grants *scopes* (manifest.yml's by default).
+
+    *join* is how the Join button works: "external" (ROOMBOT_JOIN_URL, a fixed URL), "public"
+    (ROOMBOT_PUBLIC_URL is this server's own address, so personal join links work here), or
+    "none" (neither is set).
+    """
     secret = signing_secret or secrets.token_hex(16)
     clock = Clock()
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener:
+        async with _running_bot(
+            database,
+            listener=listener,
+            join=join,
+            secret=secret,
+            clock=clock,
+            fault_rate=fault_rate,
+            seed=seed,
+            admins=admins,
+            allowed_channels=allowed_channels,
+            retry=retry,
+            bot_token=bot_token,
+            access_key=access_key,
+            bot_access_key=bot_access_key,
+            slack_accepts=slack_accepts,
+            worker_poll_interval=worker_poll_interval,
+            lease_seconds=lease_seconds,
+            scopes=scopes,
+        ) as bot:
+            yield bot
+
+
+@asynccontextmanager
+async def _running_bot(
+    database: str,
+    *,
+    listener: socket.socket,
+    join: str,
+    secret: str,
+    clock: Clock,
+    fault_rate: float,
+    seed: int | None,
+    admins: str,
+    allowed_channels: str,
+    retry: RetryPolicy,
+    bot_token: str,
+    access_key: str | None,
+    bot_access_key: str | None,
+    slack_accepts: str | None,
+    worker_poll_interval: float,
+    lease_seconds: float | None,
+    scopes: Sequence[str],
+) -> AsyncIterator[Bot]:
     async with (
         EmulatorServer(fault_rate=fault_rate, seed=seed, access_key=access_key) as emulator,
         FakeSlack(team_id=TEAM, bot_token=slack_accepts or bot_token, scopes=scopes) as slack,
@@ -283,12 +335,15 @@ async def running_bot(
             "ACS_CONNECTION_STRING": f"endpoint={emulator.endpoint};accesskey="
             + (bot_access_key or emulator.access_key),
             "DATABASE_URL": database,
-            "ROOMBOT_JOIN_URL": "https://rooms.example.invalid/join/{room_id}",
             "ROOMBOT_ADMINS": admins,
             "ROOMBOT_ALLOWED_CHANNELS": allowed_channels,
         }
         if lease_seconds is not None:
             overrides["ROOMBOT_WORKER_LEASE_SECONDS"] = lease_seconds
+        if join == "public":
+            overrides["ROOMBOT_PUBLIC_URL"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        elif join == "external":
+            overrides["ROOMBOT_JOIN_URL"] = "https://rooms.example.invalid/join/{room_id}"
         settings = load_settings(**overrides)
         options = Options.from_settings(
             settings,
@@ -301,7 +356,7 @@ async def running_bot(
         async with Runtime(settings, options) as runtime:
             runner = web.AppRunner(web_app(runtime), access_log=None)
             await runner.setup()
-            site = EdgeSite(runner, "127.0.0.1", 0)
+            site = EdgeSite(runner, "127.0.0.1", 0, sock=listener)
             await site.start()
             port = runner.addresses[0][1]
             try:

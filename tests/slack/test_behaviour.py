@@ -134,7 +134,9 @@ async def test_over_long_commands_are_refused_with_the_limit(bot: LocalBot) -> N
     assert await bot.runtime.store.journal.pending_count() == 0
 
 
-def test_without_a_join_url_there_is_no_join_button() -> None:
+def test_every_card_has_join_and_only_a_join_url_makes_it_a_link() -> None:
+    """Changed with issue #12: a card without ROOMBOT_JOIN_URL still has Join (roombot answers
+    the press with a personal link); before, it had no Join button at all."""
     from datetime import UTC, datetime, timedelta
 
     from bot.store.records import RoomRecord, RoomState
@@ -158,7 +160,8 @@ def test_without_a_join_url_there_is_no_join_button() -> None:
     without = json.dumps(blocks.room_blocks(room, tz="UTC", join_url=None))
     assert blocks.ACTION_JOIN in with_url
     assert "https://x/99117812428622880" in with_url
-    assert blocks.ACTION_JOIN not in without
+    assert blocks.ACTION_JOIN in without
+    assert "https://" not in without  # pressing it asks roombot, which answers the presser
     assert "99117812428622880" in without  # the id is still shown
 
 

@@ -54,7 +54,7 @@ async def test_create_posts_the_room_and_makes_it_in_acs(bot: LocalBot) -> None:
     assert f"<@{bob}>" in text
     assert "<!date^" in text
     assert "(Europe/London)" in text or "GMT" in text  # fallback in the invoker's zone
-    assert f"https://rooms.example.invalid/join/{room_id}" in text
+    assert blocks.ACTION_JOIN in text  # answered with a personal link (tests/join)
     assert blocks.ACTION_EXTEND in text
     assert blocks.ACTION_DELETE in text
     # ACS holds the same room with the same three identities.

@@ -1,0 +1,271 @@
+"""JoinService: personal join links (one-use codes) and the ACS tokens they are exchanged for.
+
+A click on a room's Join button mints a random code bound to workspace, person and room
+(`mint`); the person's browser exchanges it once for an ACS `voip` token for the identity
+roombot keeps for them (`redeem`). The room is checked at both moments, because minutes pass
+between them: it must still exist, still hold the person, and not have closed.
+
+Why not Microsoft's samples' way: the hero sample hands any caller a new identity with a role
+of their choosing, and the virtual-visits sample puts the ACS id in the link, so the link is
+the password. Here the link carries neither, works once, for five minutes, for one person.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.acs import AcsError, AcsResponseError, IdentityClient
+from bot.domain import Role
+from bot.store.join_codes import JoinGrant, RedeemFailure
+from bot.store.records import RoomRecord
+from bot.store.store import Store
+
+logger = logging.getLogger("roombot.join")
+
+CODE_LIFETIME = timedelta(minutes=5)
+CODE_BYTES = 24
+"""192 random bits per code (the issue asks for at least 128), url-safe base64: 32 characters."""
+
+MINT_LIMIT = 10
+MINT_WINDOW = timedelta(minutes=10)
+"""At most MINT_LIMIT codes per person per MINT_WINDOW; each code buys at most one token, so
+this bounds tokens too. Counted in the database, so it holds across replicas."""
+
+TOKEN_MINUTES = (60, 1440)
+"""The token lifetimes ACS accepts, in minutes."""
+
+VOIP_SCOPE = "voip"
+
+
+class JoinRefused(Exception):
+    """A join that cannot go ahead: a stable *code*, words for the person, an HTTP status."""
+
+    def __init__(self, code: str, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class NotInvited(JoinRefused):
+    """The person is not on the room's roster (the Slack side offers to knock)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JoinLink:
+    """A personal link just minted, and what to tell its owner about it."""
+
+    url: str
+    room: RoomRecord
+    role: Role
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JoinSession:
+    """What the join page needs to enter the call; `token` is a secret, never logged."""
+
+    token: str
+    expires_on: datetime
+    acs_user_id: str
+    room_id: str
+    role: Role
+    display_name: str
+    valid_from: datetime
+    valid_until: datetime
+    title: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "token": self.token,
+            "expiresOn": _iso(self.expires_on),
+            "userId": self.acs_user_id,
+            "roomId": self.room_id,
+            "role": self.role.value,
+            "displayName": self.display_name,
+            "validFrom": _iso(self.valid_from),
+            "validUntil": _iso(self.valid_until),
+            "title": self.title,
+        }
+
+    def __repr__(self) -> str:  # the token stays out of every repr and log line
+        return f"JoinSession(room_id={self.room_id!r}, role={self.role.value!r})"
+
+
+class JoinService:
+    """Mints join codes and redeems them for ACS tokens."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        identities: IdentityClient,
+        public_url: str,
+        clock: Callable[[], datetime] | None = None,
+        new_code: Callable[[], str] | None = None,
+    ) -> None:
+        self._store = store
+        self._identities = identities
+        self._public_url = public_url.rstrip("/")
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._new_code = new_code or (lambda: secrets.token_urlsafe(CODE_BYTES))
+
+    @property
+    def public_url(self) -> str:
+        return self._public_url
+
+    async def mint(
+        self, *, team_id: str, user_id: str, room_id: str, display_name: str
+    ) -> JoinLink:
+        """A personal link for *user_id* into *room_id*; JoinRefused (NotInvited) otherwise."""
+        now = self._clock()
+        room = await self._room(team_id, room_id, now)
+        participant = room.participant(user_id)
+        if participant is None:
+            raise NotInvited(
+                "not_invited",
+                f"You are not on room `{room_id}`'s list of participants.",
+                status=403,
+            )
+        recent = await self._store.join_codes.minted_since(team_id, user_id, now - MINT_WINDOW)
+        if recent >= MINT_LIMIT:
+            raise JoinRefused(
+                "rate_limited",
+                f"You asked for {recent} join links in the last "
+                f"{int(MINT_WINDOW.total_seconds() // 60)} minutes; wait a few minutes, then "
+                "press Join again.",
+                status=429,
+            )
+        code = self._new_code()
+        expires_at = now + CODE_LIFETIME
+        await self._store.join_codes.add(
+            code,
+            JoinGrant(
+                team_id=team_id,
+                user_id=user_id,
+                room_id=room_id,
+                display_name=display_name,
+                expires_at=expires_at,
+            ),
+            now=now,
+        )
+        return JoinLink(
+            url=f"{self._public_url}/join/{code}",
+            room=room,
+            role=participant.role,
+            expires_at=expires_at,
+        )
+
+    async def redeem(self, code: str) -> JoinSession:
+        """Use *code* up and mint the person's ACS token; JoinRefused saying why not."""
+        now = self._clock()
+        grant = await self._store.join_codes.redeem(code, now=now)
+        if isinstance(grant, RedeemFailure):
+            code_name, words = _CODE_REFUSALS[grant]
+            raise JoinRefused(code_name, words, status=404 if code_name == "code_unknown" else 410)
+        room = await self._room(grant.team_id, grant.room_id, now, other_team_code=True)
+        participant = room.participant(grant.user_id)
+        if participant is None:
+            raise JoinRefused(
+                "not_invited",
+                "You are no longer a participant of this room. Ask its creator or a presenter "
+                "to add you again.",
+                status=403,
+            )
+        minutes = token_minutes(now, room.valid_until)
+        try:
+            issued = await self._identities.get_token(
+                participant.acs_raw_id, [VOIP_SCOPE], expires_in_minutes=minutes
+            )
+        except AcsResponseError as exc:
+            logger.warning("ACS refused a join token: %s %s", exc.status, exc.code)
+            raise JoinRefused(
+                "acs_refused",
+                "Azure Communication Services would not issue your call token "
+                f"({exc.reason}). Press Join in Slack again; if it keeps failing, tell an admin.",
+                status=502,
+            ) from exc
+        except AcsError as exc:
+            raise JoinRefused(
+                "acs_unavailable",
+                "Azure Communication Services did not answer in time. Press Join in Slack "
+                "again in a minute for a new link.",
+                status=503,
+            ) from exc
+        return JoinSession(
+            token=issued.token,
+            expires_on=issued.expires_on,
+            acs_user_id=participant.acs_raw_id,
+            room_id=room.room_id,
+            role=participant.role,
+            display_name=grant.display_name,
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+        )
+
+    async def _room(
+        self, team_id: str, room_id: str, now: datetime, *, other_team_code: bool = False
+    ) -> RoomRecord:
+        room = await self._store.rooms.get(room_id)
+        if room is None:
+            raise JoinRefused(
+                "room_not_found", f"There is no room `{room_id}` any more.", status=404
+            )
+        if room.team_id != team_id:
+            if other_team_code:
+                raise JoinRefused(
+                    "wrong_workspace",
+                    "This link was made in another Slack workspace than the room's. Press "
+                    "Join on the room's card in its own workspace.",
+                    status=403,
+                )
+            raise JoinRefused("room_not_found", f"There is no room `{room_id}` here.", status=404)
+        if not room.active:
+            raise JoinRefused(
+                "room_deleted",
+                f"Room `{room_id}` was deleted. Ask its creator whether there is a new one.",
+                status=410,
+            )
+        if room.valid_until <= now:
+            raise JoinRefused(
+                "room_closed",
+                f"Room `{room_id}` has closed. A presenter can extend it with "
+                f"`/room extend {room_id} by 1 hour`.",
+                status=410,
+            )
+        return room
+
+
+_CODE_REFUSALS = {
+    RedeemFailure.USED: (
+        "code_used",
+        "This join link has been used already; each works once. Press Join on the room's card "
+        "in Slack for a new one.",
+    ),
+    RedeemFailure.EXPIRED: (
+        "code_expired",
+        "This join link has expired (they last 5 minutes). Press Join on the room's card in "
+        "Slack for a new one.",
+    ),
+    RedeemFailure.UNKNOWN: (
+        "code_unknown",
+        "This join link is not one roombot made (check it was copied whole). Press Join on the "
+        "room's card in Slack for a new one.",
+    ),
+}
+
+
+def token_minutes(now: datetime, valid_until: datetime) -> int:
+    """A token lifetime covering the rest of the window, within what ACS accepts (60-1440)."""
+    remaining = math.ceil((valid_until - now).total_seconds() / 60)
+    low, high = TOKEN_MINUTES
+    return max(low, min(high, remaining))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
