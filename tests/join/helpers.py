@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.slack import blocks
-from bot.slack.fake_slack import Ephemeral
+from bot.slack.fake_slack import Ephemeral, FakeSlack
 from tests.reliability.harness import CHANNEL, TEAM, Bot
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"
@@ -33,17 +33,17 @@ async def create_room(bot: Bot, words: str = "now for 2 hours") -> str:
     return found.group(1)
 
 
-def join_press(bot: Bot, room_id: str, *, user: str, team: str = TEAM) -> str:
+def join_press(slack: FakeSlack, room_id: str, *, user: str, team: str = TEAM) -> str:
     """The interactivity body Slack sends when *user* presses a card's Join button."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": team, "domain": "local"},
-        "user": {"id": user, "team_id": team, "name": bot.slack.users[user].name},
+        "user": {"id": user, "team_id": team, "name": slack.users[user].name},
         "api_app_id": "A0LOCAL",
         "channel": {"id": CHANNEL, "name": "general"},
         "container": {"type": "message", "channel_id": CHANNEL},
-        "trigger_id": bot.slack.issue_trigger_id(),
-        "response_url": bot.slack.new_response_url(CHANNEL, user),
+        "trigger_id": slack.issue_trigger_id(),
+        "response_url": slack.new_response_url(CHANNEL, user),
         "actions": [
             {
                 "type": "button",
@@ -60,7 +60,7 @@ def join_press(bot: Bot, room_id: str, *, user: str, team: str = TEAM) -> str:
 async def press_join(bot: Bot, room_id: str, *, user: str) -> Ephemeral:
     """Press Join as *user*; the one ephemeral answer it brought."""
     before = len(bot.slack.ephemerals)
-    ack = await bot.post_signed(join_press(bot, room_id, user=user))
+    ack = await bot.post_signed(join_press(bot.slack, room_id, user=user))
     assert ack.status == 200
     await bot.settle()
     answers = bot.slack.ephemerals[before:]

@@ -17,6 +17,7 @@ from tests.join.helpers import (
     BOB,
     CAROL,
     create_room,
+    join_press,
     jwt_claims,
     link_in,
     press_join,
@@ -201,9 +202,7 @@ async def test_with_a_join_url_the_button_opens_it_and_roombot_adds_nothing(
             bot.slack.messages[-1].blocks
         )
         before = len(bot.slack.ephemerals)
-        from tests.join.helpers import join_press
-
-        ack = await bot.post_signed(join_press(bot, room_id, user=ALICE))
+        ack = await bot.post_signed(join_press(bot.slack, room_id, user=ALICE))
         await bot.settle()
         assert ack.status == 200
         assert len(bot.slack.ephemerals) == before
