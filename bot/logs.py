@@ -16,7 +16,8 @@ _SECRETS = re.compile(
     r"|(?<=v0=)[0-9a-fA-F]{16,}"  # Slack request signatures, as Bolt logs a failed one
     r"|(?i:accesskey=)[A-Za-z0-9+/=]+"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]+"
-    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+    r"|(?<=/join/)[A-Za-z0-9_-]{16,})"  # a personal join link's one-use code
 )
 REDACTED = "***"
 
@@ -37,6 +38,17 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return True
+
+
+def scrub_at_source(name: str) -> None:
+    """Redact *name*'s records where they are made, before any handler sees them.
+
+    slack-sdk logs each request's body at DEBUG, and a personal join link is posted in one:
+    a handler of a deployment's own (without our filter) would otherwise get the code.
+    """
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
 
 
 def configure_logging(level: str = "INFO") -> None:

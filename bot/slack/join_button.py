@@ -14,6 +14,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
+from bot.logs import scrub_at_source
 from bot.service.join import JoinRefused, JoinService
 from bot.service.outcomes import TryLater
 from bot.service.worker import JournalWorker
@@ -43,6 +44,7 @@ class JoinButton:
         self._people = people
         self._worker = worker
         self._allowed_channels = allowed_channels
+        scrub_at_source("slack_sdk.web.async_base_client")  # it logs the link's post at DEBUG
 
     async def on_join(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

@@ -25,6 +25,7 @@ from bot.acs.emulator import random_access_key
 from bot.logs import RedactingFilter
 from bot.slack import blocks
 from bot.slack.fake_slack import Ephemeral, Message
+from tests.join.helpers import join_press, link_in
 from tests.reliability.harness import BRIEF_RETRY, CHANNEL, ME, Bot, running_bot
 from tests.reliability.test_authorization import button_press
 from tests.reliability.test_health import make_read_only
@@ -271,3 +272,35 @@ def test_the_redacting_filter_scrubs_what_the_libraries_might_log() -> None:
     assert "c2VjcmV0a2V5c2VjcmV0a2V5" not in message
     assert "YWJjZGVmZ2hpamtsbW5vcA" not in message
     assert "ab12ab12" not in message
+
+
+async def test_join_codes_and_call_tokens_reach_no_log_line(
+    sqlite_url: str, recorder: Recorder
+) -> None:
+    """Issue #12: a personal link's code and the ACS token it buys are secrets too. The code
+    is shown to its owner (that is the point) and nowhere else; the token only in the page."""
+    async with running_bot(sqlite_url, join="public") as bot:
+        alice = bot.user("U0ALICE", "alice")
+        await bot.command(f"create now for 2 hours <@{alice}|alice>")
+        await bot.settle()
+        room_id = next(iter(bot.emulator.state.rooms))
+        codes, tokens = [], []
+        for _ in range(2):
+            await bot.post_signed(join_press(bot.slack, room_id, user=alice))
+            await bot.settle()
+            link = link_in(bot.slack.ephemerals[-1])
+            codes.append(link.rsplit("/", 1)[1])
+            async with bot.http.get(link) as page:
+                assert page.status == 200
+            for expected in (200, 410):
+                async with bot.http.post(link + "/token") as response:
+                    assert response.status == expected
+                    answer = json.loads(await response.text())
+                    if expected == 200:
+                        tokens.append(answer["token"])
+        people = [text for text in seen_by_people(bot) if "/join/" not in text]
+    assert len(recorder.lines) > 50, "the flows ran with logging at DEBUG"
+    for secret in [*codes, *tokens]:
+        assert [line[:200] for line in recorder.lines if secret in line] == []
+        assert [text[:200] for text in people if secret in text] == []
+    assert [line[:200] for line in recorder.lines if SHAPES.search(line)] == []
