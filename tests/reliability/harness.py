@@ -341,7 +341,7 @@ async def _running_bot(
         if lease_seconds is not None:
             overrides["ROOMBOT_WORKER_LEASE_SECONDS"] = lease_seconds
         if join == "public":
-            overrides["ROOMBOT_PUBLIC_URL"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
+            overrides["ROOMBOT_PUBLIC_URL"] = f"http://localhost:{listener.getsockname()[1]}"
         elif join == "external":
             overrides["ROOMBOT_JOIN_URL"] = "https://rooms.example.invalid/join/{room_id}"
         settings = load_settings(**overrides)

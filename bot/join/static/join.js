@@ -82,9 +82,10 @@
     return days > 0 ? days + (days === 1 ? " day " : " days ") + clock : clock;
   }
 
-  function describe(session) {
-    return "Room " + session.roomId + " · you join as " + String(session.role).toLowerCase() +
-      " · open until " + when(Date.parse(session.validUntil));
+  function describe(session, withRoom) {
+    var words = "you join as " + String(session.role).toLowerCase() + " · open until " +
+      when(Date.parse(session.validUntil));
+    return withRoom ? "Room " + session.roomId + " · " + words : "You" + words.slice(3);
   }
 
   function fetchToken() {
@@ -110,8 +111,8 @@
         return;
       }
       if (data && data.error && data.error.code) {
-        refuse(String(data.error.code), String(data.error.message || ""),
-          "Go back to Slack and press Join on the room's card.");
+        // roombot's own words already say what to do next
+        refuse(String(data.error.code), String(data.error.message || "").replace(/`/g, ""), "");
       } else if (answer.status === 0) {
         refuse("network", "The page could not reach roombot to fetch your call token.",
           "Check your connection, then reload this page: the link is not used up until " +
@@ -140,7 +141,7 @@
       advice = "The room opens after your call token runs out: press Join in Slack again " +
         "closer to the time.";
     }
-    say("The room opens " + when(opens), describe(session), advice);
+    say("The room opens " + when(opens), describe(session, true), advice);
     countdown.hidden = false;
     var tick = function () {
       var now = Date.now();
@@ -162,7 +163,7 @@
 
   function startCall(session) {
     setState("loading");
-    say("Starting the call…", describe(session), "");
+    say("Starting the call…", describe(session, true), "");
     var script = document.createElement("script");
     script.src = "static/call.js";
     script.async = true;
@@ -173,13 +174,17 @@
           "Reload the page; if it happens again, tell an admin.");
         return;
       }
+      var connecting = document.createElement("p");
+      connecting.className = "roombot-call-message";
+      connecting.textContent = "Connecting to Azure's calling service…";
+      callBox.replaceChildren(connecting);
       callBox.hidden = false;
       var wanted = Number(new URLSearchParams(window.location.search).get("call-timeout"));
       if (wanted > 0) {
         callBox.dataset.callTimeout = String(wanted);
       }
       setState("calling");
-      say(session.title || "Room " + session.roomId, describe(session), "");
+      say(session.title || "Room " + session.roomId, describe(session, false), "");
       call.start(callBox, {
         token: session.token,
         userId: session.userId,
