@@ -170,6 +170,8 @@ class Runtime:
             self.joins = JoinService(
                 store=self.store,
                 identities=self.identities,
+                rooms=self.rooms,
+                may_change=self.service.may_change,
                 public_url=settings.public_url,
                 clock=options.clock,
             )

@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.acs import AcsError, AcsResponseError, IdentityClient
+from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
 from bot.domain import Role
 from bot.store.join_codes import JoinGrant, RedeemFailure
-from bot.store.records import RoomRecord
+from bot.store.knocks import Knock, KnockState
+from bot.store.records import ParticipantRecord, RoomRecord
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.join")
@@ -40,6 +41,12 @@ TOKEN_MINUTES = (60, 1440)
 """The token lifetimes ACS accepts, in minutes."""
 
 VOIP_SCOPE = "voip"
+
+KNOCK_AGAIN_AFTER = timedelta(minutes=10)
+"""One knock per person and room in this time: a second one says the first is being asked."""
+KNOCK_LIMIT = 5
+KNOCK_WINDOW = timedelta(hours=1)
+"""At most KNOCK_LIMIT knocks per person per KNOCK_WINDOW, on all rooms together."""
 
 
 class JoinRefused(Exception):
@@ -64,6 +71,29 @@ class JoinLink:
     room: RoomRecord
     role: Role
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KnockSent:
+    """A knock recorded; *deciders* (creator and presenters) are to be asked."""
+
+    knock: Knock
+    room: RoomRecord
+    deciders: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KnockDecided:
+    """The outcome of pressing Admit or Deny on a knock.
+
+    *first* is False when someone else had decided it already (then *knock* says how).
+    *room* is the room after an admission, and *link* the person's personal link into it.
+    """
+
+    knock: Knock
+    first: bool
+    room: RoomRecord | None = None
+    link: JoinLink | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +135,16 @@ class JoinService:
         *,
         store: Store,
         identities: IdentityClient,
+        rooms: RoomsClient,
+        may_change: Callable[[RoomRecord, str], bool],
         public_url: str,
         clock: Callable[[], datetime] | None = None,
         new_code: Callable[[], str] | None = None,
     ) -> None:
         self._store = store
         self._identities = identities
+        self._rooms = rooms
+        self._may_change = may_change
         self._public_url = public_url.rstrip("/")
         self._clock = clock or (lambda: datetime.now(UTC))
         self._new_code = new_code or (lambda: secrets.token_urlsafe(CODE_BYTES))
@@ -207,6 +241,122 @@ class JoinService:
             valid_from=room.valid_from,
             valid_until=room.valid_until,
         )
+
+    # --- knocks: for people who are not on the roster -----------------------------------
+
+    async def knock(
+        self, *, team_id: str, user_id: str, room_id: str, display_name: str
+    ) -> KnockSent:
+        """Record a request to join; JoinRefused `knock_limited` when asked too often."""
+        now = self._clock()
+        room = await self._room(team_id, room_id, now)
+        latest = await self._store.knocks.latest(team_id, room_id, user_id)
+        if latest is not None and now - latest.created_at < KNOCK_AGAIN_AFTER:
+            minutes = int((now - latest.created_at).total_seconds() // 60)
+            ago = "just now" if minutes < 1 else f"{minutes} minute{'s' * (minutes != 1)} ago"
+            if latest.state is KnockState.PENDING:
+                words = (
+                    "its creator and presenters have your request and roombot will message "
+                    "you when one of them answers."
+                )
+            else:
+                wait = int(KNOCK_AGAIN_AFTER.total_seconds() // 60)
+                words = f"it was answered; you can ask again {wait} minutes after asking."
+            raise JoinRefused(
+                "knock_limited",
+                f"You asked to join room `{room_id}` {ago}: {words}",
+                status=429,
+            )
+        if await self._store.knocks.count_since(team_id, user_id, now - KNOCK_WINDOW) >= (
+            KNOCK_LIMIT
+        ):
+            raise JoinRefused(
+                "knock_limited",
+                f"You asked to join {KNOCK_LIMIT} rooms in the last hour; wait a while before "
+                "asking again, or ask a room's creator to add you.",
+                status=429,
+            )
+        knock = await self._store.knocks.add(
+            team_id=team_id, room_id=room_id, user_id=user_id, display_name=display_name, now=now
+        )
+        presenters = [p.slack_user_id for p in room.participants if p.role is Role.PRESENTER]
+        deciders = dict.fromkeys([room.creator_id, *presenters])
+        deciders.pop(user_id, None)
+        return KnockSent(knock=knock, room=room, deciders=tuple(deciders))
+
+    async def admit(self, *, knock_id: str, team_id: str, by: str) -> KnockDecided:
+        """Add the knocker as an attendee (unless already in) and mint their personal link.
+
+        The add comes first and is idempotent, the decision second: a crash between them
+        leaves the knock pending, and pressing Admit again finishes it without harm.
+        """
+        knock, room = await self._knock_and_room(knock_id, team_id, by)
+        if knock.state is not KnockState.PENDING:
+            return KnockDecided(knock=knock, first=False)
+        now = self._clock()
+        if room.participant(knock.user_id) is None:
+            mapping = await self._store.identities.get_or_create_many(
+                team_id, [knock.user_id], self._identities, now=now
+            )
+            raw_id = mapping[knock.user_id].acs_raw_id
+            try:
+                await self._rooms.add_or_update_participants(room.room_id, {raw_id: Role.ATTENDEE})
+            except RoomNotFound:
+                raise JoinRefused(
+                    "room_not_found", f"Room `{room.room_id}` no longer exists.", status=404
+                ) from None
+            except AcsError as exc:
+                raise JoinRefused(
+                    "acs_unavailable",
+                    f"Azure Communication Services did not add them ({exc.hint}) Press Admit "
+                    "again in a minute.",
+                    status=503,
+                ) from exc
+            room = await self._store.rooms.upsert_participants(
+                room.room_id,
+                [ParticipantRecord(knock.user_id, raw_id, Role.ATTENDEE)],
+                now=now,
+            )
+        decided = await self._store.knocks.decide(
+            knock_id, KnockState.ADMITTED, by=by, now=self._clock()
+        )
+        if decided is None:  # someone decided it while we were adding
+            latest = await self._store.knocks.get(knock_id)
+            assert latest is not None, "knocks are never deleted"
+            return KnockDecided(knock=latest, first=False, room=room)
+        link = await self.mint(
+            team_id=team_id,
+            user_id=knock.user_id,
+            room_id=room.room_id,
+            display_name=knock.display_name,
+        )
+        return KnockDecided(knock=decided, first=True, room=room, link=link)
+
+    async def deny(self, *, knock_id: str, team_id: str, by: str) -> KnockDecided:
+        knock, _room = await self._knock_and_room(knock_id, team_id, by)
+        decided = await self._store.knocks.decide(
+            knock_id, KnockState.DENIED, by=by, now=self._clock()
+        )
+        if decided is None:
+            latest = await self._store.knocks.get(knock_id)
+            return KnockDecided(knock=latest or knock, first=False)
+        return KnockDecided(knock=decided, first=True)
+
+    async def _knock_and_room(
+        self, knock_id: str, team_id: str, by: str
+    ) -> tuple[Knock, RoomRecord]:
+        knock = await self._store.knocks.get(knock_id)
+        if knock is None or knock.team_id != team_id:
+            raise JoinRefused("knock_not_found", "That request to join is unknown.", status=404)
+        room = await self._room(team_id, knock.room_id, self._clock())
+        if not self._may_change(room, by):
+            raise JoinRefused(
+                "not_allowed",
+                f"Only room `{room.room_id}`'s creator (<@{room.creator_id}>), its presenters "
+                "or an admin can let people in.",
+                status=403,
+            )
+        return knock, room
 
     async def _room(
         self, team_id: str, room_id: str, now: datetime, *, other_team_code: bool = False

@@ -125,6 +125,8 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
     )
     app.action(blocks.ACTION_JOIN)(join.on_join)
     app.action(join_blocks.ACTION_OPEN_LINK)(_ack_only)
+    app.action(join_blocks.ACTION_ADMIT)(join.on_admit)
+    app.action(join_blocks.ACTION_DENY)(join.on_deny)
     app.action(blocks.ACTION_EXTEND)(listeners.on_extend)
     app.action(blocks.ACTION_DELETE)(listeners.on_delete)
     app.error(listeners.on_error)

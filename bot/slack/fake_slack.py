@@ -1263,6 +1263,10 @@ class FakeSlack:
         self._last_ts_micros = micros
         return _format_ts(micros / 1_000_000)
 
+    def dm_channel(self, user_id: str) -> str:
+        """The bot's direct-message conversation with *user_id* (the app's Messages tab)."""
+        return self._dm_channel(user_id)
+
     def _dm_channel(self, user_id: str) -> str:
         user = self.users[user_id]
         if user.is_bot or user.team_id not in (None, self.team_id):

@@ -1,8 +1,11 @@
-"""The room card's Join button: answers the person who pressed it, and only them.
+"""The room card's Join button, and the knock it becomes for people who were not invited.
 
-Pressed by someone on the room's roster, it mints a personal link (`JoinService.mint`) and
-posts it ephemerally with their role and the window in their zone. The answer is posted after
-the ack (minting writes to the database), as every slow step in roombot is.
+Pressed by someone on the room's roster, Join mints a personal link (`JoinService.mint`) and
+posts it ephemerally with their role and the window in their zone. Pressed by anyone else, it
+knocks: the room's creator and presenters get a direct message with Admit as attendee / Deny,
+and the person hears that they were asked. Admit adds them in ACS and sends them their link;
+both sides hear every outcome. Everything is answered after the ack (it writes to the
+database and may call ACS), as every slow step in roombot is.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 
 from bot.logs import scrub_at_source
-from bot.service.join import JoinRefused, JoinService
+from bot.service.join import JoinRefused, JoinService, NotInvited
 from bot.service.outcomes import TryLater
 from bot.service.worker import JournalWorker
 from bot.slack import blocks, join_blocks
@@ -79,13 +82,13 @@ class JoinButton:
             link = await self._joins.mint(
                 team_id=team, user_id=user_id, room_id=room, display_name=name
             )
+        except NotInvited:
+            await self._knock(team=team, user_id=user_id, name=name, channel=channel, room=room)
+            return
         except JoinRefused as refusal:
             await self._tell(channel, user_id, refusal.message)
             return
-        try:
-            tz = (await self._people.zone(team, user_id)).tz
-        except TryLater:
-            tz = "UTC"  # the link matters more than the zone its times are written in
+        tz = await self._tz(team, user_id)
         await self._people.client.chat_postEphemeral(
             channel=channel,
             user=user_id,
@@ -93,13 +96,141 @@ class JoinButton:
             blocks=join_blocks.personal_link_blocks(link, tz=tz),
         )
 
-    async def _tell(self, channel: str, user_id: str, message: str) -> None:
+    async def _knock(self, *, team: str, user_id: str, name: str, channel: str, room: str) -> None:
+        assert self._joins is not None, "only with joins"
+        try:
+            sent = await self._joins.knock(
+                team_id=team, user_id=user_id, room_id=room, display_name=name
+            )
+        except JoinRefused as refusal:
+            await self._tell(channel, user_id, refusal.message)
+            return
+        asked = 0
+        for decider in sent.deciders:
+            try:
+                await self._people.client.chat_postMessage(
+                    channel=decider,
+                    text=join_blocks.knock_request_text(sent.knock, sent.room),
+                    blocks=join_blocks.knock_request_blocks(
+                        sent.knock, sent.room, tz=await self._tz(team, decider)
+                    ),
+                )
+                asked += 1
+            except SlackApiError as exc:
+                logger.warning("could not ask %s about a knock: %s", decider, _error(exc))
+        await self._tell(channel, user_id, join_blocks.knock_sent_message(room, asked), warn=False)
+
+    async def on_admit(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await self._on_decision(ack, body, action, admit=True)
+
+    async def on_deny(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await self._on_decision(ack, body, action, admit=False)
+
+    async def _on_decision(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], *, admit: bool
+    ) -> None:
+        await ack()
+        knock_id = str(action.get("value") or "")
+        presser = str((body.get("user") or {}).get("id") or "")
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        message_ts = str(container.get("message_ts") or (body.get("message") or {}).get("ts") or "")
+        if not knock_id or not presser or not channel or self._joins is None:
+            logger.warning("ignored a knock answer without a knock, a presser or a channel")
+            return
+        team = _team_of(body)
+        after_ack(
+            lambda: self._worker.spawn(
+                self._decide(
+                    team=team,
+                    knock_id=knock_id,
+                    presser=presser,
+                    channel=channel,
+                    message_ts=message_ts,
+                    admit=admit,
+                ),
+                name="knock-answer",
+            )
+        )
+
+    async def _decide(
+        self,
+        *,
+        team: str,
+        knock_id: str,
+        presser: str,
+        channel: str,
+        message_ts: str,
+        admit: bool,
+    ) -> None:
+        assert self._joins is not None, "checked by the listener"
+        client = self._people.client
+        try:
+            if admit:
+                decided = await self._joins.admit(knock_id=knock_id, team_id=team, by=presser)
+            else:
+                decided = await self._joins.deny(knock_id=knock_id, team_id=team, by=presser)
+        except JoinRefused as refusal:
+            await self._tell(channel, presser, refusal.message)
+            return
+        knock = decided.knock
+        if message_ts:
+            try:
+                await client.chat_update(
+                    channel=channel,
+                    ts=message_ts,
+                    text=f"Request from <@{knock.user_id}> to join room {knock.room_id}: "
+                    f"{knock.state.value}",
+                    blocks=join_blocks.knock_settled_blocks(knock, first=decided.first),
+                )
+            except SlackApiError as exc:
+                logger.warning("could not update a knock message: %s", _error(exc))
+        if not decided.first:
+            return
+        tz = await self._tz(team, knock.user_id)
+        if decided.link is not None:
+            await self._direct(
+                knock.user_id,
+                join_blocks.personal_link_text(decided.link),
+                join_blocks.admitted_blocks(decided.link, presser, tz=tz),
+            )
+        else:
+            message = join_blocks.denied_message(knock.room_id)
+            await self._direct(knock.user_id, message, [blocks.section(message)])
+        room = decided.room
+        if room is not None and room.message is not None:
+            try:  # the card lists the new attendee, as after `/room add`
+                await client.chat_update(
+                    channel=room.message.channel_id,
+                    ts=room.message.ts,
+                    text=blocks.room_summary(room, tz),
+                    blocks=blocks.room_blocks(room, tz=tz, join_url=self._join_url),
+                )
+            except SlackApiError as exc:
+                logger.warning("could not update the room's card: %s", _error(exc))
+
+    async def _direct(self, user_id: str, text: str, message: list[blocks.Block]) -> None:
+        try:
+            await self._people.client.chat_postMessage(channel=user_id, text=text, blocks=message)
+        except SlackApiError as exc:
+            logger.warning("could not message %s: %s", user_id, _error(exc))
+
+    async def _tz(self, team: str, user_id: str) -> str:
+        try:
+            return (await self._people.zone(team, user_id)).tz
+        except TryLater:
+            return "UTC"  # the message matters more than the zone its times are written in
+
+    async def _tell(self, channel: str, user_id: str, message: str, *, warn: bool = True) -> None:
         try:
             await self._people.client.chat_postEphemeral(
-                channel=channel, user=user_id, text=message, blocks=blocks.error_blocks(message)
+                channel=channel,
+                user=user_id,
+                text=message,
+                blocks=blocks.error_blocks(message) if warn else [blocks.section(message)],
             )
         except SlackApiError as exc:
-            logger.warning("could not answer a Join press: %s", exc.response.get("error"))
+            logger.warning("could not answer a Join press: %s", _error(exc))
 
 
 def _team_of(body: dict[str, Any]) -> str:
@@ -108,3 +239,7 @@ def _team_of(body: dict[str, Any]) -> str:
         return str(team["id"])
     user = body.get("user")
     return str(user.get("team_id") or "") if isinstance(user, dict) else ""
+
+
+def _error(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "error")) if exc.response is not None else "error"

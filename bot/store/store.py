@@ -27,6 +27,7 @@ from bot.store.health import DatabaseHealth, check
 from bot.store.hot_sqlite import Checkpointer
 from bot.store.join_codes import JoinCodes
 from bot.store.journal import Journal
+from bot.store.knocks import Knocks
 from bot.store.rooms import RoomRegistry
 
 logger = logging.getLogger("roombot.store")
@@ -53,6 +54,7 @@ class Store:
         self.rooms = RoomRegistry(sessions)
         self.journal = Journal(sessions)
         self.join_codes = JoinCodes(sessions)
+        self.knocks = Knocks(sessions)
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = False, **options: Any) -> _OpeningStore:

@@ -849,3 +849,14 @@ async def test_socket_mode_is_off_unless_enabled(clock: ManualClock) -> None:
             await fake.socket_send("slash_commands", {})
         fake.enable_socket_mode()
         assert (await client.apps_connections_open(app_token=fake.app_token))["ok"]
+
+
+async def test_a_post_to_a_user_id_is_a_direct_message() -> None:
+    """As in Slack: chat.postMessage with a user id as channel posts in the bot's DM with them."""
+    async with FakeSlack() as fake:
+        fake.add_user("U0ANN", "ann")
+        client = AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+        answer = await client.chat_postMessage(channel="U0ANN", text="hello")
+        assert answer["channel"] == fake.dm_channel("U0ANN")
+        assert answer["channel"].startswith("D")
+        assert [m.text for m in fake.channel_messages(fake.dm_channel("U0ANN"))] == ["hello"]
