@@ -30,6 +30,8 @@ _HINTS = {
     "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
     "ROOMBOT_PUBLIC_URL": "the bot's public base URL, e.g. https://roombot.example.com",
+    "SLACK_CLIENT_ID": "the Client ID (Basic Information page), for Sign in with Slack",
+    "SLACK_CLIENT_SECRET": "the Client Secret (Basic Information page), for Sign in with Slack",
     "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
     "ROOMBOT_ADMINS": "comma-separated Slack user ids, e.g. U0123ABC,U0456DEF",
     "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
@@ -53,6 +55,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field(default=DEFAULT_SLACK_API_URL, alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     acs_connection_string: SecretStr | None = Field(default=None, alias="ACS_CONNECTION_STRING")
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
@@ -174,6 +178,11 @@ class Settings(BaseSettings):
         if parts.query or parts.fragment:
             raise ValueError("must not have a query or fragment")
         return value.strip().rstrip("/")
+
+    @property
+    def slack_web_url(self) -> str:
+        """Slack's web base (`https://slack.com/`), where the OpenID authorize page lives."""
+        return self.slack_api_url.removesuffix("api/")
 
     @property
     def acs(self) -> AcsConnection:

@@ -17,7 +17,8 @@ _SECRETS = re.compile(
     r"|(?i:accesskey=)[A-Za-z0-9+/=]+"
     r"|(?<=Bearer )[A-Za-z0-9._~+/=-]+"
     r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
-    r"|(?<=/join/)[A-Za-z0-9_-]{16,})"  # a personal join link's one-use code
+    r"|(?<=/join/)[A-Za-z0-9_-]{16,}"  # a personal join link's one-use code
+    r"|(?<='code': ')[A-Za-z0-9._~-]+)"  # an OAuth code in slack-sdk's logged form data
 )
 REDACTED = "***"
 

@@ -36,6 +36,7 @@ from bot.http_edge import (
     server_logger,
 )
 from bot.join import routes as join_routes
+from bot.join.signin import SlackSignIn
 from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
@@ -174,6 +175,17 @@ class Runtime:
                 may_change=self.service.may_change,
                 public_url=settings.public_url,
                 clock=options.clock,
+            )
+        self.sign_in: SlackSignIn | None = None
+        client_id, client_secret = settings.slack_client_id, settings.slack_client_secret
+        if self.joins is not None and client_id and client_secret is not None:
+            self.sign_in = SlackSignIn(
+                # no bot token: Sign in with Slack authenticates with the app's client secret
+                client=AsyncWebClient(base_url=settings.slack_api_url, session=self.slack_http),
+                client_id=client_id,
+                client_secret=client_secret.get_secret_value(),
+                web_url=settings.slack_web_url,
+                public_url=self.joins.public_url,
             )
         self.answerer = SlackAnswerer(
             client=self.slack,
@@ -339,7 +351,7 @@ def web_app(runtime: Runtime) -> web.Application:
         )
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
-    join_routes.mount(app, runtime.joins)
+    join_routes.mount(app, runtime.joins, runtime.sign_in)
     return app
 
 

@@ -7,6 +7,8 @@ relative, so the page also works when ROOMBOT_PUBLIC_URL has a path (a proxy's p
 
 from __future__ import annotations
 
+from html import escape
+
 JOIN_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -31,3 +33,30 @@ JOIN_PAGE = """<!doctype html>
 </body>
 </html>
 """
+
+
+def message_page(heading: str, words: str, *, code: str, state: str = "refused") -> str:
+    """A page that only says something (no script): the room link's answers and refusals."""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex, nofollow">
+<meta name="referrer" content="no-referrer">
+<title>{escape(heading)} · roombot</title>
+<link rel="stylesheet" href="{STATIC_FROM_ROOMS}join.css">
+</head>
+<body data-state="{escape(state)}" data-code="{escape(code)}">
+<main>
+  <p class="brand">roombot</p>
+  <h1 id="title">{escape(heading)}</h1>
+  <p id="detail">{escape(words)}</p>
+</main>
+</body>
+</html>
+"""
+
+
+STATIC_FROM_ROOMS = "../join/static/"
+"""The stylesheet seen from /rooms/…: relative, like every asset path here (see above)."""

@@ -4,6 +4,9 @@
     POST /join/{code}/token    uses the code up: the person's ACS token as JSON, or
                                {"error": {"code", "message"}} with a 4xx/5xx status
     GET  /join/static/{file}   join.js, join.css, and call.js once built (web/, by make)
+    GET  /rooms/{room_id}      the shareable room link: Sign in with Slack (`signin`), or
+                               without it a page saying the Join button in Slack is the way in
+    GET  /rooms/signed-in      back from Slack: the same checks as Join, then /join/{code}
 
 Every answer under /join carries a strict Content-Security-Policy, `Referrer-Policy:
 no-referrer` (the code is in the page's address) and `Cache-Control: no-store`.
@@ -20,8 +23,9 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.join.limits import SlidingWindow
-from bot.join.page import JOIN_PAGE
-from bot.service.join import JoinRefused, JoinService
+from bot.join.page import JOIN_PAGE, message_page
+from bot.join.signin import COOKIE, COOKIE_LIFETIME, SignInFailed, SlackSignIn
+from bot.service.join import JoinRefused, JoinService, NotInvited
 
 logger = logging.getLogger("roombot.join")
 
@@ -64,20 +68,26 @@ TOKEN_TRIES_PER_MINUTE = 30
 _CODE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 JOINS_KEY: web.AppKey[JoinService | None] = web.AppKey("joins", JoinService)
 TRIES_KEY: web.AppKey[SlidingWindow] = web.AppKey("join_tries", SlidingWindow)
+SIGNIN_KEY: web.AppKey[SlackSignIn | None] = web.AppKey("signin", SlackSignIn)
 
 NOT_CONFIGURED = (
     "Joining is not set up on this roombot: an admin must set ROOMBOT_PUBLIC_URL and restart it."
 )
 
 
-def mount(app: web.Application, joins: JoinService | None) -> None:
+def mount(
+    app: web.Application, joins: JoinService | None, signin: SlackSignIn | None = None
+) -> None:
     """Add the join routes and their security headers to *app*."""
     app[JOINS_KEY] = joins
+    app[SIGNIN_KEY] = signin
     app[TRIES_KEY] = SlidingWindow(limit=TOKEN_TRIES_PER_MINUTE, window=60.0)
     app.middlewares.append(_security_headers)
     app.router.add_get("/join/static/{name}", _static)
     app.router.add_get("/join/{code}", _page)
     app.router.add_post("/join/{code}/token", _token)
+    app.router.add_get("/rooms/signed-in", _signed_in)
+    app.router.add_get(r"/rooms/{room_id:\d{1,32}}", _room_link)
 
 
 @web.middleware
@@ -141,3 +151,86 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response(
         {"error": {"code": code, "message": message}}, status=status, dumps=json.dumps
     )
+
+
+# --- the shareable room link ------------------------------------------------------------------
+
+NO_SIGN_IN = (
+    "This room link signs you in with Slack, which is not set up on this roombot. Open the "
+    "room's card in Slack and press Join: roombot sends you your own link."
+)
+
+
+def _html(heading: str, words: str, *, code: str, status: int = 200) -> web.Response:
+    return web.Response(
+        text=message_page(heading, words, code=code),
+        status=status,
+        content_type="text/html",
+        charset="utf-8",
+    )
+
+
+async def _room_link(request: web.Request) -> web.StreamResponse:
+    if request.app[JOINS_KEY] is None:
+        return _html("Joining isn't set up here", NOT_CONFIGURED, code="not_configured", status=503)
+    signin = request.app[SIGNIN_KEY]
+    if signin is None:
+        return _html("Join from Slack", NO_SIGN_IN, code="sign_in_not_configured")
+    started = signin.start(request.match_info["room_id"])
+    response = web.Response(status=302, headers={"Location": started.authorize_url})
+    response.set_cookie(
+        COOKIE,
+        started.cookie,
+        max_age=COOKIE_LIFETIME,
+        path="/rooms/",
+        httponly=True,
+        samesite="Lax",  # sent on Slack's top-level redirect back, not on cross-site requests
+        secure=signin.redirect_uri.startswith("https://"),
+    )
+    return response
+
+
+async def _signed_in(request: web.Request) -> web.StreamResponse:
+    joins, signin = request.app[JOINS_KEY], request.app[SIGNIN_KEY]
+    if joins is None or signin is None:
+        return _html("Join from Slack", NO_SIGN_IN, code="sign_in_not_configured")
+    if not request.app[TRIES_KEY].hit(request.remote or "unknown"):
+        return _html(
+            "Too many tries",
+            "Wait a minute, then open the room link again.",
+            code="rate_limited",
+            status=429,
+        )
+    if "code" not in request.query:
+        return _html(
+            "You didn't sign in",
+            "Slack did not sign you in. Open the room link again and allow roombot to see who "
+            "you are, or press Join on the room's card in Slack.",
+            code="sign_in_cancelled",
+            status=401,
+        )
+    try:
+        who = await signin.finish(
+            cookie=request.cookies.get(COOKIE),
+            state=request.query.get("state", ""),
+            code=request.query["code"],
+        )
+        link = await joins.mint(
+            team_id=who.team_id, user_id=who.user_id, room_id=who.room_id, display_name=who.name
+        )
+    except SignInFailed as failed:
+        return _html("Signing in didn't work", failed.message, code=failed.code, status=401)
+    except NotInvited:
+        return _html(
+            "You're not on this room's list",
+            "Press Join on the room's card in Slack: roombot asks its creator and presenters "
+            "to let you in.",
+            code="not_invited",
+            status=403,
+        )
+    except JoinRefused as refusal:
+        words = refusal.message.replace("`", "")
+        return _html("You can't join this room", words, code=refusal.code, status=refusal.status)
+    response = web.Response(status=303, headers={"Location": link.url})
+    response.del_cookie(COOKIE, path="/rooms/")
+    return response

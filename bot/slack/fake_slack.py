@@ -22,8 +22,11 @@ bot against it; tokens are compared but never logged or recorded.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import copy
+import hashlib
+import hmac
 import itertools
 import json
 import logging
@@ -38,6 +41,7 @@ from typing import Any, Literal, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from yarl import URL
 
 from bot.slack.fake_socket_mode import (
     SOCKET_MODE_PATH,
@@ -276,6 +280,21 @@ class _ResponseUrl:
 
 
 @dataclass(frozen=True)
+class _OidcGrant:
+    """An authorization code Sign in with Slack handed out, until it is exchanged."""
+
+    user_id: str
+    nonce: str | None
+    redirect_uri: str
+    issued_at: float
+
+
+def _b64url_json(value: dict[str, Any]) -> str:
+    raw = json.dumps(value, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
 class _Method:
     handler: Callable[[Params], dict[str, Any]]
     accepts: TokenKind
@@ -335,6 +354,12 @@ class FakeSlack:
         self._last_ts_micros = 0
         self._change = asyncio.Event()
 
+        # Sign in with Slack (OpenID Connect): off until `enable_openid`.
+        self._oidc_client: tuple[str, str] | None = None
+        self.signed_in: str | None = None  # who "the browser" is signed in to Slack as
+        self._oidc_codes: dict[str, _OidcGrant] = {}
+        self._oidc_tokens: dict[str, str] = {}
+
         self._socket = FakeSocketMode(app_id=APP_ID, on_change=self._changed, clock=clock)
         self._socket.enabled = socket_mode
         self._methods: dict[str, _Method] = {
@@ -352,6 +377,10 @@ class FakeSlack:
             "conversations.history": _Method(self._conversations_history, "bot", None),
             "conversations.join": _Method(self._conversations_join, "bot", "channels:join"),
             "apps.connections.open": _Method(self._apps_connections_open, "app", None),
+        }
+        self._openid_methods: dict[str, Callable[[Params, str | None], dict[str, Any]]] = {
+            "openid.connect.token": self._openid_token,
+            "openid.connect.userInfo": self._openid_user_info,
         }
 
         self.add_user(BOT_USER_ID, BOT_NAME, is_bot=True)
@@ -379,6 +408,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
+        app.router.add_get("/openid/connect/authorize", self._openid_authorize)
         app.router.add_get(SOCKET_MODE_PATH, self._socket.handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -754,6 +784,113 @@ class FakeSlack:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(change.wait(), remaining)
 
+    # ------------------------------------------------------------------ Sign in with Slack
+
+    def enable_openid(self, client_id: str, client_secret: str) -> None:
+        """Serve Sign in with Slack for this app: the authorize page and the two methods."""
+        self._oidc_client = (client_id, client_secret)
+
+    async def _openid_authorize(self, request: web.Request) -> web.Response:
+        """Slack's consent page, approved at once for `signed_in` (or refused without one)."""
+        query = request.query
+        problems = [
+            name
+            for name, ok in (
+                ("client_id", self._oidc_client and query.get("client_id") == self._oidc_client[0]),
+                ("response_type", query.get("response_type") == "code"),
+                ("scope", "openid" in query.get("scope", "").split()),
+                ("redirect_uri", query.get("redirect_uri", "").startswith(("http://", "https://"))),
+                ("state", bool(query.get("state"))),
+            )
+            if not ok
+        ]
+        self.calls.append(
+            ApiCall(
+                method="openid.connect.authorize",
+                params=dict(query),
+                at=self.clock(),
+                status=400 if problems else 302,
+                error=",".join(problems) or None,
+            )
+        )
+        self._changed()
+        if problems:
+            return web.Response(status=400, text=f"bad authorize request: {', '.join(problems)}")
+        redirect = URL(query["redirect_uri"])
+        if self.signed_in is None:
+            target = redirect.update_query(error="access_denied", state=query["state"])
+        else:
+            code = secrets.token_urlsafe(16)
+            self._oidc_codes[code] = _OidcGrant(
+                user_id=self.signed_in,
+                nonce=query.get("nonce"),
+                redirect_uri=query["redirect_uri"],
+                issued_at=self.clock(),
+            )
+            target = redirect.update_query(code=code, state=query["state"])
+        raise web.HTTPFound(str(target))
+
+    def _openid_token(self, params: Params, auth: str | None) -> dict[str, Any]:
+        if self._oidc_client is None:
+            raise _SlackError("invalid_client_id")
+        client_id, client_secret = str(params.get("client_id") or ""), ""
+        if auth and auth.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(auth.removeprefix("Basic ")).decode()
+            except (ValueError, UnicodeDecodeError):
+                raise _SlackError("invalid_client_id") from None
+            client_id, _, client_secret = decoded.partition(":")
+        else:
+            client_secret = str(params.get("client_secret") or "")
+        if client_id != self._oidc_client[0]:
+            raise _SlackError("invalid_client_id")
+        if not secrets.compare_digest(client_secret, self._oidc_client[1]):
+            raise _SlackError("bad_client_secret")
+        grant = self._oidc_codes.pop(str(params.get("code") or ""), None)
+        if grant is None or self.clock() - grant.issued_at > 600:
+            raise _SlackError("invalid_code")
+        if params.get("redirect_uri") != grant.redirect_uri:
+            raise _SlackError("bad_redirect_uri")
+        access_token = "xoxp-" + secrets.token_hex(12)
+        self._oidc_tokens[access_token] = grant.user_id
+        now = int(self.clock())
+        claims = {
+            "iss": "https://slack.com",
+            "sub": grant.user_id,
+            "aud": client_id,
+            "exp": now + 3600,
+            "iat": now,
+            "auth_time": now,
+            **({"nonce": grant.nonce} if grant.nonce else {}),
+            **self._openid_claims(grant.user_id),
+        }
+        header = _b64url_json({"alg": "HS256", "typ": "JWT"})
+        payload = _b64url_json(claims)
+        mac = hmac.new(client_secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256)
+        signature = base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+        return {
+            "ok": True,
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "id_token": f"{header}.{payload}.{signature}",
+        }
+
+    def _openid_user_info(self, params: Params, token: str | None) -> dict[str, Any]:
+        user_id = self._oidc_tokens.get(token or "")
+        if user_id is None:
+            raise _SlackError("invalid_auth")
+        return {"ok": True, "sub": user_id, **self._openid_claims(user_id)}
+
+    def _openid_claims(self, user_id: str) -> dict[str, Any]:
+        user = self.users[user_id]
+        return {
+            "https://slack.com/user_id": user_id,
+            "https://slack.com/team_id": self.team_id,
+            "name": user.real_name,
+            "given_name": user.real_name.split()[0] if user.real_name else user.name,
+            "locale": user.locale,
+        }
+
     # ------------------------------------------------------------------ Socket Mode
 
     def enable_socket_mode(self) -> None:
@@ -846,13 +983,18 @@ class FakeSlack:
                 )
             if fault is not None:
                 raise fault.as_error()
+            openid = self._openid_methods.get(method)
             spec = self._methods.get(method)
-            if spec is None:
+            if openid is not None:
+                basic = request.headers.get("Authorization", "")
+                body = openid(params, basic if basic.startswith("Basic ") else token)
+            elif spec is None:
                 raise _SlackError("unknown_method", req_method=method)
-            self._authorize(spec, token)
-            if spec.accepts == "bot":  # also on a method's own errors, as Slack does
-                headers["X-OAuth-Scopes"] = ",".join(self.scopes)
-            body = spec.handler(params)
+            else:
+                self._authorize(spec, token)
+                if spec.accepts == "bot":  # also on a method's own errors, as Slack does
+                    headers["X-OAuth-Scopes"] = ",".join(self.scopes)
+                body = spec.handler(params)
             status, error = 200, None
         except _SlackError as failure:
             body = {"ok": False, "error": failure.code, **failure.extra}

@@ -268,13 +268,15 @@ async def running_bot(
     lease_seconds: float | None = None,
     scopes: Sequence[str] = DEFAULT_SCOPES,
     join: str = "external",
+    sign_in: bool = False,
 ) -> AsyncIterator[Bot]:
     """Emulator, fake Slack and the real bot server on loopback ports, as `roombot serve`
     would run them with these settings; Slack grants *scopes* (manifest.yml's by default).
 
     *join* is how the Join button works: "external" (ROOMBOT_JOIN_URL, a fixed URL), "public"
     (ROOMBOT_PUBLIC_URL is this server's own address, so personal join links work here), or
-    "none" (neither is set).
+    "none" (neither is set). With *sign_in*, Sign in with Slack is set up (SLACK_CLIENT_ID and
+    SLACK_CLIENT_SECRET) and the fake Slack serves it.
     """
     secret = signing_secret or secrets.token_hex(16)
     clock = Clock()
@@ -284,6 +286,7 @@ async def running_bot(
             database,
             listener=listener,
             join=join,
+            sign_in=sign_in,
             secret=secret,
             clock=clock,
             fault_rate=fault_rate,
@@ -308,6 +311,7 @@ async def _running_bot(
     *,
     listener: socket.socket,
     join: str,
+    sign_in: bool,
     secret: str,
     clock: Clock,
     fault_rate: float,
@@ -340,6 +344,11 @@ async def _running_bot(
         }
         if lease_seconds is not None:
             overrides["ROOMBOT_WORKER_LEASE_SECONDS"] = lease_seconds
+        if sign_in:
+            client_id, client_secret = "A0LOCAL.0001", secrets.token_hex(16)
+            slack.enable_openid(client_id, client_secret)
+            overrides["SLACK_CLIENT_ID"] = client_id
+            overrides["SLACK_CLIENT_SECRET"] = client_secret
         if join == "public":
             overrides["ROOMBOT_PUBLIC_URL"] = f"http://localhost:{listener.getsockname()[1]}"
         elif join == "external":

@@ -304,3 +304,25 @@ async def test_join_codes_and_call_tokens_reach_no_log_line(
         assert [line[:200] for line in recorder.lines if secret in line] == []
         assert [text[:200] for text in people if secret in text] == []
     assert [line[:200] for line in recorder.lines if SHAPES.search(line)] == []
+
+
+async def test_sign_in_with_slack_logs_no_secret(sqlite_url: str, recorder: Recorder) -> None:
+    """The room link's sign-in: the client secret, Slack's code, access and ID tokens."""
+    async with running_bot(sqlite_url, join="public", sign_in=True) as bot:
+        alice = bot.user("U0ALICE", "alice")
+        await bot.command(f"create now for 2 hours <@{alice}|alice>")
+        await bot.settle()
+        room_id = next(iter(bot.emulator.state.rooms))
+        bot.slack.signed_in = alice
+        port = bot.events_url.split(":")[2].split("/")[0]
+        async with bot.http.get(f"http://localhost:{port}/rooms/{room_id}") as response:
+            assert response.status == 200  # followed to the join page
+            assert "/join/" in str(response.url)
+        client_secret = bot.runtime.settings.slack_client_secret
+        assert client_secret is not None
+        grants = [c.params.get("code") for c in bot.slack.calls if c.method.endswith(".token")]
+    assert grants
+    for secret in [client_secret.get_secret_value(), *(str(g) for g in grants)]:
+        assert [line[:200] for line in recorder.lines if secret in line] == []
+    assert [line[:200] for line in recorder.lines if SHAPES.search(line)] == []
+    assert [line[:200] for line in recorder.lines if "xoxp-" in line] == []
