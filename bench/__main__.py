@@ -1,7 +1,7 @@
-"""`make bench`: run the five benchmarks, print the table, write docs/benchmarks.md and .png.
+"""`make bench`: run the six benchmarks, print the table, write docs/benchmarks.md and .png.
 
-    python -m bench                 # all five; writes docs/benchmarks.md and docs/benchmarks.png
-    python -m bench ack client      # only these (the docs are written only when all five ran)
+    python -m bench                 # all six; writes docs/benchmarks.md and docs/benchmarks.png
+    python -m bench ack client      # only these (the docs are written only when all six ran)
     python -m bench --quick         # fewer rounds: a smoke test, never written to the docs
 
 Each benchmark is also a module of its own (`python -m bench.ack_bench`, ...); see
@@ -14,7 +14,14 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import ack_bench, client_bench, parse_rows, startup_bench, throughput_bench
+from bench import (
+    ack_bench,
+    client_bench,
+    join_bench,
+    parse_rows,
+    startup_bench,
+    throughput_bench,
+)
 from bench.chart import draw
 from bench.common import DOCS, Result, machine, run
 from bench.report import print_table, write_docs
@@ -25,6 +32,7 @@ BENCHES: dict[str, Callable[[bool], Result]] = {
     "client": lambda quick: run(client_bench.run(quick=quick)),
     "parse": lambda quick: parse_rows.run(quick=quick),
     "startup": lambda quick: run(startup_bench.run(quick=quick)),
+    "join": lambda quick: run(join_bench.run(quick=quick)),
 }
 
 

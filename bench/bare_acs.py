@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from bot.acs.auth import http_date, sign
 from bot.acs.connection import AcsConnection
@@ -66,3 +68,34 @@ class BareRooms:
                 raise RuntimeError(f"create answered {response.status}: {payload[:200]!r}")
             room_id: str = json.loads(payload)["id"]
             return room_id
+
+
+class BareTokens:
+    """POST /identities/{id}/:issueAccessToken, signed, on a shared session: the floor of any
+    code that hands out an ACS token (benchmark 6's baseline)."""
+
+    def __init__(self, connection: AcsConnection, session: aiohttp.ClientSession) -> None:
+        self._connection = connection
+        self._session = session
+        self._base = str(connection.endpoint).rstrip("/")
+        self._host = connection.host
+
+    async def issue(self, raw_id: str, minutes: int = 60) -> str:
+        path = f"/identities/{quote(raw_id, safe='')}/:issueAccessToken?api-version=2023-10-01"
+        body = json.dumps({"scopes": ["voip"], "expiresInMinutes": minutes}).encode()
+        headers = sign(
+            method="POST",
+            path_and_query=path,
+            host=self._host,
+            date=http_date(datetime.now(UTC)),
+            body=body,
+            key=self._connection.key,
+        )
+        headers["Content-Type"] = "application/json"
+        url = URL(self._base + path, encoded=True)  # signed as written: no re-quoting
+        async with self._session.post(url, data=body, headers=headers) as response:
+            payload = await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"token answered {response.status}: {payload[:200]!r}")
+            token: str = json.loads(payload)["token"]
+            return token

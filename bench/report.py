@@ -125,7 +125,7 @@ HOW_TO_RUN = [
     "## How to run",
     "",
     "```sh",
-    "make bench                                  # all five; prints the table, writes this page",
+    "make bench                                  # all six; prints the table, writes this page",
     ".venv/bin/python -m bench --quick           # a short smoke run (fewer rounds, no docs)",
     ".venv/bin/python -m bench ack client        # some of them (no docs written)",
     ".venv/bin/python -m bench.ack_bench         # 1. ack latency",
@@ -133,6 +133,7 @@ HOW_TO_RUN = [
     ".venv/bin/python -m bench.client_bench      # 3. Rooms client vs the official SDK",
     ".venv/bin/python -m bench.parse_bench       # 4. parse",
     ".venv/bin/python -m bench.startup_bench     # 5. start-up and memory",
+    ".venv/bin/python -m bench.join_bench        # 6. Join click and token vs bare ACS call",
     "```",
     "",
     "Everything runs on loopback: the ACS emulator (`roombot emulator`), the fake Slack "

@@ -24,13 +24,28 @@ class SlidingWindow:
         self._hits: dict[str, deque[float]] = {}
 
     def hit(self, key: str) -> bool:
-        now = self._monotonic()
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self._window:
-            hits.popleft()
-        if len(hits) >= self._limit:
+        """Count one hit for *key*; False (and not counted) when it is over the limit."""
+        if not self.allowed(key):
             return False
-        hits.append(now)
+        self.add(key)
+        return True
+
+    def allowed(self, key: str) -> bool:
+        """Whether *key* is under the limit now (counts nothing)."""
+        hits = self._recent(key)
+        return hits is None or len(hits) < self._limit
+
+    def add(self, key: str) -> None:
+        """Count one hit for *key*, whatever the limit."""
+        now = self._monotonic()
+        self._hits.setdefault(key, deque()).append(now)
         if len(self._hits) > 10_000:  # forget idle clients rather than grow without bound
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - self._window}
-        return True
+
+    def _recent(self, key: str) -> deque[float] | None:
+        hits = self._hits.get(key)
+        if hits is not None:
+            cutoff = self._monotonic() - self._window
+            while hits and hits[0] <= cutoff:
+                hits.popleft()
+        return hits

@@ -62,8 +62,11 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
 }
 
-TOKEN_TRIES_PER_MINUTE = 30
-"""Per client address and replica: a person needs one; more only slows guessing down."""
+FAILED_TRIES_PER_MINUTE = 20
+"""Refused codes (unknown, used, expired) per client address and replica before further tries
+are turned away for a minute: it slows guessing down (hopeless anyway at 192 bits) without
+holding up an office whose people all come through one proxy address."""
+_GUESSES = frozenset({"code_unknown", "code_used", "code_expired"})
 
 _CODE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 JOINS_KEY: web.AppKey[JoinService | None] = web.AppKey("joins", JoinService)
@@ -81,7 +84,7 @@ def mount(
     """Add the join routes and their security headers to *app*."""
     app[JOINS_KEY] = joins
     app[SIGNIN_KEY] = signin
-    app[TRIES_KEY] = SlidingWindow(limit=TOKEN_TRIES_PER_MINUTE, window=60.0)
+    app[TRIES_KEY] = SlidingWindow(limit=FAILED_TRIES_PER_MINUTE, window=60.0)
     app.middlewares.append(_security_headers)
     app.router.add_get("/join/static/{name}", _static)
     app.router.add_get("/join/{code}", _page)
@@ -124,24 +127,28 @@ async def _token(request: web.Request) -> web.Response:
     joins = request.app[JOINS_KEY]
     if joins is None:
         return _error(503, "not_configured", NOT_CONFIGURED)
-    if not request.app[TRIES_KEY].hit(request.remote or "unknown"):
+    tries, client = request.app[TRIES_KEY], request.remote or "unknown"
+    if not tries.allowed(client):
         return _error(
             429,
             "rate_limited",
-            "Too many tries from this address; wait a minute, then reload the page.",
+            "Too many links that did not work came from this address; wait a minute, then "
+            "reload the page.",
         )
     code = request.match_info["code"]
-    if not _CODE.match(code):
-        return _error(
-            404,
-            "code_unknown",
-            "This join link is not one roombot made (check it was copied whole). Press Join on "
-            "the room's card in Slack for a new one.",
-        )
     try:
+        if not _CODE.match(code):
+            raise JoinRefused(
+                "code_unknown",
+                "This join link is not one roombot made (check it was copied whole). Press Join "
+                "on the room's card in Slack for a new one.",
+                status=404,
+            )
         session = await joins.redeem(code)
     except JoinRefused as refusal:
         logger.info("join refused: %s", refusal.code)
+        if refusal.code in _GUESSES:
+            tries.add(client)
         return _error(refusal.status, refusal.code, refusal.message)
     logger.info("join token issued for room %s", session.room_id)
     return web.json_response(session.to_json(), dumps=json.dumps)
@@ -194,7 +201,7 @@ async def _signed_in(request: web.Request) -> web.StreamResponse:
     joins, signin = request.app[JOINS_KEY], request.app[SIGNIN_KEY]
     if joins is None or signin is None:
         return _html("Join from Slack", NO_SIGN_IN, code="sign_in_not_configured")
-    if not request.app[TRIES_KEY].hit(request.remote or "unknown"):
+    if not request.app[TRIES_KEY].allowed(request.remote or "unknown"):
         return _html(
             "Too many tries",
             "Wait a minute, then open the room link again.",
@@ -219,6 +226,7 @@ async def _signed_in(request: web.Request) -> web.StreamResponse:
             team_id=who.team_id, user_id=who.user_id, room_id=who.room_id, display_name=who.name
         )
     except SignInFailed as failed:
+        request.app[TRIES_KEY].add(request.remote or "unknown")
         return _html("Signing in didn't work", failed.message, code=failed.code, status=401)
     except NotInvited:
         return _html(

@@ -214,3 +214,25 @@ async def test_a_stranger_hears_they_are_not_on_the_room(bot: Bot) -> None:
     answer = await press_join(bot, room_id, user=CAROL)
     assert answer.user == CAROL
     assert "/join/" not in said(answer)
+
+
+async def test_guessing_is_turned_away_but_real_links_from_one_address_are_not(bot: Bot) -> None:
+    """Refused codes from one address are limited (20 a minute); working links are not."""
+    room_id = await create_room(bot)
+    base = link_in(await press_join(bot, room_id, user=BOB)).rsplit("/", 1)[0]
+    for n in range(20):
+        status, _ = await post_token(bot, f"{base}/Guess{n:04d}xxxxxxxxxxxxxxxxxxx")
+        assert status == 404
+    status, refusal = await post_token(bot, f"{base}/Guess9999xxxxxxxxxxxxxxxxxxx")
+    assert (status, refusal["error"]["code"]) == (429, "rate_limited")  # type: ignore[index]
+
+
+async def test_many_people_behind_one_address_all_get_in(bot: Bot) -> None:
+    room_id = await create_room(bot, "now for 8 hours")
+    for _ in range(2):
+        for _ in range(10):  # each person's limit of links per 10 minutes
+            for user in (ALICE, BOB):
+                link = link_in(await press_join(bot, room_id, user=user))
+                status, _ = await post_token(bot, link)
+                assert status == 200
+        bot.clock.advance(timedelta(minutes=11))
