@@ -31,7 +31,7 @@ async def _bot(sqlite_url: str) -> AsyncIterator[Bot]:
 
 async def state_of(page: Page, state: str) -> None:
     await page.wait_for_function(
-        "state => document.body.dataset.state === state", arg=state, timeout=10_000
+        "state => document.body.dataset.state === state", arg=state, timeout=30_000
     )
 
 
@@ -45,6 +45,8 @@ async def test_a_used_link_reads_as_used_with_what_to_do(bot: Bot, page: Page) -
     link = link_in(await press_join(bot, room_id, user=BOB))
     async with bot.http.post(link + "/token") as response:
         assert response.status == 200
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
     await page.goto(link)
     await state_of(page, "refused")
     assert await page.evaluate("() => document.body.dataset.code") == "code_used"
@@ -52,6 +54,11 @@ async def test_a_used_link_reads_as_used_with_what_to_do(bot: Bot, page: Page) -
     assert "used already" in text
     assert "Press Join on the room's card in Slack for a new one" in text
     await shoot(page, "refused-used")
+    # The first paint needs the page, its script and its stylesheet; the calling bundle is
+    # fetched only with a token in hand, so a refused link never loads it.
+    paths = sorted(url.removeprefix(link.rsplit("/", 2)[0]) for url in fetched)
+    assert [p for p in paths if "call.js" in p] == []
+    assert set(paths) >= {"/join/static/join.js", "/join/static/join.css"}
 
 
 async def test_an_unknown_link_reads_as_unknown(bot: Bot, page: Page) -> None:
