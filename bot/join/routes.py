@@ -150,6 +150,14 @@ async def _token(request: web.Request) -> web.Response:
         if refusal.code in _GUESSES:
             tries.add(client)
         return _error(refusal.status, refusal.code, refusal.message)
+    except Exception:
+        logger.exception("a join token request failed")
+        return _error(
+            503,
+            "unavailable",
+            "roombot could not answer just now (its database did not respond). Reload this "
+            "page in a minute; if the link was used up, press Join in Slack for a new one.",
+        )
     logger.info("join token issued for room %s", session.room_id)
     return web.json_response(session.to_json(), dumps=json.dumps)
 

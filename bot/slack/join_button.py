@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -28,6 +29,10 @@ from bot.slack.people import SlackPeople
 logger = logging.getLogger("roombot.slack.join")
 
 _ROOM_ID = re.compile(r"^\d{1,32}$")
+NOT_DONE = (
+    "roombot could not do that just now (its database or Slack did not answer), so nothing "
+    "changed. Press the button again in a minute."
+)
 
 
 class JoinButton:
@@ -62,11 +67,9 @@ class JoinButton:
             return
         team = _team_of(body)
         name = str(user.get("name") or user.get("username") or user_id)
+        answer = self._answer(team=team, user_id=user_id, name=name, channel=channel, room=room_id)
         after_ack(
-            lambda: self._worker.spawn(
-                self._answer(team=team, user_id=user_id, name=name, channel=channel, room=room_id),
-                name="join-link",
-            )
+            lambda: self._worker.spawn(self._heard(answer, channel, user_id), name="join-link")
         )
 
     async def _answer(self, *, team: str, user_id: str, name: str, channel: str, room: str) -> None:
@@ -139,19 +142,25 @@ class JoinButton:
             logger.warning("ignored a knock answer without a knock, a presser or a channel")
             return
         team = _team_of(body)
-        after_ack(
-            lambda: self._worker.spawn(
-                self._decide(
-                    team=team,
-                    knock_id=knock_id,
-                    presser=presser,
-                    channel=channel,
-                    message_ts=message_ts,
-                    admit=admit,
-                ),
-                name="knock-answer",
-            )
+        decision = self._decide(
+            team=team,
+            knock_id=knock_id,
+            presser=presser,
+            channel=channel,
+            message_ts=message_ts,
+            admit=admit,
         )
+        after_ack(
+            lambda: self._worker.spawn(self._heard(decision, channel, presser), name="knock-answer")
+        )
+
+    async def _heard(self, work: Awaitable[None], channel: str, user_id: str) -> None:
+        """Run *work*; if it fails unexpectedly (the database down), the presser still hears."""
+        try:
+            await work
+        except Exception:
+            logger.exception("a Join or knock answer failed")
+            await self._tell(channel, user_id, NOT_DONE)
 
     async def _decide(
         self,

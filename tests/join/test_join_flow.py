@@ -236,3 +236,15 @@ async def test_many_people_behind_one_address_all_get_in(bot: Bot) -> None:
                 status, _ = await post_token(bot, link)
                 assert status == 200
         bot.clock.advance(timedelta(minutes=11))
+
+
+async def test_when_the_database_fails_the_presser_and_the_page_still_hear(bot: Bot) -> None:
+    room_id = await create_room(bot)
+    link = link_in(await press_join(bot, room_id, user=ALICE))
+    async with bot.runtime.store.engine.begin() as connection:
+        await connection.exec_driver_sql("DROP TABLE join_codes")  # every code write now fails
+    told = await press_join(bot, room_id, user=ALICE)
+    assert told.user == ALICE
+    assert "could not do that just now" in said(told)
+    status, refusal = await post_token(bot, link)
+    assert (status, refusal["error"]["code"]) == (503, "unavailable")  # type: ignore[index]
