@@ -23,7 +23,7 @@ from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, Ro
 from bot.domain import Role
 from bot.store.join_codes import JoinGrant, RedeemFailure
 from bot.store.knocks import Knock, KnockState
-from bot.store.records import ParticipantRecord, RoomRecord
+from bot.store.records import ParticipantRecord, RoomRecord, RoomState
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.join")
@@ -375,17 +375,17 @@ class JoinService:
                     status=403,
                 )
             raise JoinRefused("room_not_found", f"There is no room `{room_id}` here.", status=404)
+        if room.state is RoomState.ENDED or (room.active and room.valid_until <= now):
+            raise JoinRefused(
+                "room_closed",
+                f"Room `{room_id}` has closed. A presenter can open a new window with "
+                f"`/room reschedule {room_id} tomorrow 9am-10am`.",
+                status=410,
+            )
         if not room.active:
             raise JoinRefused(
                 "room_deleted",
                 f"Room `{room_id}` was deleted. Ask its creator whether there is a new one.",
-                status=410,
-            )
-        if room.valid_until <= now:
-            raise JoinRefused(
-                "room_closed",
-                f"Room `{room_id}` has closed. A presenter can extend it with "
-                f"`/room extend {room_id} by 1 hour`.",
                 status=410,
             )
         return room

@@ -111,6 +111,7 @@ async def test_a_participant_gets_a_personal_link_that_works_once(bot: Bot) -> N
         ("delete", "room_deleted", 410),
         ("expire", "code_expired", 410),
         ("close", "room_closed", 410),
+        ("end", "room_closed", 410),
     ],
 )
 async def test_the_room_is_checked_again_when_the_link_is_used(
@@ -123,8 +124,8 @@ async def test_the_room_is_checked_again_when_the_link_is_used(
     if change == "remove":
         await bot.command(f"remove {room_id} <@{BOB}|bob>")
         await bot.settle()
-    elif change == "delete":
-        await bot.command(f"delete {room_id}")
+    elif change in ("delete", "end"):
+        await bot.command(f"{change} {room_id}")
         await bot.settle()
     elif change == "expire":
         bot.clock.advance(timedelta(minutes=5))
