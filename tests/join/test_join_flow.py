@@ -249,3 +249,18 @@ async def test_when_the_database_fails_the_presser_and_the_page_still_hear(bot: 
     assert "could not do that just now" in said(told)
     status, refusal = await post_token(bot, link)
     assert (status, refusal["error"]["code"]) == (503, "unavailable")  # type: ignore[index]
+
+
+async def test_only_the_pages_own_files_are_served_and_with_the_headers(bot: Bot) -> None:
+    base = bot.events_url.removesuffix("/slack/events") + "/join/static/"
+    async with bot.http.get(base + "join.js") as script:
+        assert script.status == 200
+        assert script.content_type == "text/javascript"
+        assert (
+            script.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+        )
+        assert "RoombotCall" in await script.text()
+    for name in ("page.py", "..%2Fpage.py", "join.js.map"):
+        async with bot.http.get(base + name) as missing:
+            assert missing.status == 404, name
+            assert missing.headers["Referrer-Policy"] == "no-referrer"
