@@ -260,6 +260,7 @@ async def test_only_the_pages_own_files_are_served_and_with_the_headers(bot: Bot
             script.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
         )
         assert "RoombotCall" in await script.text()
+        assert script.headers["Cache-Control"] == "no-cache"  # revalidated by ETag
     for name in ("page.py", "..%2Fpage.py", "join.js.map"):
         async with bot.http.get(base + name) as missing:
             assert missing.status == 404, name

@@ -1,7 +1,8 @@
 """The join page in a real browser (headless Chromium): each state as a person sees it.
 
 The page is served by the real bot server; its token comes from the ACS emulator through a
-link pressed in the fake Slack. Screenshots of every state go to var/screenshots/.
+link pressed in the fake Slack. The browser is `tests/browser.py`'s `browser_page`; each
+state's screenshot goes to the session's screenshot folder (its path is printed).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
 
 from bot.join.routes import STATIC_DIR
-from tests.join.conftest import SHOTS
+from tests.browser import BrowserPage
 from tests.join.helpers import ALICE, BOB, create_room, link_in, press_join
 from tests.reliability.harness import Bot, running_bot
 
@@ -21,12 +23,21 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 CALL_BUILT = (STATIC_DIR / "call.js").is_file()
+pytestmark = pytest.mark.asyncio(loop_scope="session")  # the browser lives on that loop
 
 
-@pytest.fixture(name="bot")
+@pytest_asyncio.fixture(name="bot", loop_scope="session")
 async def _bot(sqlite_url: str) -> AsyncIterator[Bot]:
     async with running_bot(sqlite_url, join="public") as running:
         yield running
+
+
+@pytest_asyncio.fixture(name="view", loop_scope="session")
+async def _view(browser_page: BrowserPage) -> AsyncIterator[BrowserPage]:
+    """A fresh page; afterwards, nothing the Content-Security-Policy blocked, no page error."""
+    yield browser_page
+    assert browser_page.csp_violations() == []
+    assert [e for e in browser_page.errors if e.startswith("uncaught")] == []
 
 
 async def state_of(page: Page, state: str) -> None:
@@ -35,12 +46,8 @@ async def state_of(page: Page, state: str) -> None:
     )
 
 
-async def shoot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-async def test_a_used_link_reads_as_used_with_what_to_do(bot: Bot, page: Page) -> None:
+async def test_a_used_link_reads_as_used_with_what_to_do(bot: Bot, view: BrowserPage) -> None:
+    page = view.page
     room_id = await create_room(bot)
     link = link_in(await press_join(bot, room_id, user=BOB))
     async with bot.http.post(link + "/token") as response:
@@ -53,7 +60,7 @@ async def test_a_used_link_reads_as_used_with_what_to_do(bot: Bot, page: Page) -
     text = await page.inner_text("main")
     assert "used already" in text
     assert "Press Join on the room's card in Slack for a new one" in text
-    await shoot(page, "refused-used")
+    await view.screenshot("join-refused-used")
     # The first paint needs the page, its script and its stylesheet; the calling bundle is
     # fetched only with a token in hand, so a refused link never loads it.
     paths = sorted(url.removeprefix(link.rsplit("/", 2)[0]) for url in fetched)
@@ -61,17 +68,19 @@ async def test_a_used_link_reads_as_used_with_what_to_do(bot: Bot, page: Page) -
     assert set(paths) >= {"/join/static/join.js", "/join/static/join.css"}
 
 
-async def test_an_unknown_link_reads_as_unknown(bot: Bot, page: Page) -> None:
+async def test_an_unknown_link_reads_as_unknown(bot: Bot, view: BrowserPage) -> None:
+    page = view.page
     room_id = await create_room(bot)
     link = link_in(await press_join(bot, room_id, user=BOB))
     await page.goto(link[:-4] + "AAAA")
     await state_of(page, "refused")
     assert await page.evaluate("() => document.body.dataset.code") == "code_unknown"
     assert "doesn't work" in await page.inner_text("h1")
-    await shoot(page, "refused-unknown")
+    await view.screenshot("join-refused-unknown")
 
 
-async def test_a_room_that_opens_later_counts_down(bot: Bot, page: Page) -> None:
+async def test_a_room_that_opens_later_counts_down(bot: Bot, view: BrowserPage) -> None:
+    page = view.page
     room_id = await create_room(bot, "in 2 hours for 1 hour")
     link = link_in(await press_join(bot, room_id, user=BOB))
     await page.goto(link)
@@ -85,7 +94,7 @@ async def test_a_room_that_opens_later_counts_down(bot: Bot, page: Page) -> None
     assert f"Room {room_id}" in text
     assert "attendee" in text
     assert "joins the call by itself" in text
-    await shoot(page, "waiting")
+    await view.screenshot("join-waiting")
 
 
 @pytest.mark.parametrize(
@@ -97,8 +106,9 @@ async def test_a_room_that_opens_later_counts_down(bot: Bot, page: Page) -> None
     ],
 )
 async def test_refusals_read_as_they_should(
-    bot: Bot, page: Page, change: str, code: str, heading: str, next_step: str
+    bot: Bot, view: BrowserPage, change: str, code: str, heading: str, next_step: str
 ) -> None:
+    page = view.page
     room_id = await create_room(bot)
     link = link_in(await press_join(bot, room_id, user=BOB))
     if change == "delete":
@@ -115,10 +125,13 @@ async def test_refusals_read_as_they_should(
     detail = await page.inner_text("#detail")
     assert next_step in detail
     assert "`" not in detail  # Slack's markup is not shown as such
-    await shoot(page, f"refused-{code}")
+    await view.screenshot(f"join-refused-{code}")
 
 
-async def test_a_waiting_page_starts_the_call_when_the_room_opens(bot: Bot, page: Page) -> None:
+async def test_a_waiting_page_starts_the_call_when_the_room_opens(
+    bot: Bot, view: BrowserPage
+) -> None:
+    page = view.page
     room_id = await create_room(bot, "in 2 hours for 1 hour")
     link = link_in(await press_join(bot, room_id, user=BOB))
     await page.clock.install()
@@ -134,37 +147,31 @@ async def test_a_waiting_page_starts_the_call_when_the_room_opens(bot: Bot, page
 
 @pytest.mark.skipif(CALL_BUILT, reason="the calling component is built: see the calling test")
 async def test_without_the_calling_component_the_page_says_how_to_build_it(
-    bot: Bot, page: Page
+    bot: Bot, view: BrowserPage
 ) -> None:
+    page = view.page
     room_id = await create_room(bot)
     await page.goto(link_in(await press_join(bot, room_id, user=ALICE)))
     await state_of(page, "refused")
     assert await page.evaluate("() => document.body.dataset.code") == "call_not_built"
     assert "make run" in await page.inner_text("main")
-    await shoot(page, "not-built")
+    await view.screenshot("join-not-built")
 
 
 @pytest.mark.skipif(not CALL_BUILT, reason="bot/join/static/call.js is not built (make builds it)")
 async def test_the_page_asks_the_ui_library_for_the_rooms_call_then_times_out_in_words(
-    bot: Bot, page: Page
+    bot: Bot, view: BrowserPage
 ) -> None:
     """Everything up to the call works for real; against the emulator the call agent never
-    comes up, and the page says so in plain words."""
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    comes up, and the page says so in plain words (with no CSP violation: see `view`)."""
+    page = view.page
     room_id = await create_room(bot)
     link = link_in(await press_join(bot, room_id, user=ALICE))
     await page.goto(link + "?call-timeout=3000")
     await state_of(page, "calling")
     assert f"Room {room_id}" in await page.inner_text("main")
     await page.wait_for_function("() => document.body.dataset.call !== undefined")
-    await shoot(page, "calling")
+    await view.screenshot("join-calling")
     await page.wait_for_function("() => document.body.dataset.call === 'offline'", timeout=30_000)
     assert "emulator" in await page.inner_text("#call")
-    await shoot(page, "offline")
-    assert violations == []
+    await view.screenshot("join-offline")
