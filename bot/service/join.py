@@ -240,6 +240,7 @@ class JoinService:
             display_name=grant.display_name,
             valid_from=room.valid_from,
             valid_until=room.valid_until,
+            title=room.title,
         )
 
     # --- knocks: for people who are not on the roster -----------------------------------

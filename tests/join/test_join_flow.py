@@ -265,3 +265,10 @@ async def test_only_the_pages_own_files_are_served_and_with_the_headers(bot: Bot
         async with bot.http.get(base + name) as missing:
             assert missing.status == 404, name
             assert missing.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_the_token_carries_the_rooms_title(bot: Bot) -> None:
+    room_id = await create_room(bot, '"Design review" now for 1 hour')
+    status, session = await post_token(bot, link_in(await press_join(bot, room_id, user=BOB)))
+    assert status == 200
+    assert session["title"] == "Design review"

@@ -1,8 +1,8 @@
 """Join codes: one-use, short-lived links from a room's Join button into its call; knocks:
 requests to join from people who are not on a room's roster.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 
 Only the SHA-256 of a code is stored, so a copy of the database lets no one into a call. The
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision: str | None = "0004"
+revision = "0006"
+down_revision: str | None = "0005"
 branch_labels = None
 depends_on = None
 
