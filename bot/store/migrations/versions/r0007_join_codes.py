@@ -1,8 +1,8 @@
 """Join codes: one-use, short-lived links from a room's Join button into its call; knocks:
 requests to join from people who are not on a room's roster.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 
 Only the SHA-256 of a code is stored, so a copy of the database lets no one into a call. The
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision: str | None = "0005"
+revision = "0007"
+down_revision: str | None = "0006"
 branch_labels = None
 depends_on = None
 
