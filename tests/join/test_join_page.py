@@ -82,7 +82,7 @@ async def test_an_unknown_link_reads_as_unknown(bot: Bot, view: BrowserPage) -> 
 
 async def test_a_room_that_opens_later_counts_down(bot: Bot, view: BrowserPage) -> None:
     page = view.page
-    room_id = await create_room(bot, "in 2 hours for 1 hour")
+    room_id = await create_room(bot, 'in 2 hours for 1 hour "Design review"')
     link = link_in(await press_join(bot, room_id, user=BOB))
     await page.goto(link)
     await state_of(page, "waiting")
@@ -92,7 +92,7 @@ async def test_a_room_that_opens_later_counts_down(bot: Bot, view: BrowserPage) 
         "first => document.getElementById('countdown').textContent !== first", arg=first
     )
     text = await page.inner_text("main")
-    assert f"Room {room_id}" in text
+    assert f"“Design review” (room {room_id})" in text  # the title the registry keeps
     assert "attendee" in text
     assert "joins the call by itself" in text
     await view.screenshot("join-waiting")

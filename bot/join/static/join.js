@@ -85,7 +85,9 @@
   function describe(session, withRoom) {
     var words = "you join as " + String(session.role).toLowerCase() + " · open until " +
       when(Date.parse(session.validUntil));
-    return withRoom ? "Room " + session.roomId + " · " + words : "You" + words.slice(3);
+    var room = session.title ? "“" + session.title + "” (room " + session.roomId + ")"
+      : "Room " + session.roomId;
+    return withRoom ? room + " · " + words : "You" + words.slice(3);
   }
 
   function fetchToken() {
