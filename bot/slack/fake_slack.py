@@ -578,32 +578,9 @@ class FakeSlack:
         text, blocks, attachments = self._content(dict(ack))
         if not (text or blocks or attachments):
             return None
-        posted: Posted
-        if ack.get("response_type") == "in_channel":
-            posted = Message(
-                channel=entry.channel,
-                ts=self._next_ts(),
-                text=text,
-                blocks=blocks,
-                attachments=attachments,
-                user=BOT_USER_ID,
-                bot_id=BOT_ID,
-                via="ack",
-            )
-            self.messages.append(posted)
-        else:
-            posted = Ephemeral(
-                channel=entry.channel,
-                user=entry.user,
-                ts=self._next_ts(),
-                text=text,
-                blocks=blocks,
-                attachments=attachments,
-                via="ack",
-            )
-            self.ephemerals.append(posted)
-        if not entry.anchored:
-            entry.original = posted
+        posted = self._post_for(
+            entry, ack.get("response_type") == "in_channel", text, blocks, attachments, "ack"
+        )
         self._changed()
         return posted
 
@@ -1082,9 +1059,24 @@ class FakeSlack:
                 raise _SlackError("message_not_found", status=404)
             self._edit(entry.original, text=text, blocks=blocks, attachments=attachments)
             return
+        in_channel = payload.get("response_type") == "in_channel"
         thread_ts = _opt_str(payload.get("thread_ts"))
+        self._post_for(entry, in_channel, text, blocks, attachments, "response_url", thread_ts)
+
+    def _post_for(
+        self,
+        entry: _ResponseUrl,
+        in_channel: bool,
+        text: str,
+        blocks: list[dict[str, Any]],
+        attachments: list[dict[str, Any]],
+        via: str,
+        thread_ts: str | None = None,
+    ) -> Posted:
+        """What a response_url (or a command's ack) shows: in the channel, or to its user only;
+        the first one becomes the message "replace/delete the original" acts on."""
         posted: Posted
-        if payload.get("response_type") == "in_channel":
+        if in_channel:
             posted = Message(
                 channel=entry.channel,
                 ts=self._next_ts(),
@@ -1094,7 +1086,7 @@ class FakeSlack:
                 user=BOT_USER_ID,
                 bot_id=BOT_ID,
                 thread_ts=thread_ts,
-                via="response_url",
+                via=via,
             )
             self.messages.append(posted)
         else:
@@ -1106,11 +1098,12 @@ class FakeSlack:
                 blocks=blocks,
                 attachments=attachments,
                 thread_ts=thread_ts,
-                via="response_url",
+                via=via,
             )
             self.ephemerals.append(posted)
         if not entry.anchored:
             entry.original = posted
+        return posted
 
     # ------------------------------------------------------------------ Web API methods
 
