@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain import Role
 from bot.store import (
+    JournalEntry,
     NewJournalEntry,
     ParticipantRecord,
     PostedMessage,
@@ -256,7 +257,8 @@ async def test_the_message_showing_a_room_is_remembered_even_after_deletion(
     assert room.message == moved
 
 
-async def _answered_with(store: Store, room_id: str, message: PostedMessage) -> None:
+async def _leased_create(store: Store) -> JournalEntry:
+    """A create accepted and leased to worker w1, as the ack leaves it."""
     entry = await store.journal.accept_leased(
         NewJournalEntry(
             key=new_journal_key(),
@@ -271,6 +273,11 @@ async def _answered_with(store: Store, room_id: str, message: PostedMessage) -> 
         lease=HOUR,
     )
     assert entry is not None
+    return entry
+
+
+async def _answered_with(store: Store, room_id: str, message: PostedMessage) -> None:
+    entry = await _leased_create(store)
     await store.journal.mark_answered(entry.key, "w1", now=NOW, room_message=(room_id, message))
 
 
@@ -288,8 +295,11 @@ async def test_changing_an_unknown_room_raises_room_not_found(store: Store) -> N
             await change
 
 
-async def test_a_room_keeps_its_creators_zone_on_every_write_path(store: Store) -> None:
-    """The zone is written with the room, with its journal step (SQLite's hot path) or not."""
+async def test_a_room_keeps_its_creators_zone_and_title_on_every_write_path(
+    store: Store,
+) -> None:
+    """Zone and title are written with the room, with its journal step (SQLite's hot path)
+    or not; rename changes the title."""
     plain = await store.rooms.record_created(
         room_id="99000000000000700",
         team_id="T1",
@@ -301,21 +311,9 @@ async def test_a_room_keeps_its_creators_zone_on_every_write_path(store: Store) 
         participants=(ALICE,),
         now=NOW,
         tz="Asia/Kolkata",
+        title="R&D review",
     )
-    entry = await store.journal.accept_leased(
-        NewJournalEntry(
-            key=new_journal_key(),
-            command={"kind": "text", "text": "create tomorrow"},
-            team_id="T1",
-            user_id="UALICE",
-            channel_id="C1",
-            response_url=None,
-            accepted_at=NOW,
-        ),
-        worker_id="w1",
-        lease=HOUR,
-    )
-    assert entry is not None
+    entry = await _leased_create(store)
     stepped = await store.rooms.record_created(
         room_id="99000000000000701",
         team_id="T1",
@@ -328,12 +326,17 @@ async def test_a_room_keeps_its_creators_zone_on_every_write_path(store: Store) 
         now=NOW,
         journal_step=(entry.key, "w1"),
         tz="America/New_York",
+        title="Weekly sync",
     )
     assert (plain.tz, stepped.tz) == ("Asia/Kolkata", "America/New_York")
+    assert (plain.title, stepped.title) == ("R&D review", "Weekly sync")
     for written in (plain, stepped):
         assert await store.rooms.get(written.room_id) == written
     older = await _room(store, "99000000000000702")  # as rooms were recorded before 0003
-    assert older.tz is None
+    assert (older.tz, older.title) == (None, None)
+    renamed = await store.rooms.set_title(stepped.room_id, "Design review", now=NOW + HOUR)
+    assert renamed.title == "Design review"
+    assert (await store.rooms.get(stepped.room_id)) == renamed
     (listed, *_) = await store.rooms.list_channel("T1", "C1", now=NOW - HOUR)
     assert listed.tz in {"Asia/Kolkata", "America/New_York", None}
     changed = await store.rooms.upsert_participants(plain.room_id, [BOB], now=NOW)
