@@ -55,6 +55,9 @@ def test_ctrl_c_cancels_the_line_and_the_next_command_still_runs(
     terminal: pexpect.spawn,
 ) -> None:
     terminal.send("/room create tomorrow @al")
+    # As a person does: Ctrl-C once the typed words show. Keys sent within the same instant
+    # as the prompt is drawn are flushed by readline's terminal set-up, before it reads.
+    terminal.expect_exact("@al")
     terminal.sendintr()
     terminal.expect_exact(PROMPT)  # a fresh prompt, the half-typed line gone
     terminal.sendintr()  # at an empty prompt too
@@ -71,6 +74,7 @@ def test_ctrl_c_in_the_form_closes_it_and_nothing_is_sent(terminal: pexpect.spaw
     terminal.send("/room\r")
     terminal.expect_exact("  Title: ")
     terminal.send("tomorrow 9am")
+    terminal.expect_exact("9am")  # the words show, then Ctrl-C, as a person does
     terminal.sendintr()
     terminal.expect_exact("(form closed; nothing was sent)")
     terminal.expect_exact(PROMPT)
