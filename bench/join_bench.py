@@ -31,7 +31,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bench import common
 from bench.common import Result, Row, children, free_port, median, percentile
-from bot.slack.fake_slack import FakeSlack
+from bot.local.fake_slack import FakeSlack
 
 LATENCY_MS = 100
 PEOPLE = tuple(f"U0JOIN{n:03d}" for n in range(50))

@@ -1,6 +1,6 @@
 """The fake Slack in a process of its own, so its work is not charged to the load generator.
 
-Serves `bot.slack.fake_slack.FakeSlack` with the benchmark's users (one zone each) and 1,000
+Serves `bot.local.fake_slack.FakeSlack` with the benchmark's users (one zone each) and 1,000
 channels, plus a second tiny server for the benchmark to read what was posted:
 `GET /stats` (counts, and Web API errors by method) and `GET /wait?messages=N&timeout=S`
 (answers once N channel messages were posted). Prints `SLACK_API_URL=…`, `SLACK_STATS_URL=…`
@@ -19,7 +19,7 @@ import signal
 from aiohttp import web
 
 from bench.common import CHANNELS, USERS, ZONES
-from bot.slack.fake_slack import FakeSlack
+from bot.local.fake_slack import FakeSlack
 
 STATS_KEY: web.AppKey[FakeSlack] = web.AppKey("fake", FakeSlack)
 

@@ -40,8 +40,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import HISTORY_MANIFEST_SCOPES, FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import HISTORY_MANIFEST_SCOPES, FakeSlack
 from bot.store.records import JournalEntry, JournalState
 from bot.store.store import Store
 from bot.store.tables import JournalRow

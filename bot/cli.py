@@ -34,11 +34,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the bot for your Slack workspace (over HTTP, or Socket Mode with SLACK_APP_TOKEN)",
     ),
     "dev": (
-        "bot.slack.dev_cli",
+        "bot.local.dev_cli",
         "try roombot here: local Slack, ACS emulator and SQLite, with a /room console",
     ),
     "emulator": (
-        "bot.acs.emulator_cli",
+        "bot.local.emulator_cli",
         "run a local stand-in for ACS (Rooms and Identity) and print its connection string",
     ),
     "parse": (

@@ -11,9 +11,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from bot.acs.emulator import EmulatorServer
 from bot.config import Settings
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from tests.reliability.harness import serve_env, serving
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.store.store import Store
 from tests.reliability.harness import ServeProcess
 from tests.reliability.harness import serving as running_bot

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.acs.emulator import ServiceError, _check_window
+from bot.local.emulator import ServiceError, _check_window
 from bot.service.limits import MAX_LIFETIME, WindowProblem, extend_button_works, window_problem
 
 NOW = datetime(2027, 1, 13, 15, 10, tzinfo=UTC)

@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from tests.reliability.harness import eventually, serve_env, serving
 
 ROOMBOT = str(Path(sys.executable).with_name("roombot"))

@@ -1,6 +1,6 @@
 """Azure Communication Services: signing, wire models, errors, clients and the local emulator.
 
-The client knows nothing of Slack; the emulator is imported only by who runs it.
+The client knows nothing of Slack; its local stand-in, the emulator, lives in `bot.local`.
 """
 
 from bot.acs.auth import AccessKey

@@ -5,7 +5,7 @@ request could not be understood by the server due to malformed syntax. ValidUnti
 tells a person neither what was wrong nor what would work. Checked here first, the refusal is
 in roombot's words with a command that works (`bot.service.refusals`), and the room card offers
 only the buttons that can succeed. The limits are those of the 2025-03-13 Rooms API, as the
-emulator (`bot.acs.emulator._check_window`) enforces them, in the same order:
+emulator (`bot.local.emulator._check_window`) enforces them, in the same order:
 
 - validFrom at most 180 days from now;
 - validUntil not in the past;

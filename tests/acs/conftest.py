@@ -16,7 +16,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from bot.acs.auth import AccessKey, sign
-from bot.acs.emulator import EmulatorServer
+from bot.local.emulator import EmulatorServer
 
 
 @pytest.fixture(name="emulator")

@@ -19,7 +19,7 @@ from bot.acs import (
     RoomNotFound,
     RoomsClient,
 )
-from bot.acs.emulator import EmulatorServer
+from bot.local.emulator import EmulatorServer
 
 FAST = RetryPolicy(max_attempts=12, base_delay=0.001, max_delay=0.01, deadline=20.0)
 

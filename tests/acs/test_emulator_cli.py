@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.acs.emulator import EmulatorServer
+from bot.local.emulator import EmulatorServer
 from tests.acs.conftest import SignedHttp
 
 ROOMS = "/rooms?api-version=2025-03-13"

@@ -29,7 +29,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
-from bot.acs.emulator import EmulatorServer
+from bot.local.emulator import EmulatorServer
 
 RESOURCE = "db75ed0c-e801-41a3-99a4-66a0a119a06c"
 

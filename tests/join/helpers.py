@@ -9,8 +9,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from bot.local.fake_slack import Ephemeral, FakeSlack
 from bot.slack import blocks
-from bot.slack.fake_slack import Ephemeral, FakeSlack
 from tests.reliability.harness import CHANNEL, TEAM, Bot
 
 ALICE, BOB, CAROL = "U0ALICE", "U0BOB", "U0CAROL"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from bot.local.dev_cli import local_bot
 from bot.slack import blocks
-from bot.slack.dev_cli import local_bot
 from tests.slack.conftest import press
 from tests.slack.test_flows import create
 

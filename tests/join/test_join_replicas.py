@@ -10,8 +10,8 @@ import time
 
 import aiohttp
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from tests.join.helpers import ALICE, LINK, ROOM_ID, join_press
 from tests.reliability.harness import (
     CHANNEL,

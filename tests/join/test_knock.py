@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.domain import Role
+from bot.local.fake_slack import Message
 from bot.slack import join_blocks
-from bot.slack.fake_slack import Message
 from tests.join.helpers import ALICE, BOB, CAROL, create_room, link_in, press_join, said
 from tests.reliability.harness import ME, TEAM, Bot, running_bot
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.slack.fake_slack import HISTORY_MANIFEST_SCOPES
+from bot.local.fake_slack import HISTORY_MANIFEST_SCOPES
 from tests.reliability.harness import POSTGRES_URL, Bot, running_bot
 
 

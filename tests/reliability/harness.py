@@ -1,6 +1,6 @@
 """The whole bot on loopback, with the knobs the reliability scenarios turn (and the soak).
 
-`running_bot` is `bot.slack.dev_cli.local_bot` opened up: the emulator's fault rate and seed,
+`running_bot` is `bot.local.dev_cli.local_bot` opened up: the emulator's fault rate and seed,
 the deployer's settings (`ROOMBOT_ADMINS`, `ROOMBOT_ALLOWED_CHANNELS`) read through
 `Options.from_settings` exactly as `roombot serve` reads them, quick ACS retries, and a clock
 the test can move forward. Requests go over real HTTP to the real `web_app`, signed as Slack
@@ -35,10 +35,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.acs.client import RetryPolicy
-from bot.acs.emulator import EmulatorServer
 from bot.config import load_settings
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import DEFAULT_SCOPES, FakeSlack
 from bot.main import EdgeSite, Options, Runtime, web_app
-from bot.slack.fake_slack import DEFAULT_SCOPES, FakeSlack
 from bot.store.records import JournalEntry
 from bot.store.tables import JournalRow
 

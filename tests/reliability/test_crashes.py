@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.store.records import JournalState
 from bot.store.store import Store
 from bot.store.tables import JournalRow, RoomRow

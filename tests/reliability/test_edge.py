@@ -22,9 +22,9 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from bot.acs.emulator import EmulatorServer
 from bot.http_edge import HEADER_TIMEOUT, MAX_UNPROVEN
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from tests.reliability.harness import (
     FORM,
     ME,

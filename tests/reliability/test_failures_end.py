@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.acs.emulator import EmulatorServer
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.service.runner import MAX_FAILURES
-from bot.slack.fake_slack import FakeSlack
 from bot.store.records import JournalEntry, JournalState
 from tests.reliability.harness import (
     CHANNEL,

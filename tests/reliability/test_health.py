@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import text
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.store.engine import create_engine
 from tests.reliability.harness import (
     BRIEF_RETRY,

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.acs.emulator import random_access_key
+from bot.local.emulator import random_access_key
+from bot.local.fake_slack import Ephemeral, Message
 from bot.logs import RedactingFilter
 from bot.slack import blocks
-from bot.slack.fake_slack import Ephemeral, Message
 from tests.join.helpers import join_press, link_in
 from tests.reliability.harness import BRIEF_RETRY, CHANNEL, ME, Bot, running_bot
 from tests.reliability.test_authorization import button_press

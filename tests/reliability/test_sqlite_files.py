@@ -18,8 +18,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.store.store import Store
 from tests.reliability.harness import ME, ROOMBOT, TEAM, eventually, serve_env, serving
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.fake_slack import BOT_USER_ID
+from bot.local.fake_slack import BOT_USER_ID
 from bot.store.records import JournalState
 from tests.reliability.harness import CHANNEL, ME, Bot
 from tests.reliability.test_faults import posted_rooms

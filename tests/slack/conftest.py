@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot, local_bot
+from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot, local_bot
 
 
 @pytest.fixture(name="bot")

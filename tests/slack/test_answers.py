@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot, local_bot
+from bot.local.fake_slack import Ephemeral
 from bot.slack import blocks
-from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot, local_bot
-from bot.slack.fake_slack import Ephemeral
 from tests.slack.conftest import interaction_body
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from bot.domain import Role
+from bot.local.dev_cli import CHANNEL, ME, LocalBot
 from bot.slack import blocks
 from bot.slack.answerer import ChannelPacer
-from bot.slack.dev_cli import CHANNEL, ME, LocalBot
 from tests.slack.test_flows import create, dump
 
 ROOMBOT = str(Path(sys.executable).with_name("roombot"))

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from bot.dev.bot_thread import BotThread
+from bot.local.console.bot_thread import BotThread
 
 WITHIN = 10.0
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from bot.dev.interrupts import CtrlCRelay
+from bot.local.console.interrupts import CtrlCRelay
 
 WITHIN = 10.0
 

@@ -22,7 +22,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack.fake_slack import (
+from bot.local.fake_slack import (
     BOT_ID,
     BOT_USER_ID,
     DEFAULT_CHANNEL_ID,

@@ -14,8 +14,8 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from bot.domain import Role
+from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.slack import blocks
-from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.store.records import JournalEntry
 from bot.store.tables import JournalRow
 from tests.slack.conftest import press

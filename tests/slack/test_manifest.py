@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.slack.fake_slack import DEFAULT_SCOPES, HISTORY_MANIFEST_SCOPES
+from bot.local.fake_slack import DEFAULT_SCOPES, HISTORY_MANIFEST_SCOPES
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = ROOT / "manifest.yml"

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import yaml
 
+from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.slack.app import HANDLED_COMMANDS, HANDLED_SHORTCUTS
-from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from tests.slack.conftest import interaction_body
 
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())

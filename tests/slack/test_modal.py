@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.slack.dev_cli import CHANNEL, ME, TEAM, LocalBot
+from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.slack.modal import CALLBACK_ID
 from tests.slack.conftest import interaction_body
 

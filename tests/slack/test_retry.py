@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.fake_slack import DEFAULT_CHANNEL_ID, FakeSlack
+from bot.local.fake_slack import DEFAULT_CHANNEL_ID, FakeSlack
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.fake_slack import DEFAULT_SCOPES, HISTORY_MANIFEST_SCOPES, FakeSlack
+from bot.local.fake_slack import DEFAULT_SCOPES, HISTORY_MANIFEST_SCOPES, FakeSlack
 from bot.slack.scopes import GrantedScopes
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.acs.emulator import EmulatorServer
 from bot.config import load_settings
+from bot.local.dev_cli import CHANNEL, ME, TEAM
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.main import Options, Runtime
-from bot.slack.dev_cli import CHANNEL, ME, TEAM
-from bot.slack.fake_slack import FakeSlack
 from tests.reliability.harness import eventually
 
 

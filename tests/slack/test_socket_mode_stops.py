@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.acs.emulator import EmulatorServer
-from bot.slack.fake_slack import FakeSlack
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.slack.socket_mode import Backoff, ReconnectingSocketModeClient
 from tests.reliability.harness import ServeProcess, eventually, serve_env, serving
 

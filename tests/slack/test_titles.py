@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
-from bot.slack.dev_cli import LocalBot
+from bot.local.dev_cli import LocalBot
 from tests.slack.test_flows import create, dump
 
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import update
 
 from bot.acs import RoomNotFound
+from bot.local.dev_cli import ME, LocalBot
 from bot.service.resolved import ResolvedCommand
 from bot.slack import blocks
-from bot.slack.dev_cli import ME, LocalBot
 from bot.store.records import JournalEntry, JournalState, RoomRecord, RoomState
 from bot.store.tables import JournalRow
 from tests.slack.conftest import press

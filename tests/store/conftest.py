@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.acs.client import IdentityClient
-from bot.acs.emulator import EmulatorServer
+from bot.local.emulator import EmulatorServer
 from bot.store import Store
 from tests.store.helpers import QUICK_RETRY
 

@@ -6,7 +6,7 @@ import socket
 from datetime import UTC, datetime
 
 from bot.acs.client import IdentityClient, RetryPolicy
-from bot.acs.emulator import EmulatorServer, random_access_key
+from bot.local.emulator import EmulatorServer, random_access_key
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """The tests' fixed clock: time is an argument, never read."""

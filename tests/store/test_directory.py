@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 
 from bot.acs.client import IdentityClient
-from bot.acs.emulator import EmulatorServer
 from bot.acs.errors import AcsError
 from bot.acs.models import CommunicationIdentity
+from bot.local.emulator import EmulatorServer
 from bot.store import (
     IdentityMapping,
     IdentitySource,

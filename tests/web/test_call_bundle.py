@@ -30,8 +30,8 @@ import pytest_asyncio
 from aiohttp import web
 
 from bot.acs.client import IdentityClient, RoomsClient
-from bot.acs.emulator import EmulatorServer
 from bot.domain import Role
+from bot.local.emulator import EmulatorServer
 from tests.browser import BrowserPage
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

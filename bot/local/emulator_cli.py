@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.acs.auth import AccessKey
-from bot.acs.emulator import DEFAULT_PAGE_SIZE, EmulatorServer
 from bot.cli_args import port_number
+from bot.local.emulator import DEFAULT_PAGE_SIZE, EmulatorServer
 
-log = logging.getLogger("bot.acs.emulator")
+log = logging.getLogger("bot.local.emulator")
 
 DEFAULT_PORT = 8089
 
@@ -153,7 +153,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m bot.acs.emulator_cli`, for running the emulator without the console script."""
+    """`python -m bot.local.emulator_cli`, for running the emulator without the console script."""
     parser = argparse.ArgumentParser(prog="acs-emulator", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

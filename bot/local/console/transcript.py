@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.slack.fake_slack import Ephemeral, FakeSlack, Message
+from bot.local.fake_slack import Ephemeral, FakeSlack, Message
 
 Posted = Message | Ephemeral
 

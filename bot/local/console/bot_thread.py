@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-from bot.dev.interrupts import sigint_blocked
+from bot.local.console.interrupts import sigint_blocked
 
 T = TypeVar("T")
 R = TypeVar("R")

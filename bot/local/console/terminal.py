@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from bot.dev.interrupts import CtrlCRelay
+from bot.local.console.interrupts import CtrlCRelay
 
 HISTORY_LENGTH = 1000
 

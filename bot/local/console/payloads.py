@@ -13,7 +13,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.slack.fake_slack import Ephemeral, FakeSlack, Message, View
+from bot.local.fake_slack import Ephemeral, FakeSlack, Message, View
 
 APP_ID = "A0LOCAL"
 

@@ -14,15 +14,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.dev import form
-from bot.dev.bot_thread import BotThread
-from bot.dev.buttons import parse_choice
-from bot.dev.logfile import route_logs
-from bot.dev.session import PERSON, Session, Step
-from bot.dev.terminal import LineSource, ScriptLines, Terminal
-from bot.dev.transcript import readable
-from bot.slack.dev_cli import CHANNEL, DEFAULT_DATABASE, ME, LocalBot, local_bot
-from bot.slack.fake_slack import View
+from bot.local.console import form
+from bot.local.console.bot_thread import BotThread
+from bot.local.console.buttons import parse_choice
+from bot.local.console.logfile import route_logs
+from bot.local.console.session import PERSON, Session, Step
+from bot.local.console.terminal import LineSource, ScriptLines, Terminal
+from bot.local.console.transcript import readable
+from bot.local.dev_cli import CHANNEL, DEFAULT_DATABASE, ME, LocalBot, local_bot
+from bot.local.fake_slack import View
 
 PROMPT = "roombot> "
 EMULATOR_STATE = Path("var/dev-emulator.json")

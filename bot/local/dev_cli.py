@@ -30,11 +30,11 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from bot import mrkdwn
-from bot.acs.emulator import EmulatorServer
 from bot.cli_args import log_level
 from bot.config import load_settings
+from bot.local.emulator import EmulatorServer
+from bot.local.fake_slack import FakeSlack
 from bot.main import Options, Runtime, web_app
-from bot.slack.fake_slack import FakeSlack
 
 TEAM = "T0LOCAL"
 CHANNEL = "C0LOCAL"
@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.dev.console import main  # the console needs this module: import it on use
+    from bot.local.console.console import main  # the console needs this module: import it on use
 
     return main(args)
 

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
-from bot.slack.fake_socket_mode import (
+from bot.local.fake_socket_mode import (
     SOCKET_MODE_PATH,
     DisconnectReason,
     Envelope,

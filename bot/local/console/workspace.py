@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bot.slack.fake_slack import FakeSlack, Message
+from bot.local.fake_slack import FakeSlack, Message
 
-logger = logging.getLogger("roombot.dev")
+logger = logging.getLogger("roombot.local.console")
 
 KEPT_MESSAGES = 500
 VERSION = 1

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.dev import payloads, workspace
-from bot.dev.buttons import Button, Choice, Posted, buttons_of, card_for_room, pick
-from bot.dev.form import Field
-from bot.dev.transcript import Transcript
-from bot.slack.dev_cli import ME, LocalBot
-from bot.slack.fake_slack import View
+from bot.local.console import payloads, workspace
+from bot.local.console.buttons import Button, Choice, Posted, buttons_of, card_for_room, pick
+from bot.local.console.form import Field
+from bot.local.console.transcript import Transcript
+from bot.local.dev_cli import ME, LocalBot
+from bot.local.fake_slack import View
 
-logger = logging.getLogger("roombot.dev")
+logger = logging.getLogger("roombot.local.console")
 PERSON = re.compile(r"[A-Za-z][\w.-]{0,40}")  # what the console turns into a local person
 FORM_OPENS_WITHIN = 5.0  # seconds; Slack's trigger ids last 3
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack.fake_slack import Ephemeral, FakeSlack, Message
+from bot.local.fake_slack import Ephemeral, FakeSlack, Message
 
 Posted = Message | Ephemeral
 _ROOM_ID = re.compile(r"^\d{6,}$")
