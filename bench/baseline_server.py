@@ -33,9 +33,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from bench.bare_acs import BareRooms, create_body
 from bot.acs.connection import parse_connection_string
+from bot.domain import NewJournalEntry, new_journal_key
 from bot.service.resolved import text_command
 from bot.slack.blocks import working_blocks
-from bot.store.records import NewJournalEntry, new_journal_key
 from bot.store.store import Store
 
 WORKER = "baseline-worker"

@@ -40,9 +40,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.domain import JournalEntry, JournalState
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import HISTORY_MANIFEST_SCOPES, FakeSlack
-from bot.store.records import JournalEntry, JournalState
 from bot.store.store import Store
 from bot.store.tables import JournalRow
 from tests.reliability.harness import (

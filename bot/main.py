@@ -41,6 +41,7 @@ from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
+from bot.service.response_urls import JournalResponseUrls
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker
@@ -50,7 +51,7 @@ from bot.slack.app import SlackDeps, build_app
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
-from bot.store.errors import StoreUnavailable
+from bot.store.errors import StoreError, StoreUnavailable
 from bot.store.store import Store
 
 if TYPE_CHECKING:
@@ -59,6 +60,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("roombot")
 
 RUNTIME_KEY: web.AppKey[Runtime] = web.AppKey("runtime")
+
+
+class DatabaseNotReady(Exception):
+    """`DATABASE_URL` names a database roombot cannot use; the message is one line saying why."""
 
 
 @dataclass
@@ -129,9 +134,12 @@ class Runtime:
         # (migrations, the first health check), so it waits a moment first.
         warming = asyncio.create_task(_warm_up_later(WARM_UP_DELAY), name="warm-up-parser")
         self._stack.push_async_callback(_stop_warm_up, warming)
-        self.store = await self._stack.enter_async_context(
-            Store.open(settings.database_url, migrate=True)
-        )
+        try:
+            self.store = await self._stack.enter_async_context(
+                Store.open(settings.database_url, migrate=True)
+            )
+        except StoreError as exc:
+            raise DatabaseNotReady(str(exc)) from None
         self.http = new_session(ssl=options.acs_ssl)
         self._stack.push_async_callback(self.http.close)
         acs = settings.acs
@@ -190,7 +198,7 @@ class Runtime:
         self.answerer = SlackAnswerer(
             client=self.slack,
             http=self.http,
-            journal=self.store.journal,
+            response_urls=JournalResponseUrls(self.store.journal, clock=options.clock),
             join_url=settings.join_url,
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
@@ -231,7 +239,6 @@ class Runtime:
             deps=SlackDeps(
                 service=self.service,
                 worker=self.worker,
-                journal=self.store.journal,
                 people=self.people,
                 metrics=self.metrics,
                 join_url=settings.join_url,

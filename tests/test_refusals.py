@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import RoomRecord, RoomState
 from bot.parsing import ParseError, parse
 from bot.service import refusals
 from bot.service.limits import MAX_LIFETIME, WindowProblem
 from bot.service.outcomes import ServiceError
-from bot.store.records import RoomRecord, RoomState
 
 NOW = datetime(2027, 1, 13, 15, 10, tzinfo=UTC)
 TZ = "Europe/Paris"

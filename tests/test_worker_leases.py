@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.domain import JournalEntry, NewJournalEntry, new_journal_key
 from bot.service.worker import JournalWorker
-from bot.store.records import JournalEntry, NewJournalEntry, new_journal_key
 from bot.store.store import Store
 
 LEASE = timedelta(seconds=15)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain import JournalEntry, RoomRecord
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
@@ -18,7 +19,6 @@ from bot.service import refusals
 from bot.service.outcomes import ServiceError
 from bot.service.ports import People
 from bot.service.resolved import ResolvedCommand
-from bot.store.records import JournalEntry, RoomRecord
 from bot.store.rooms import RoomRegistry
 
 

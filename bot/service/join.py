@@ -20,10 +20,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
-from bot.domain import Role
-from bot.store.join_codes import JoinGrant, RedeemFailure
-from bot.store.knocks import Knock, KnockState
-from bot.store.records import ParticipantRecord, RoomRecord, RoomState
+from bot.domain import (
+    JoinGrant,
+    Knock,
+    KnockState,
+    ParticipantRecord,
+    RedeemFailure,
+    Role,
+    RoomRecord,
+    RoomState,
+)
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.join")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import Role
-from bot.store.records import RoomRecord
+from bot.domain import Role, RoomRecord
 
 
 class ServiceError(Exception):

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain import JournalEntry, PostedMessage
 from bot.service.outcomes import Outcome
-from bot.store.records import JournalEntry, PostedMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +63,19 @@ class Answerer(Protocol):
     async def last_word(self, entry: JournalEntry, outcome: Outcome) -> bool:
         """How a command the journal gave up on ended, by any route still open (a direct
         message when the channel is gone); False when nobody could be told."""
+        ...
+
+
+class ResponseUrlUses(Protocol):
+    """The journal's count of posts to each command's response_url, kept by the service.
+
+    Slack takes at most 5 posts to one response_url within 30 minutes, and replicas share
+    that budget: the answerer asks here before each post it needs reserved, and posts
+    through the Web API instead when told no. The write happens in the service, so the
+    Slack layer only posts.
+    """
+
+    async def reserve(self, key: str) -> bool:
+        """Take one post to the response_url of the command journalled as *key*; False when
+        Slack would refuse it (none, expired, used up)."""
         ...

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.acs import AcsResponseError
+from bot.domain import RoomRecord, RoomState
 from bot.mrkdwn import escape
 from bot.parsing.windows import describe
 from bot.service.limits import MAX_LIFETIME, WindowProblem, latest_end
 from bot.service.outcomes import ServiceError
-from bot.store.records import RoomRecord, RoomState
 
 _MINUTE = timedelta(minutes=1)
 _SOME_WINDOW = "tomorrow 9am-5pm"

@@ -17,13 +17,20 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
-from bot.domain import MAX_SLACK_ID_LENGTH, Role, fits_slack_id
+from bot.domain import (
+    MAX_SLACK_ID_LENGTH,
+    JournalEntry,
+    ParticipantRecord,
+    Role,
+    RoomRecord,
+    RoomState,
+    fits_slack_id,
+)
 from bot.service import refusals
 from bot.service.limits import window_problem
 from bot.service.outcomes import ParticipantChanges, RoomChanged, ServiceError, TryLater
 from bot.service.ports import People, Person
 from bot.service.resolved import ResolvedCommand
-from bot.store.records import JournalEntry, ParticipantRecord, RoomRecord, RoomState
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.service")

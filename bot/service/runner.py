@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.domain import JournalEntry, JournalState
 from bot.mrkdwn import escape
 from bot.service.interpret import Interpreter
 from bot.service.outcomes import Outcome, Refused, RoomChanged, ServiceError, TryLater
@@ -29,7 +30,6 @@ from bot.service.resolved import RESOLVED, ResolvedCommand, note_shown, with_not
 from bot.service.rooms import RoomService
 from bot.store.errors import LeaseLost
 from bot.store.journal import Journal
-from bot.store.records import JournalEntry, JournalState
 from bot.store.rooms import RoomRegistry
 
 logger = logging.getLogger("roombot.runner")

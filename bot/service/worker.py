@@ -18,8 +18,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from bot.domain import JournalEntry, NewJournalEntry
 from bot.store.journal import Journal
-from bot.store.records import JournalEntry, NewJournalEntry
 
 logger = logging.getLogger("roombot.worker")
 

@@ -33,14 +33,14 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain import JournalEntry, JournalState, PostedMessage
 from bot.mrkdwn import escape
 from bot.service.outcomes import Outcome, Refused, RoomChanged
+from bot.service.ports import ResponseUrlUses
 from bot.service.resolved import note_shown
 from bot.slack import blocks
 from bot.slack.errors import error_code
 from bot.slack.scopes import GrantedScopes
-from bot.store.journal import Journal
-from bot.store.records import JournalEntry, JournalState, PostedMessage
 
 logger = logging.getLogger("roombot.slack")
 
@@ -118,7 +118,7 @@ class SlackAnswerer:
         *,
         client: AsyncWebClient,
         http: aiohttp.ClientSession,
-        journal: Journal,
+        response_urls: ResponseUrlUses,
         join_url: str | None,
         pacer: ChannelPacer | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -127,7 +127,7 @@ class SlackAnswerer:
         self._client = client
         self._scopes = scopes or GrantedScopes(client)
         self._http = http
-        self._journal = journal
+        self._response_urls = response_urls
         self._join_url = join_url
         self._pacer = pacer or ChannelPacer()
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -399,7 +399,7 @@ class SlackAnswerer:
         """Post to the response_url if Slack still takes it; False to use the Web API."""
         if entry.response_url is None:
             return False
-        if reserve and not await self._journal.note_response_url_use(entry.key, now=self._clock()):
+        if reserve and not await self._response_urls.reserve(entry.key):
             return False
         try:
             async with self._http.post(

@@ -25,7 +25,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import MAX_SLACK_ID_LENGTH, fits_slack_id
+from bot.domain import MAX_SLACK_ID_LENGTH, NewJournalEntry, fits_slack_id, new_journal_key
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.parsing.timemath import DEFAULT_LENGTH
@@ -42,8 +42,6 @@ from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
 from bot.slack.people import SlackPeople
-from bot.store.journal import Journal
-from bot.store.records import NewJournalEntry, new_journal_key
 
 logger = logging.getLogger("roombot.slack")
 
@@ -81,7 +79,6 @@ class SlackDeps:
 
     service: RoomService
     worker: JournalWorker
-    journal: Journal
     people: SlackPeople
     metrics: Metrics
     join_url: str | None = None

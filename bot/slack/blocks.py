@@ -14,11 +14,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain import Role
+from bot.domain import Role, RoomRecord, RoomState
 from bot.mrkdwn import escape
 from bot.service.limits import EXTEND_BUTTON_STEP, extend_button_works
 from bot.service.outcomes import ParticipantChanges
-from bot.store.records import RoomRecord, RoomState
 
 Block = dict[str, Any]
 

@@ -5,10 +5,9 @@ Kept apart from `blocks.py` (room cards, lists, help) because it speaks only to 
 
 from __future__ import annotations
 
+from bot.domain import Knock, KnockState, RoomRecord
 from bot.service.join import JoinLink
 from bot.slack.blocks import Block, context, section, slack_date, window_text
-from bot.store.knocks import Knock, KnockState
-from bot.store.records import RoomRecord
 
 ACTION_OPEN_LINK = "room_join_open"
 """The personal link's own button: it opens the page; Slack still sends us the click to ack."""

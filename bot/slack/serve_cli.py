@@ -23,8 +23,7 @@ from aiohttp import web
 from bot.cli_args import LOG_LEVELS, log_level, port_number
 from bot.config import ConfigError, Settings, environment_help, load_settings
 from bot.logs import configure_logging
-from bot.main import EdgeSite, Runtime, web_app
-from bot.store.errors import StoreError
+from bot.main import DatabaseNotReady, EdgeSite, Runtime, web_app
 
 logger = logging.getLogger("roombot")
 
@@ -119,7 +118,7 @@ async def serve(settings: Settings, *, host: str, port: int) -> None:
             stack.callback(listening.close)
             try:
                 runtime = await stack.enter_async_context(Runtime(settings))
-            except StoreError as exc:
+            except DatabaseNotReady as exc:
                 raise StartupFailed(f"DATABASE_URL: {exc}") from None
             runner = web.AppRunner(web_app(runtime), access_log=None)
             await runner.setup()

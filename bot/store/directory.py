@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.engine import Sessions, insert_ignoring_conflicts
-from bot.store.errors import ImportRejected
-from bot.store.records import (
+from bot.domain import (
     IdentityMapping,
     IdentitySource,
     ImportReport,
     ImportRow,
     RowProblem,
 )
+from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.store.errors import ImportRejected
 from bot.store.tables import IdentityRow
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.store.records import JournalState, RowProblem
+from bot.domain import JournalState, RowProblem
 
 
 class StoreError(Exception):

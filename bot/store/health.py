@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.domain import JournalState
 from bot.store.engine import Sessions
-from bot.store.records import JournalState
 from bot.store.tables import HeartbeatRow, JournalRow
 
 HEARTBEAT_ID = "healthz"

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.store.records import JournalEntry, JournalState
+from bot.domain import JournalEntry, JournalState
 
 logger = logging.getLogger("roombot.store")
 

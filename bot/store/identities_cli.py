@@ -25,8 +25,8 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, load_settings
+from bot.domain import ImportReport, ImportRow, RowProblem
 from bot.store.errors import ImportRejected, StoreError
-from bot.store.records import ImportReport, ImportRow, RowProblem
 from bot.store.store import Store
 
 COLUMNS = ("slack_user_id", "acs_raw_id", "team_id")

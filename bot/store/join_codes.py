@@ -14,13 +14,12 @@ owner could use it once more within its five minutes). Nothing else is at stake.
 
 from __future__ import annotations
 
-import enum
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
 
+from bot.domain import JoinGrant, RedeemFailure
 from bot.store import hot_sqlite
 from bot.store.engine import Sessions
 from bot.store.tables import JoinCodeRow
@@ -32,23 +31,6 @@ KEEP_SPENT = timedelta(days=1)
 def hash_code(code: str) -> str:
     """The stored form of a code: hex SHA-256. Codes are 128+ random bits, so no salt is needed."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class JoinGrant:
-    """What a code was minted for: this person, in this workspace, into this room."""
-
-    team_id: str
-    user_id: str
-    room_id: str
-    display_name: str
-    expires_at: datetime
-
-
-class RedeemFailure(enum.StrEnum):
-    UNKNOWN = "unknown"
-    USED = "used"
-    EXPIRED = "expired"
 
 
 class JoinCodes:

@@ -39,10 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store import hot_sqlite
-from bot.store.engine import Sessions, insert_ignoring_conflicts
-from bot.store.errors import EntryNotFound, InvalidTransition, LeaseLost
-from bot.store.records import (
+from bot.domain import (
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_MAX_USES,
     JournalEntry,
@@ -50,6 +47,9 @@ from bot.store.records import (
     NewJournalEntry,
     PostedMessage,
 )
+from bot.store import hot_sqlite
+from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.store.errors import EntryNotFound, InvalidTransition, LeaseLost
 from bot.store.tables import JournalRow, RoomRow
 
 _ANSWERED = JournalState.ANSWERED.value

@@ -7,34 +7,14 @@ hears who was first.
 
 from __future__ import annotations
 
-import enum
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 
+from bot.domain import Knock, KnockState
 from bot.store.engine import Sessions
 from bot.store.tables import KnockRow
-
-
-class KnockState(enum.StrEnum):
-    PENDING = "pending"
-    ADMITTED = "admitted"
-    DENIED = "denied"
-
-
-@dataclass(frozen=True, slots=True)
-class Knock:
-    id: str
-    team_id: str
-    room_id: str
-    user_id: str
-    display_name: str
-    state: KnockState
-    created_at: datetime
-    decided_by: str | None = None
-    decided_at: datetime | None = None
 
 
 def _knock(row: KnockRow) -> Knock:

@@ -17,12 +17,11 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.domain import Role
+from bot.domain import ParticipantRecord, PostedMessage, Role, RoomRecord, RoomState
 from bot.store import hot_sqlite
 from bot.store.engine import Sessions, insert_ignoring_conflicts
 from bot.store.errors import RoomDeleted, RoomNotFound
 from bot.store.journal import room_created_in
-from bot.store.records import ParticipantRecord, PostedMessage, RoomRecord, RoomState
 from bot.store.tables import ParticipantRow, RoomRow
 
 

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain import Role
+from bot.domain import JoinGrant, Role
 from bot.join.routes import SECURITY_HEADERS
-from bot.store.join_codes import JoinGrant
 from tests.join.helpers import (
     ALICE,
     BOB,

@@ -36,10 +36,10 @@ from sqlalchemy import select
 
 from bot.acs.client import RetryPolicy
 from bot.config import load_settings
+from bot.domain import JournalEntry
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import DEFAULT_SCOPES, FakeSlack
 from bot.main import EdgeSite, Options, Runtime, web_app
-from bot.store.records import JournalEntry
 from bot.store.tables import JournalRow
 
 TEAM = "T0LOCAL"

@@ -20,9 +20,8 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.domain import Role
+from bot.domain import JournalState, Role
 from bot.slack import blocks
-from bot.store.records import JournalState
 from tests.reliability.harness import CHANNEL, ME, TEAM, Bot, running_bot
 
 ADMIN = "U0ADMIN"

@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
+from bot.domain import JournalState
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import FakeSlack
-from bot.store.records import JournalState
 from bot.store.store import Store
 from bot.store.tables import JournalRow, RoomRow
 from tests.reliability.harness import (

@@ -18,10 +18,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.domain import JournalEntry, JournalState
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import FakeSlack
 from bot.service.runner import MAX_FAILURES
-from bot.store.records import JournalEntry, JournalState
 from tests.reliability.harness import (
     CHANNEL,
     ME,

@@ -15,8 +15,8 @@ import re
 import pytest
 
 from bot.acs.client import RetryPolicy
+from bot.domain import JournalState, NewJournalEntry, new_journal_key
 from bot.service.resolved import text_command
-from bot.store.records import JournalState, NewJournalEntry, new_journal_key
 from tests.reliability.harness import (
     BRIEF_RETRY,
     ME,

@@ -13,8 +13,8 @@ import logging
 
 import pytest
 
+from bot.domain import JournalState
 from bot.slack.app import MAX_TEXT_LENGTH
-from bot.store.records import JournalState
 from tests.reliability.harness import Bot
 from tests.reliability.hostile import Verdict, generate, judge_ack
 from tests.reliability.test_faults import posted_rooms

@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 
 from bot.acs.client import RetryPolicy
-from bot.store.records import JournalState
+from bot.domain import JournalState
 from tests.reliability.harness import BRIEF_RETRY, ME, eventually, percentile, running_bot
 from tests.reliability.test_faults import delay_notes, posted_rooms
 

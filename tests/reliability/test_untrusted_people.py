@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from bot.domain import JournalState
 from bot.local.fake_slack import BOT_USER_ID
-from bot.store.records import JournalState
 from tests.reliability.harness import CHANNEL, ME, Bot
 from tests.reliability.test_faults import posted_rooms
 from tests.reliability.test_modal_forgery import open_form, submit, valid_submission

@@ -139,7 +139,7 @@ def test_every_card_has_join_and_only_a_join_url_makes_it_a_link() -> None:
     the press with a personal link); before, it had no Join button at all."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.store.records import RoomRecord, RoomState
+    from bot.domain import RoomRecord, RoomState
 
     now = datetime(2027, 1, 1, tzinfo=UTC)
     room = RoomRecord(

@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
-from bot.domain import Role
+from bot.domain import JournalEntry, Role
 from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.slack import blocks
-from bot.store.records import JournalEntry
 from bot.store.tables import JournalRow
 from tests.slack.conftest import press
 

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import update
 
 from bot.acs import RoomNotFound
+from bot.domain import JournalEntry, JournalState, RoomRecord, RoomState
 from bot.local.dev_cli import ME, LocalBot
 from bot.service.resolved import ResolvedCommand
 from bot.slack import blocks
-from bot.store.records import JournalEntry, JournalState, RoomRecord, RoomState
 from bot.store.tables import JournalRow
 from tests.slack.conftest import press
 from tests.slack.test_flows import create, dump, journal_entries

@@ -11,15 +11,9 @@ import pytest
 from bot.acs.client import IdentityClient
 from bot.acs.errors import AcsError
 from bot.acs.models import CommunicationIdentity
+from bot.domain import IdentityMapping, IdentitySource, ImportReport, ImportRow
 from bot.local.emulator import EmulatorServer
-from bot.store import (
-    IdentityMapping,
-    IdentitySource,
-    ImportRejected,
-    ImportReport,
-    ImportRow,
-    Store,
-)
+from bot.store import ImportRejected, Store
 from bot.store.directory import KNOWN_FOR, IdentityDirectory
 from bot.store.engine import Sessions
 from tests.store.helpers import (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
 import subprocess
@@ -13,9 +14,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
+import bot.slack
+from bot.domain import NewJournalEntry, new_journal_key
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
 from bot.store.engine import create_engine, prepare_url
-from bot.store.records import NewJournalEntry, new_journal_key
 from tests.store.helpers import NOW
 
 
@@ -164,20 +166,36 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 
 
 def test_every_exported_name_resolves() -> None:
-    """`bot.store.__all__` is the public API; lazily loaded names must resolve too."""
+    """`bot.store.__all__` is the public API: every name in it is there."""
     import bot.store
 
     for name in bot.store.__all__:
         assert getattr(bot.store, name) is not None, name
 
 
-def test_values_import_without_sqlalchemy() -> None:
-    """The Slack layer renders `RoomRecord`s; that must not load SQLAlchemy or Alembic."""
+def test_domain_values_import_without_sqlalchemy() -> None:
+    """Domain values are plain Python: using a `RoomRecord` must not load SQLAlchemy or Alembic."""
     probe = (
-        "import sys, bot.store, bot.store.records, bot.store.errors; "
-        "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))"
+        "import sys, bot.domain; "
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'bot.store') if m in sys.modules))"
     )
     result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed probe
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_slack_layer_never_imports_the_store() -> None:
+    """The Slack edge sees domain values and the service, never the store (issue #14)."""
+    slack = Path(bot.slack.__file__).parent
+    offenders = []
+    for module in sorted(slack.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module is not None:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            if any(name == "bot.store" or name.startswith("bot.store.") for name in names):
+                offenders.append(f"{module.name}:{node.lineno}")
+    assert offenders == []

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import IdentitySource, ImportRow, RowProblem, Store
+from bot.domain import IdentitySource, ImportRow, RowProblem
+from bot.store import Store
 from bot.store.identities_cli import read_rows
 from tests.store.helpers import NOW
 

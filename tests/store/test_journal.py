@@ -8,19 +8,16 @@ from typing import Any
 
 import pytest
 
-from bot.store import (
+from bot.domain import (
     RESPONSE_URL_LIFETIME,
     RESPONSE_URL_MAX_USES,
-    EntryNotFound,
-    InvalidTransition,
     JournalEntry,
     JournalState,
-    LeaseLost,
     NewJournalEntry,
     PostedMessage,
-    Store,
     new_journal_key,
 )
+from bot.store import EntryNotFound, InvalidTransition, LeaseLost, Store
 from tests.store.helpers import NOW
 
 LEASE = timedelta(seconds=30)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.domain import KnockState
 from bot.store import Store
-from bot.store.knocks import KnockState
 
 NOW = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
 

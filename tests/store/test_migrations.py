@@ -16,15 +16,8 @@ from sqlalchemy import MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from bot.cli import main
-from bot.domain import Role
-from bot.store import (
-    IdentitySource,
-    NewJournalEntry,
-    ParticipantRecord,
-    SchemaNotCurrent,
-    Store,
-    new_journal_key,
-)
+from bot.domain import IdentitySource, NewJournalEntry, ParticipantRecord, Role, new_journal_key
+from bot.store import SchemaNotCurrent, Store
 from bot.store import migrate as migrations
 from bot.store.tables import Base
 from tests.store.helpers import NOW

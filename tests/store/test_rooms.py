@@ -7,19 +7,17 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.domain import Role
-from bot.store import (
+from bot.domain import (
     JournalEntry,
     NewJournalEntry,
     ParticipantRecord,
     PostedMessage,
-    RoomDeleted,
-    RoomNotFound,
+    Role,
     RoomRecord,
     RoomState,
-    Store,
     new_journal_key,
 )
+from bot.store import RoomDeleted, RoomNotFound, Store
 from tests.store.helpers import NOW
 
 HOUR = timedelta(hours=1)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain import NewJournalEntry, new_journal_key
 from bot.store.engine import WriterTurn
-from bot.store.records import NewJournalEntry, new_journal_key
 from bot.store.store import Store
 
 NOW = datetime(2027, 1, 13, 15, 10, tzinfo=UTC)
