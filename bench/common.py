@@ -34,6 +34,10 @@ from urllib.parse import urlencode
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -353,12 +357,60 @@ def journal_states(path: Path) -> dict[str, int]:
     return {str(state): int(count) for state, count in rows}
 
 
-async def all_answered(path: Path, expected: int, within: float = 120.0) -> dict[str, int]:
-    """Wait until *expected* journal rows are answered; the counts per state."""
+async def postgres_journal_states(url: str) -> dict[str, int]:
+    """Journal rows per state in the PostgreSQL database at *url*."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(text("SELECT state, count(*) FROM journal GROUP BY state"))
+            ).all()
+    finally:
+        await engine.dispose()
+    return {str(state): int(count) for state, count in rows}
+
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "ROOMBOT_BENCH_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+"""A database on the PostgreSQL server the benchmarks create their own databases beside."""
+
+
+@asynccontextmanager
+async def postgres_database(name: str) -> AsyncIterator[str | None]:
+    """A fresh PostgreSQL database's DATABASE_URL (dropped afterwards); None when no server
+    answers at `POSTGRES_ADMIN_URL`."""
+    database = f"roombot_bench_{name}_{secrets.token_hex(4)}"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{database}"'))
+    except (OSError, SQLAlchemyError):
+        await admin.dispose()
+        yield None
+        return
+    try:
+        yield (
+            make_url(POSTGRES_ADMIN_URL)
+            .set(database=database)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+async def all_answered(path: Path | str, expected: int, within: float = 120.0) -> dict[str, int]:
+    """Wait until *expected* journal rows are answered (in the SQLite file *path*, or the
+    PostgreSQL database at the URL *path*); the counts per state."""
     deadline = time.monotonic() + within
     states: dict[str, int] = {}
     while time.monotonic() < deadline:
-        states = await asyncio.to_thread(journal_states, path)
+        if isinstance(path, str):
+            states = await postgres_journal_states(path)
+        else:
+            states = await asyncio.to_thread(journal_states, path)
         if states.get("answered", 0) >= expected:
             return states
         await asyncio.sleep(0.1)
@@ -417,15 +469,18 @@ def new_signing_secret() -> str:
 
 async def post_all(
     http: aiohttp.ClientSession,
-    url: str,
+    url: str | Sequence[str],
     requests: Sequence[tuple[bytes, dict[str, str]]],
     *,
     concurrency: int,
 ) -> list[float]:
     """Send every request with *concurrency* in flight; each one's latency in seconds.
 
-    Raises when any answer is not a 200: a benchmark of failures would measure nothing.
+    Given several URLs (replicas behind one load balancer), the requests go to them in turn
+    (round-robin). Raises when any answer is not a 200: a benchmark of failures would
+    measure nothing.
     """
+    urls = [url] if isinstance(url, str) else list(url)
     latencies: list[float] = [0.0] * len(requests)
     failures: list[str] = []
     positions: Iterator[int] = iter(range(len(requests)))
@@ -435,7 +490,8 @@ async def post_all(
         for index in positions:
             body, headers = requests[index]
             started = clock()
-            async with http.post(url, data=body, headers=headers) as response:
+            target = urls[index % len(urls)]
+            async with http.post(target, data=body, headers=headers) as response:
                 await response.read()
                 latencies[index] = clock() - started
                 if response.status != 200:

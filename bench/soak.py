@@ -39,6 +39,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.orm import Session
 
 from bot.domain import JournalEntry, JournalState
 from bot.local.emulator import EmulatorServer
@@ -190,14 +191,17 @@ async def wait_until(
     return time.monotonic() - started
 
 
+def _journal_keys(session: Session) -> list[str]:
+    return list(session.scalars(select(JournalRow.key)))
+
+
 async def journal_entries(database: str) -> list[JournalEntry]:
     async with Store.open(database) as store:
         deadline = time.monotonic() + 30
         # The answer goes out just before the journal records it: poll, with a deadline.
         while await store.journal.pending_count() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
-        async with store.engine.connect() as connection:
-            keys = list(await connection.scalars(select(JournalRow.key)))
+        keys = await store.database.read(_journal_keys)
         entries = [await store.journal.get(key) for key in keys]
     return [entry for entry in entries if entry is not None]
 

@@ -16,17 +16,28 @@ and the figures are medians over the rounds; CPU per command is the server proce
 (all threads, from /proc). With py-spy available, one extra unmeasured round samples
 `roombot serve` (`bench.profile`) to show what limits it.
 
-Run alone: ``python -m bench.throughput_bench [--quick] [--profile]``.
+With a PostgreSQL server reachable (`ROOMBOT_BENCH_POSTGRES`, default the local one), the
+same rounds also run `roombot serve` on a fresh PostgreSQL database: one replica, then two
+replicas sharing one database, the requests sent to them in turn (round-robin, as a load
+balancer would); for those, PostgreSQL's own CPU per command is read from its backends'
+/proc entries too. Every ratio is against the bare pipeline in the same run.
+
+Run alone: ``python -m bench.throughput_bench [--quick] [--profile] [--no-postgres]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import common
 from bench.common import (
@@ -51,71 +62,143 @@ from bench.profile import Profile, Sampler, py_spy, summarise
 LATENCY_MS = 20
 CONCURRENCY = 50
 GOAL = 500.0
+POSTGRES_GOAL = 400.0
+REPLICA_GAIN = 1.6
+
+
+@dataclass
+class Setup:
+    """What one round measures: one or more servers sharing one database."""
+
+    servers: list[Server]
+    database: Path | str  # a SQLite file, or a PostgreSQL URL
+    postgres: bool = False
+
+
+async def _postgres_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the database at *url* (the
+    server runs on this machine: its processes' /proc entries are readable here)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            pids = list(
+                await connection.scalars(
+                    text(
+                        "SELECT pid FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+    finally:
+        await engine.dispose()
+    return {pid: seconds for pid in pids if (seconds := _process_cpu(pid)) is not None}
+
+
+def _process_cpu(pid: int) -> float | None:
+    """User plus system CPU seconds of process *pid*, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _round(
     http: aiohttp.ClientSession,
-    server: Server,
+    setup: Setup,
     slack: FakeSlackHandle,
     commands: SignedCommands,
     count: int,
-) -> tuple[float, float]:
-    """Send *count* commands; (commands/s to the last posted message, CPU ms per command)."""
+) -> tuple[float, float, float | None]:
+    """Send *count* commands, round-robin over the setup's servers; (commands/s to the last
+    posted message, roombot CPU ms per command, PostgreSQL CPU ms per command or None)."""
     batch = commands.batch(count)
     before = (await slack.stats(http))["messages"]
-    cpu = server.child.cpu_seconds()
+    cpu = sum(server.child.cpu_seconds() for server in setup.servers)
+    postgres = await _postgres_cpu(setup.database) if isinstance(setup.database, str) else None
     started = time.perf_counter()
-    sending = asyncio.create_task(post_all(http, server.events_url, batch, concurrency=CONCURRENCY))
+    urls = [server.events_url for server in setup.servers]
+    sending = asyncio.create_task(post_all(http, urls, batch, concurrency=CONCURRENCY))
     await slack.wait_messages(http, before + count, within=300)
     elapsed = time.perf_counter() - started
     await sending
-    await server.idle(http)
-    cpu = server.child.cpu_seconds() - cpu
-    return count / elapsed, cpu / count * 1000
+    for server in setup.servers:
+        await server.idle(http)
+    cpu = sum(server.child.cpu_seconds() for server in setup.servers) - cpu
+    database_ms = None
+    if postgres is not None and isinstance(setup.database, str):
+        after = await _postgres_cpu(setup.database)
+        used = sum(seconds - postgres.get(pid, 0.0) for pid, seconds in after.items())
+        database_ms = used / count * 1000
+    return count / elapsed, cpu / count * 1000, database_ms
 
 
-async def run(*, quick: bool = False, profile: bool = True) -> Result:
+async def run(*, quick: bool = False, profile: bool = True, postgres: bool = True) -> Result:
     rounds, seconds, warm = (2, 1.5, 100) if quick else (3, 4.0, 200)
     figures: dict[str, list[float]] = {}
     sizes: dict[str, int] = {}
     found: Profile | None = None
-    async with children() as kids:
+    async with (
+        children() as kids,
+        common.postgres_database("one") as one_url,
+        common.postgres_database("two") as two_url,
+    ):
         _, connection = await kids.emulator(latency_ms=LATENCY_MS)
         _, slack = await kids.fake_slack()
         secret = new_signing_secret()
-        servers: dict[str, Server] = {}
-        databases: dict[str, Path] = {}
+        setups: dict[str, Setup] = {}
+
+        async def start(name: str, argv: Callable[[int], list[str]], database: str) -> Server:
+            port = free_port()
+            env = serve_env(
+                slack=slack, signing_secret=secret, connection=connection, database_url=database
+            )
+            return await kids.server(name, argv(port), env=env, port=port)
+
         for name, argv in (
             ("roombot", serve_argv),
             ("baseline", lambda port: baseline_argv(port, pipeline=True)),
         ):
-            url, databases[name] = kids.database(name)
-            port = free_port()
-            env = serve_env(
-                slack=slack, signing_secret=secret, connection=connection, database_url=url
-            )
-            servers[name] = await kids.server(name, argv(port), env=env, port=port)
+            url, path = kids.database(name)
+            setups[name] = Setup([await start(name, argv, url)], path)
+        if postgres and one_url is not None and two_url is not None:
+            setups["pg-1"] = Setup([await start("pg-1", serve_argv, one_url)], one_url, True)
+            # The second replica starts once the first has migrated the new database.
+            pair = [await start(f"pg-2{side}", serve_argv, two_url) for side in "ab"]
+            setups["pg-2"] = Setup(pair, two_url, True)
         commands = SignedCommands(secret, slack.response_url)
-        sent = dict.fromkeys(servers, 0)
+        sent = dict.fromkeys(setups, 0)
         async with client_session() as http:
-            for name, server in servers.items():  # warm up, and size N to ~`seconds` of work
-                rate, _ = await _round(http, server, slack, commands, warm)
+            for name, setup in setups.items():  # warm up, and size N to ~`seconds` of work
+                rate, _, _ = await _round(http, setup, slack, commands, warm)
                 sent[name] += warm
                 sizes[name] = max(warm, min(5000, round(rate * seconds)))
             for number in range(rounds):
-                order = list(servers) if number % 2 == 0 else list(reversed(servers))
+                order = list(setups) if number % 2 == 0 else list(reversed(setups))
                 for name in order:
-                    rate, cpu = await _round(http, servers[name], slack, commands, sizes[name])
+                    rate, cpu, database_ms = await _round(
+                        http, setups[name], slack, commands, sizes[name]
+                    )
                     sent[name] += sizes[name]
                     figures.setdefault(f"{name} commands/s", []).append(rate)
                     figures.setdefault(f"{name} cpu ms/command", []).append(cpu)
+                    if database_ms is not None:
+                        figures.setdefault(f"{name} postgres cpu ms/command", []).append(
+                            database_ms
+                        )
             if profile and not quick and py_spy() is not None:
                 raw = kids.workdir / "roombot-profile.txt"
-                async with Sampler(servers["roombot"].child.pid, raw):
-                    await _round(http, servers["roombot"], slack, commands, sizes["roombot"])
+                roombot = setups["roombot"]
+                async with Sampler(roombot.servers[0].child.pid, raw):
+                    await _round(http, roombot, slack, commands, sizes["roombot"])
                 sent["roombot"] += sizes["roombot"]
                 found = summarise(raw) if raw.exists() else None
-            states = await all_answered(databases["roombot"], sent["roombot"])
+            states = {
+                name: await all_answered(setup.database, sent[name])
+                for name, setup in setups.items()
+                if name != "baseline"
+            }
             stats = await slack.stats(http)
     ours, base = median(figures["roombot commands/s"]), median(figures["baseline commands/s"])
     cpu_ours = median(figures["roombot cpu ms/command"])
@@ -137,6 +220,37 @@ async def run(*, quick: bool = False, profile: bool = True) -> Result:
         f"{1000 / cpu_ours:,.0f} commands/s per core it can use "
         f"(the bare pipeline: {1000 / cpu_base:,.0f}).",
     ]
+    if "pg-1" in setups:
+        one, two = median(figures["pg-1 commands/s"]), median(figures["pg-2 commands/s"])
+        cpu_one = median(figures["pg-1 cpu ms/command"])
+        cpu_two = median(figures["pg-2 cpu ms/command"])
+        db_one = median(figures.get("pg-1 postgres cpu ms/command", [0.0]))
+        db_two = median(figures.get("pg-2 postgres cpu ms/command", [0.0]))
+        rows += [
+            Row("2 throughput", "commands/s, PostgreSQL, 1 replica", one, base, "/s", name,
+                f">= {POSTGRES_GOAL:g}/s", one >= POSTGRES_GOAL),
+            Row("2 throughput", "server CPU per command, PostgreSQL, 1 replica", cpu_one,
+                cpu_base, "ms", name),
+            Row("2 throughput", "commands/s, PostgreSQL, 2 replicas", two, base, "/s", name,
+                f">= {REPLICA_GAIN:g}x 1 replica", two >= REPLICA_GAIN * one),
+            Row("2 throughput", "server CPU per command, PostgreSQL, 2 replicas (both)",
+                cpu_two, cpu_base, "ms", name),
+        ]  # fmt: skip
+        notes.append(
+            f"PostgreSQL (a fresh database on the server at 127.0.0.1, the same machine): one "
+            f"`roombot serve`, then two sharing one database with the requests sent to them in "
+            f"turn; N = {sizes['pg-1']} and {sizes['pg-2']} commands per round. Two replicas "
+            f"reach {two / one:.2f}x one. PostgreSQL's own CPU per command (its backends for "
+            f"these connections): {db_one:.2f} ms with one replica, {db_two:.2f} ms with two. "
+            f"On {os.cpu_count()} cores shared by roombot, PostgreSQL, the ACS emulator, the "
+            "fake Slack and this load generator, a second replica can only add what the first "
+            "left idle: the figure measures contention for cores, not how far replicas scale."
+        )
+    elif postgres:
+        notes.append(
+            f"No PostgreSQL rows: no server answered at {common.POSTGRES_ADMIN_URL} "
+            "(set ROOMBOT_BENCH_POSTGRES to a postgresql+asyncpg:// URL)."
+        )
     extra: dict[str, object] = {}
     if found is not None and found.samples:
         extra["sections"] = [("Profile of `roombot serve` during one round", found.lines())]
@@ -150,7 +264,8 @@ async def run(*, quick: bool = False, profile: bool = True) -> Result:
     return Result(
         source="bench/throughput_bench.py",
         name="throughput",
-        title="2. End-to-end throughput (emulator at 20 ms, one `roombot serve` process)",
+        title="2. End-to-end throughput (emulator at 20 ms; SQLite, and PostgreSQL with 1 and 2 "
+        "`roombot serve` replicas)",
         rows=rows,
         rounds=figures,
         notes=notes,
@@ -162,6 +277,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="benchmark 2: end-to-end throughput")
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     parser.add_argument(
+        "--no-postgres", action="store_true", help="SQLite only: skip the PostgreSQL rounds"
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="print the py-spy profile of one extra roombot round too",
@@ -169,7 +287,7 @@ def main() -> None:
     args = parser.parse_args()
     from bench.report import print_table
 
-    result = common.run(run(quick=args.quick, profile=args.profile))
+    result = common.run(run(quick=args.quick, profile=args.profile, postgres=not args.no_postgres))
     print_table([result])
     for _, lines in result.extra.get("sections", []):
         print("\n".join(lines))

@@ -38,6 +38,7 @@ from bot.http_edge import (
 from bot.join import routes as join_routes
 from bot.join.signin import SlackSignIn
 from bot.parsing.parser import warm_up
+from bot.service.identities import UserIdentities
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
@@ -165,9 +166,11 @@ class Runtime:
             ],
         )
         self.people = SlackPeople(self.slack)
+        user_identities = UserIdentities(self.store.identities, self.identities)
         self.service = RoomService(
             rooms=self.rooms,
             identities=self.identities,
+            user_identities=user_identities,
             store=self.store,
             people=self.people,
             admins=options.admins,
@@ -179,6 +182,7 @@ class Runtime:
             self.joins = JoinService(
                 store=self.store,
                 identities=self.identities,
+                user_identities=user_identities,
                 rooms=self.rooms,
                 may_change=self.service.may_change,
                 public_url=settings.public_url,

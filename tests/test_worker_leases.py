@@ -6,23 +6,16 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.domain import JournalEntry, NewJournalEntry, new_journal_key
+from bot.domain import JournalEntry, NewJournalEntry
 from bot.service.worker import JournalWorker
 from bot.store.store import Store
+from tests.journal_entries import new_entry
 
 LEASE = timedelta(seconds=15)
 
 
 def _new(at: datetime) -> NewJournalEntry:
-    return NewJournalEntry(
-        key=new_journal_key(),
-        command={"kind": "text", "text": "create tomorrow"},
-        team_id="T1",
-        user_id="U1",
-        channel_id="C1",
-        response_url=None,
-        accepted_at=at,
-    )
+    return new_entry(accepted_at=at)
 
 
 async def test_a_command_that_waited_for_a_slot_renews_its_lease_before_working(

@@ -30,6 +30,7 @@ from bot.domain import (
     RoomRecord,
     RoomState,
 )
+from bot.service.identities import UserIdentities
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.join")
@@ -141,6 +142,7 @@ class JoinService:
         *,
         store: Store,
         identities: IdentityClient,
+        user_identities: UserIdentities,
         rooms: RoomsClient,
         may_change: Callable[[RoomRecord, str], bool],
         public_url: str,
@@ -149,6 +151,7 @@ class JoinService:
     ) -> None:
         self._store = store
         self._identities = identities
+        self._user_identities = user_identities
         self._rooms = rooms
         self._may_change = may_change
         self._public_url = public_url.rstrip("/")
@@ -302,8 +305,8 @@ class JoinService:
             return KnockDecided(knock=knock, first=False)
         now = self._clock()
         if room.participant(knock.user_id) is None:
-            mapping = await self._store.identities.get_or_create_many(
-                team_id, [knock.user_id], self._identities, now=now
+            mapping = await self._user_identities.get_or_create_many(
+                team_id, [knock.user_id], now=now
             )
             raw_id = mapping[knock.user_id].acs_raw_id
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.acs.models import CommunicationIdentity
 from bot.domain import JournalEntry, PostedMessage
 from bot.service.outcomes import Outcome
 
@@ -79,3 +80,11 @@ class ResponseUrlUses(Protocol):
         """Take one post to the response_url of the command journalled as *key*; False when
         Slack would refuse it (none, expired, used up)."""
         ...
+
+
+class AcsIdentities(Protocol):
+    """ACS's identity API as the service uses it; `bot.acs.client.IdentityClient` is one."""
+
+    async def create_user(self) -> CommunicationIdentity: ...
+
+    async def delete_user(self, raw_id: str) -> None: ...

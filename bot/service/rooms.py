@@ -27,6 +27,7 @@ from bot.domain import (
     fits_slack_id,
 )
 from bot.service import refusals
+from bot.service.identities import UserIdentities
 from bot.service.limits import window_problem
 from bot.service.outcomes import ParticipantChanges, RoomChanged, ServiceError, TryLater
 from bot.service.ports import People, Person
@@ -48,6 +49,7 @@ class RoomService:
         *,
         rooms: RoomsClient,
         identities: IdentityClient,
+        user_identities: UserIdentities,
         store: Store,
         people: People,
         admins: Iterable[str] = (),
@@ -56,6 +58,7 @@ class RoomService:
     ) -> None:
         self._rooms = rooms
         self._identities = identities
+        self._user_identities = user_identities
         self._store = store
         self._people = people
         self._admins = frozenset(admins)
@@ -208,8 +211,8 @@ class RoomService:
             )
 
     async def _raw_ids(self, team_id: str, users: Mapping[str, Role]) -> dict[str, str]:
-        mappings = await self._store.identities.get_or_create_many(
-            team_id, list(users), self._identities, now=self._clock()
+        mappings = await self._user_identities.get_or_create_many(
+            team_id, list(users), now=self._clock()
         )
         return {user: mapping.acs_raw_id for user, mapping in mappings.items()}
 

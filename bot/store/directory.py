@@ -1,65 +1,32 @@
-"""The identity directory: each Slack user (per workspace) has one ACS communication identity.
+"""The identity directory: the one ACS communication identity of each Slack user (per workspace).
 
-The first time a user is needed the directory asks a provisioner (the real `IdentityClient`)
-for a new identity and stores it. Two replicas meeting the same new user at once both create
-one; the primary key lets exactly one insert win, and the loser re-reads the winner's row and
-deletes its own identity, so the table and ACS agree. Inside one process a per-user lock keeps
-concurrent first mentions from creating surplus identities in the first place.
+Only the mapping lives here; the service creates identities in ACS (`bot.service.identities`)
+and records them with `record`. Two replicas meeting the same new user at once both create
+one; the primary key lets exactly one `record` win, and the loser gets the winner's mapping
+back, so the service can delete its own surplus identity and the table and ACS agree.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import logging
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from bot.domain import (
-    IdentityMapping,
-    IdentitySource,
-    ImportReport,
-    ImportRow,
-    RowProblem,
-)
-from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.domain import IdentityMapping, IdentitySource, ImportReport, ImportRow, RowProblem
+from bot.store.engine import Database, insert_ignoring_conflicts
 from bot.store.errors import ImportRejected
 from bot.store.tables import IdentityRow
-
-if TYPE_CHECKING:
-    from bot.acs.models import CommunicationIdentity
-
-logger = logging.getLogger("roombot.store.directory")
-
-CREATE_CONCURRENCY = 8
-"""How many identities one call creates at once, to stay clear of ACS throttling."""
 
 _CHUNK = 500  # values per IN (...) list: well under SQLite's bound-parameter limit
 _T = TypeVar("_T")
 
 
-class IdentityProvisioner(Protocol):
-    """Creates and deletes ACS identities; `bot.acs.client.IdentityClient` is one."""
-
-    async def create_user(self) -> CommunicationIdentity: ...
-
-    async def delete_user(self, raw_id: str) -> None: ...
-
-
-@dataclass
-class _KeyLock:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
-def _mapping(row: IdentityRow) -> IdentityMapping:
+def _mapping(row: Any) -> IdentityMapping:
     return IdentityMapping(
         team_id=row.team_id,
         slack_user_id=row.slack_user_id,
@@ -74,174 +41,41 @@ def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
         yield items[start : start + _CHUNK]
 
 
-KNOWN_FOR = 60.0
-"""Seconds a mapping read from the database is reused without reading it again."""
-
-
 class IdentityDirectory:
-    """(Slack team id, Slack user id) -> ACS raw id, shared by every replica.
+    """(Slack team id, Slack user id) -> ACS raw id, shared by every replica."""
 
-    Mappings almost never change once made (only `roombot identities import --replace` changes
-    one), so `get_or_create_many`, on every create's path, reuses what it read in the last
-    `KNOWN_FOR` seconds instead of a read transaction per command; a replacement imported
-    while the bot serves takes effect within that time.
-    """
-
-    def __init__(
-        self, sessions: Sessions, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._sessions = sessions
-        self._locks: dict[tuple[str, str], _KeyLock] = {}
-        self._flights: dict[tuple[str, str], asyncio.Future[IdentityMapping]] = {}
-        self._known: dict[tuple[str, str], tuple[IdentityMapping, float]] = {}
-        self._monotonic = monotonic
-
-    def _remember(self, mappings: Iterable[IdentityMapping]) -> None:
-        until = self._monotonic() + KNOWN_FOR
-        for mapping in mappings:
-            self._known[(mapping.team_id, mapping.slack_user_id)] = (mapping, until)
-
-    def _recalled(self, team_id: str, users: Iterable[str]) -> dict[str, IdentityMapping]:
-        now = self._monotonic()
-        found: dict[str, IdentityMapping] = {}
-        for user in users:
-            known = self._known.get((team_id, user))
-            if known is not None:
-                if known[1] > now:
-                    found[user] = known[0]
-                else:
-                    del self._known[(team_id, user)]
-        return found
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._insert = insert_ignoring_conflicts(
+            database.dialect, IdentityRow, ["team_id", "slack_user_id"]
+        )
 
     async def lookup(self, team_id: str, slack_user_id: str) -> IdentityMapping | None:
         """The user's mapping, or None when they have none yet."""
-        async with self._sessions.read() as session:
-            row = await session.get(IdentityRow, (team_id, slack_user_id))
-            return None if row is None else _mapping(row)
+        found = await self.lookup_many(team_id, [slack_user_id])
+        return found.get(slack_user_id)
 
     async def lookup_many(
         self, team_id: str, slack_user_ids: Iterable[str]
     ) -> dict[str, IdentityMapping]:
         """The mappings that exist among *slack_user_ids*, by Slack user id."""
-        wanted = builtins.list(dict.fromkeys(slack_user_ids))
-        found: dict[str, IdentityMapping] = {}
-        async with self._sessions.read() as session:
-            for chunk in _chunks(wanted):
-                rows = await session.scalars(
-                    select(IdentityRow).where(
-                        IdentityRow.team_id == team_id, IdentityRow.slack_user_id.in_(chunk)
-                    )
-                )
-                found.update((row.slack_user_id, _mapping(row)) for row in rows)
-        return found
+        return await self._db.read(
+            _lookup_many, team_id, builtins.list(dict.fromkeys(slack_user_ids))
+        )
 
-    async def get_or_create(
-        self,
-        team_id: str,
-        slack_user_id: str,
-        provisioner: IdentityProvisioner,
-        *,
-        now: datetime,
+    async def record(
+        self, team_id: str, slack_user_id: str, acs_raw_id: str, *, now: datetime
     ) -> IdentityMapping:
-        """The user's mapping, creating their ACS identity through *provisioner* if needed.
-
-        Errors from `provisioner.create_user` propagate and nothing is stored. A surplus
-        identity (another replica won the insert) is deleted; if that delete fails it is
-        logged, not raised, since the user's own mapping is fine.
-
-        Concurrent calls for one user in this process share a single creation and its
-        outcome (a single flight): when ACS is down, every command waiting on a new user's
-        identity hears so at once, rather than each in turn after its own deadline.
-        """
-        existing = await self.lookup(team_id, slack_user_id)
-        if existing is not None:
-            return existing
-        key = (team_id, slack_user_id)
-        flight = self._flights.get(key)
-        if flight is not None:
-            return await asyncio.shield(flight)
-        flight = asyncio.get_running_loop().create_future()
-        self._flights[key] = flight
-        try:
-            mapping = await self._create(team_id, slack_user_id, provisioner, now=now)
-        except asyncio.CancelledError:
-            flight.cancel()
-            raise
-        except BaseException as exc:
-            flight.set_exception(exc)
-            flight.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        else:
-            flight.set_result(mapping)
-            return mapping
-        finally:
-            del self._flights[key]
-
-    async def _create(
-        self,
-        team_id: str,
-        slack_user_id: str,
-        provisioner: IdentityProvisioner,
-        *,
-        now: datetime,
-    ) -> IdentityMapping:
-        async with self._user_lock(team_id, slack_user_id):
-            existing = await self.lookup(team_id, slack_user_id)
-            if existing is not None:
-                return existing
-            identity = await provisioner.create_user()
-            try:
-                mapping = await self._insert_or_read(team_id, slack_user_id, identity.id, now)
-            except Exception:
-                await _discard(provisioner, identity.id, "its mapping could not be stored")
-                raise
-            if mapping.acs_raw_id != identity.id:
-                await _discard(provisioner, identity.id, "another replica mapped the user first")
-            else:
-                logger.info("new ACS identity for %s/%s", team_id, slack_user_id)
-            return mapping
-
-    async def get_or_create_many(
-        self,
-        team_id: str,
-        slack_user_ids: Iterable[str],
-        provisioner: IdentityProvisioner,
-        *,
-        now: datetime,
-    ) -> dict[str, IdentityMapping]:
-        """Mappings for all *slack_user_ids* (in their order, once each), creating what is missing.
-
-        Missing identities are created concurrently; every creation runs to its end before
-        the first error, if any, is raised, so none is left half-done.
-        """
-        wanted = builtins.list(dict.fromkeys(slack_user_ids))
-        found = self._recalled(team_id, wanted)
-        unknown = [user for user in wanted if user not in found]
-        if unknown:
-            read = await self.lookup_many(team_id, unknown)
-            self._remember(read.values())
-            found.update(read)
-        missing = [user for user in wanted if user not in found]
-        limit = asyncio.Semaphore(CREATE_CONCURRENCY)
-
-        async def create(user: str) -> IdentityMapping:
-            async with limit:
-                return await self.get_or_create(team_id, user, provisioner, now=now)
-
-        results = await asyncio.gather(*(create(user) for user in missing), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-            found[result.slack_user_id] = result
-        return {user: found[user] for user in wanted}
+        """Map the user to the identity the service just created, unless somebody mapped them
+        first: the mapping that stands either way (compare its raw id with yours)."""
+        return await self._db.write(_record, self._insert, team_id, slack_user_id, acs_raw_id, now)
 
     async def list(self, team_id: str | None = None) -> builtins.list[IdentityMapping]:
         """Every mapping (of one team, if given), ordered by team then Slack user id."""
         query = select(IdentityRow).order_by(IdentityRow.team_id, IdentityRow.slack_user_id)
         if team_id is not None:
             query = query.where(IdentityRow.team_id == team_id)
-        async with self._sessions.read() as session:
-            return [_mapping(row) for row in await session.scalars(query)]
+        return await self._db.read(_mappings, query)
 
     async def import_rows(
         self,
@@ -258,64 +92,54 @@ class IdentityDirectory:
         naming every refused row (by line) and write nothing; with *dry_run*, check and count
         but never write.
         """
-        async with self._sessions.write() as session:
-            plan = await _plan_import(session, rows, replace=replace)
-            if plan.problems:
-                raise ImportRejected(plan.problems)
-            if not dry_run:
-                await _apply_import(session, plan, now)
-                self._known.clear()
-            return plan.report()
+        return await self._db.write(_import, rows, now=now, replace=replace, dry_run=dry_run)
 
-    @asynccontextmanager
-    async def _user_lock(self, team_id: str, slack_user_id: str) -> AsyncIterator[None]:
-        key = (team_id, slack_user_id)
-        entry = self._locks.setdefault(key, _KeyLock())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                del self._locks[key]
 
-    async def _insert_or_read(
-        self, team_id: str, slack_user_id: str, raw_id: str, now: datetime
-    ) -> IdentityMapping:
-        insert = (
-            insert_ignoring_conflicts(
-                self._sessions.dialect, IdentityRow, ["team_id", "slack_user_id"]
+def _lookup_many(
+    session: Session, team_id: str, wanted: builtins.list[str]
+) -> dict[str, IdentityMapping]:
+    found: dict[str, IdentityMapping] = {}
+    for chunk in _chunks(wanted):
+        rows = session.scalars(
+            select(IdentityRow).where(
+                IdentityRow.team_id == team_id, IdentityRow.slack_user_id.in_(chunk)
             )
-            .values(
-                team_id=team_id,
-                slack_user_id=slack_user_id,
-                acs_raw_id=raw_id,
-                source=IdentitySource.PROVISIONED.value,
-                created_at=now,
-            )
-            .returning(IdentityRow.acs_raw_id)
         )
-        async with self._sessions.write() as session:
-            await session.execute(insert)
-            row = await session.get(IdentityRow, (team_id, slack_user_id), populate_existing=True)
-            if row is None:  # pragma: no cover - the insert or the conflicting row put it there
-                raise RuntimeError(f"identity row for {team_id}/{slack_user_id} vanished")
-            return _mapping(row)
+        found.update((row.slack_user_id, _mapping(row)) for row in rows)
+    return found
 
 
-async def _discard(provisioner: IdentityProvisioner, raw_id: str, why: str) -> None:
-    try:
-        await provisioner.delete_user(raw_id)
-    except Exception:
-        logger.warning(
-            "could not delete surplus ACS identity %s (%s); delete it by hand",
-            raw_id,
-            why,
-            exc_info=True,
+def _mappings(session: Session, query: Any) -> builtins.list[IdentityMapping]:
+    return [_mapping(row) for row in session.scalars(query)]
+
+
+def _record(
+    session: Session, insert: Any, team_id: str, slack_user_id: str, raw_id: str, now: datetime
+) -> IdentityMapping:
+    session.execute(
+        insert.values(
+            team_id=team_id,
+            slack_user_id=slack_user_id,
+            acs_raw_id=raw_id,
+            source=IdentitySource.PROVISIONED.value,
+            created_at=now,
         )
-    else:
-        logger.info("deleted surplus ACS identity %s: %s", raw_id, why)
+    )
+    row = session.get(IdentityRow, (team_id, slack_user_id), populate_existing=True)
+    if row is None:  # pragma: no cover - the insert or the conflicting row put it there
+        raise RuntimeError(f"identity row for {team_id}/{slack_user_id} vanished")
+    return _mapping(row)
+
+
+def _import(
+    session: Session, rows: Sequence[ImportRow], *, now: datetime, replace: bool, dry_run: bool
+) -> ImportReport:
+    plan = _plan_import(session, rows, replace=replace)
+    if plan.problems:
+        raise ImportRejected(plan.problems)
+    if not dry_run:
+        _apply_import(session, plan, now)
+    return plan.report()
 
 
 @dataclass
@@ -335,9 +159,7 @@ class _ImportPlan:
         )
 
 
-async def _plan_import(
-    session: AsyncSession, rows: Sequence[ImportRow], *, replace: bool
-) -> _ImportPlan:
+def _plan_import(session: Session, rows: Sequence[ImportRow], *, replace: bool) -> _ImportPlan:
     plan = _ImportPlan()
     by_user: dict[tuple[str, str], ImportRow] = {}
     by_raw_id: dict[str, ImportRow] = {}
@@ -377,11 +199,11 @@ async def _plan_import(
         query = select(IdentityRow).where(
             tuple_(IdentityRow.team_id, IdentityRow.slack_user_id).in_(user_chunk)
         )
-        for found in await session.scalars(query):
+        for found in session.scalars(query):
             stored_by_user[(found.team_id, found.slack_user_id)] = found
     for raw_chunk in _chunks(raw_ids):
         query = select(IdentityRow).where(IdentityRow.acs_raw_id.in_(raw_chunk))
-        for found in await session.scalars(query):
+        for found in session.scalars(query):
             stored_by_raw_id[found.acs_raw_id] = found
 
     for user, row in by_user.items():
@@ -413,7 +235,7 @@ async def _plan_import(
     return plan
 
 
-async def _apply_import(session: AsyncSession, plan: _ImportPlan, now: datetime) -> None:
+def _apply_import(session: Session, plan: _ImportPlan, now: datetime) -> None:
     imported = IdentitySource.IMPORTED.value
     if plan.inserts:
         session.add_all(
@@ -426,9 +248,9 @@ async def _apply_import(session: AsyncSession, plan: _ImportPlan, now: datetime)
             )
             for row in plan.inserts
         )
-        await session.flush()
+        session.flush()
     for row in plan.replacements:
-        await session.execute(
+        session.execute(
             update(IdentityRow)
             .where(
                 IdentityRow.team_id == row.team_id,

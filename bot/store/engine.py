@@ -1,43 +1,57 @@
-"""The engine per backend, and `Sessions`: one transaction per repository call.
+"""The database per backend, and `Database`: one transaction per repository call.
 
-SQLite (the embedded default) gets WAL, a busy timeout and foreign keys on every connection,
-and SQLAlchemy emits BEGIN itself: `BEGIN IMMEDIATE` for transactions that will write, so two
-writers queue on the busy timeout instead of one failing when it upgrades a read lock.
-PostgreSQL needs nothing special; cross-replica safety comes from the queries themselves
-(`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, conditional updates).
+Every store operation is written once, as a plain function of a synchronous SQLAlchemy
+`Session`, and `Database` runs it in one transaction on either backend:
+
+- **SQLite** (the embedded default): a synchronous engine on the standard `sqlite3` driver.
+  Writes run on one dedicated writer thread, reads on a small pool of reader threads, and the
+  event loop awaits each transaction with `run_in_executor`: one thread hop per transaction,
+  and nothing that waits for the disk (a commit's fsync, a checkpoint, another process's
+  write lock) ever waits on the loop. One writer thread is also the writer queue: SQLite
+  takes one writer at a time anyway, and in-process writers never meet in its busy handler
+  (which sleeps in steps of up to 100 ms). Each connection runs in WAL mode with
+  `synchronous=FULL` (a commit is on disk when it returns: what an ack promises), a busy
+  timeout for writers of other processes (`roombot identities import` while serving), no
+  memory map, and foreign keys on; writes open with `BEGIN IMMEDIATE`, so a writer never
+  fails to upgrade a read lock.
+- **PostgreSQL**: asyncpg through SQLAlchemy's async engine; the same function runs inside
+  `AsyncSession.run_sync`. Cross-replica safety comes from the statements themselves
+  (`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, conditional updates).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sqlite3
-from collections import deque
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Insert, event
+import sqlalchemy
+from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.util import await_
 
-from bot.store.hot_sqlite import HotPath
-from bot.store.inline_sqlite import inline_connector
 from bot.store.tables import Base
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite writer waits for another to commit before the driver gives up."""
+"""How long a SQLite writer waits for another process's writer before the driver gives up."""
+
+SQLITE_READERS = 2
+"""Reader threads (and their connections) beside the one writer: WAL lets them run at once."""
+
+POSTGRES_POOL_SIZE = 10
+"""Connections per replica; the worker's claims and a burst of acks share them."""
 
 POSTGRES_SERVER_SETTINGS = ("search_path", "application_name")
 """URL query parameters sent to PostgreSQL as session settings, as asyncpg does for its DSNs.
@@ -58,6 +72,10 @@ index, `-shm`, is mapped whatever this says: SQLite needs it shared between conn
 WRITE_OPTION = "roombot_write"
 """Execution option that marks a transaction as one that will write (SQLite: BEGIN IMMEDIATE)."""
 
+SQLITE_DRIVERS = ("sqlite+aiosqlite", "sqlite", "sqlite+pysqlite")
+"""The spellings of a SQLite DATABASE_URL; all run on the synchronous driver in threads.
+`sqlite+aiosqlite://` is the documented one, kept so existing deployments need no change."""
+
 
 def prepare_url(url: str | URL) -> URL:
     """The URL the engine will use; ValueError for backends roombot does not support.
@@ -66,14 +84,15 @@ def prepare_url(url: str | URL) -> URL:
     database stays put whatever the process does with its working directory later.
     """
     parsed = make_url(url)
-    if parsed.drivername == "sqlite+aiosqlite":
+    if parsed.drivername in SQLITE_DRIVERS:
         database = parsed.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
             raise ValueError(
                 "roombot needs a SQLite file (sqlite+aiosqlite:///var/roombot.db): every "
                 "connection to an in-memory database would see a different, empty database"
             )
-        return parsed.set(database=str(Path(database).expanduser().resolve()))
+        resolved = str(Path(database).expanduser().resolve())
+        return parsed.set(drivername="sqlite+pysqlite", database=resolved)
     if parsed.drivername == "postgresql+asyncpg":
         return parsed
     raise ValueError(
@@ -123,55 +142,121 @@ def _split_server_settings(url: URL) -> tuple[URL, dict[str, str]]:
     return url.difference_update_query(POSTGRES_SERVER_SETTINGS), settings
 
 
-def create_engine(url: str | URL, *, migrating: bool = False, **options: Any) -> AsyncEngine:
-    """An engine for *url* with roombot's per-backend settings; the SQLite folder is created.
+class Database:
+    """Runs store operations, each a function of a `Session`, in one transaction each.
 
-    *migrating* is for the short-lived engine that runs migrations: on SQLite it leaves
-    foreign keys unenforced, because a batch migration rebuilds a table by dropping it, and
-    with enforcement on that drop would cascade into the rows that reference it (SQLite
-    ignores the pragma inside a transaction, so it has to be set per connection).
-    *options* go to `create_async_engine` (tests use `echo=True` now and then).
+    `write(work, *args)` commits what *work* did (or rolls it back when it raises) and
+    returns its result; `read(work, *args)` rolls back at the end. *work* must return plain
+    values (domain values, ints), never ORM rows: its session is gone when it returns.
     """
-    prepared = prepare_url(url)
-    # A statement's parameters hold response_urls (bearer capabilities for 30 minutes) and
-    # people's ids: SQLAlchemy would print them as `[parameters: …]` in every error, e.g.
-    # when PostgreSQL refuses a write after a failover. No log line may show them.
-    options.setdefault("hide_parameters", True)
-    _hide_rows_from_logs()
-    if prepared.get_backend_name() == "postgresql":
-        prepared, server_settings = _split_server_settings(prepared)
-        connect_args = dict(options.pop("connect_args", {}))
-        connect_args["server_settings"] = {
-            **server_settings,
-            **connect_args.get("server_settings", {}),
-        }
-        return create_async_engine(
-            prepared, pool_pre_ping=True, connect_args=connect_args, **options
-        )
 
-    database = prepared.database or ""
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(prepared, async_creator=inline_connector(database), **options)
+    dialect: str
+    url: URL
+
+    async def write(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        raise NotImplementedError
+
+    async def write_one(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`write` for *work* whose one write is a single statement, atomic by itself.
+
+        On PostgreSQL it runs without BEGIN and COMMIT: one round trip instead of three. Any
+        statement *work* runs after that write may only read, to explain a write that matched
+        nothing (a lost lease, a repeated step); entries move only forward, so what it reads
+        cannot contradict the write.
+        """
+        return await self.write(work, *args, **kwargs)
+
+    async def read(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        raise NotImplementedError
+
+    async def dispose(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteDatabase(Database):
+    """SQLite through the synchronous driver: one writer thread, `SQLITE_READERS` readers."""
+
+    def __init__(self, url: URL, *, migrating: bool = False, **options: Any) -> None:
+        self.url = url
+        self.dialect = "sqlite"
+        database = url.database or ""
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = sqlalchemy.create_engine(
+            url,
+            pool_size=SQLITE_READERS + 1,
+            max_overflow=0,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **options,
+        )
+        _prepare_sqlite(self.engine, migrating=migrating)
+        self._writing = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
+
+    async def write(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        job = partial(_in_transaction, self._writing, work, *args, **kwargs)
+        return await loop.run_in_executor(self._writer, job)
+
+    async def read(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        loop = asyncio.get_running_loop()
+        job = partial(_in_transaction, self.engine, work, *args, **kwargs)
+        return await loop.run_in_executor(self._readers, job)
+
+    async def dispose(self) -> None:
+        def close() -> None:
+            self._writer.shutdown(wait=True)
+            self._readers.shutdown(wait=True)
+            self.engine.dispose()
+
+        await asyncio.to_thread(close)
+
+
+def _in_transaction(bind: Engine, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        return work(session, *args, **kwargs)
+
+
+def _prepare_sqlite(engine: Engine, *, migrating: bool) -> None:
+    """Per-connection settings, and BEGIN emitted by SQLAlchemy (IMMEDIATE for writes).
+
+    *migrating* is for the short-lived engine that runs migrations: it leaves foreign keys
+    unenforced, because a batch migration rebuilds a table by dropping it, and with
+    enforcement on that drop would cascade into the rows that reference it (SQLite ignores
+    the pragma inside a transaction, so it has to be set per connection).
+    """
     foreign_keys = "OFF" if migrating else "ON"
 
     def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin): the inline driver's
-        # connections are opened in autocommit mode, so the driver never begins one.
-        assert dbapi_connection.isolation_level is None, "opened in autocommit mode"
+        # Autocommit at the driver: the driver never begins a transaction on its own, so the
+        # BEGIN below is the only one, and it says whether the transaction will write.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute(SQLITE_NO_MMAP)
             cursor.execute(f"PRAGMA foreign_keys={foreign_keys}")
-            if not migrating:  # the store's `Checkpointer` does it, off the event loop
-                cursor.execute("PRAGMA wal_autocheckpoint=0")
+            cursor.execute("PRAGMA synchronous=FULL")
             _switch_to_wal(cursor)
         finally:
             cursor.close()
 
-    event.listen(engine.sync_engine, "connect", on_connect)
-    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
-    return engine
+    def on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
 
 
 def _switch_to_wal(cursor: Any) -> None:
@@ -195,127 +280,73 @@ def _switch_to_wal(cursor: Any) -> None:
             raise
 
 
-def _sqlite_on_begin(connection: Connection) -> None:
-    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
-    # Straight to the driver: one call instead of the three (cursor, execute, close) and the
-    # statement machinery `exec_driver_sql` costs, on every transaction.
-    driver = connection.connection.driver_connection
-    assert driver is not None, "a checked-out connection has its driver connection"
-    await_(driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN"))
+class PostgresDatabase(Database):
+    """PostgreSQL through asyncpg; each operation runs in `AsyncSession.run_sync`."""
 
-
-class WriterTurn:
-    """A lock whose urgent waiters go before the others (FIFO within each kind)."""
-
-    def __init__(self) -> None:
-        self._held = False
-        self._urgent: deque[asyncio.Future[None]] = deque()
-        self._normal: deque[asyncio.Future[None]] = deque()
-
-    async def acquire(self, *, urgent: bool = False) -> None:
-        if not self._held and not self._urgent and not self._normal:
-            self._held = True
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._normal).append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self.release()  # the turn was handed over just as we were cancelled
-            else:
-                with contextlib.suppress(ValueError):  # already popped by a release
-                    (self._urgent if urgent else self._normal).remove(waiter)
-            raise
-
-    def release(self) -> None:
-        for queue in (self._urgent, self._normal):
-            while queue:
-                waiter = queue.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)  # the turn passes on; still held
-                    return
-        self._held = False
-
-
-class Sessions:
-    """One transaction per repository call: `read()` for queries, `write()` for changes.
-
-    On SQLite, `hot` is the plain-SQL path for a command's common writes (`hot_sqlite`);
-    on PostgreSQL it is None and every write goes through SQLAlchemy.
-    """
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect.name
-        self._read = async_sessionmaker(engine, expire_on_commit=False)
-        self._write = async_sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+    def __init__(self, url: URL, **options: Any) -> None:
+        self.dialect = "postgresql"
+        prepared, server_settings = _split_server_settings(url)
+        connect_args = dict(options.pop("connect_args", {}))
+        connect_args["server_settings"] = {
+            **server_settings,
+            **connect_args.get("server_settings", {}),
+        }
+        options.setdefault("pool_size", POSTGRES_POOL_SIZE)
+        # A connection PostgreSQL dropped (a restart, a failover) fails its next statement
+        # and SQLAlchemy then empties the pool, so the next transaction gets fresh ones; a
+        # ping before every checkout would cost each transaction a round trip to avoid that.
+        options.setdefault("pool_pre_ping", False)
+        self.engine: AsyncEngine = create_async_engine(
+            prepared, connect_args=connect_args, **options
         )
-        self._writer_turn = WriterTurn() if self.dialect == "sqlite" else None
-        self.hot: HotPath | None = None
-        if self.dialect == "sqlite":
-            database = engine.url.database or ""
-            self.hot = HotPath(database, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
+        self.url = self.engine.url
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
-    def close(self) -> None:
-        if self.hot is not None:
-            self.hot.close()
+    async def write(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        async with self._sessions() as session, session.begin():
+            return await session.run_sync(work, *args, **kwargs)
 
-    @asynccontextmanager
-    async def hot_write(
-        self, *, urgent: bool = False, durable: bool = False
-    ) -> AsyncIterator[sqlite3.Connection]:
-        """A transaction on the hot path's connection, in turn with every other writer.
+    async def write_one(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        async with self._autocommit() as session:
+            return await session.run_sync(work, *args, **kwargs)
 
-        A *durable* one returns only once its commit is on disk: the writer turn is passed on
-        first, so the commits of other writers can join the same fsync (`WalSync`). The rest
-        are safe from a crash of the process at once, and from a power cut once a later
-        durable commit, or a checkpoint, has synced the WAL; the journal repeats a step that
-        a power cut lost (same pinned values, same Repeatability-Request-ID, the posted card
-        found by its metadata).
-        """
-        assert self.hot is not None, "SQLite only"
-        assert self._writer_turn is not None, "SQLite only"
-        await self._writer_turn.acquire(urgent=urgent)
-        try:
-            with self.hot.transaction() as connection:
-                yield connection
-        finally:
-            self._writer_turn.release()
-        if durable:
-            await self.hot.wal.sync()
+    async def read(
+        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        # Autocommit: under READ COMMITTED each statement sees its own snapshot inside a
+        # transaction too, so BEGIN and ROLLBACK would only add two round trips.
+        async with self._autocommit() as session:
+            return await session.run_sync(work, *args, **kwargs)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that is rolled back at the end (nothing to keep)."""
-        async with self._read() as session, session.begin():
-            yield session
+    async def dispose(self) -> None:
+        await self.engine.dispose()
 
-    @asynccontextmanager
-    async def write(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction committed at the end, or rolled back on error.
 
-        On SQLite, writers of this process take turns on an asyncio lock. SQLite allows one
-        writer at a time anyway; without the lock, concurrent writers queue in SQLite's busy
-        handler, which sleeps in steps of up to 100 ms and cut throughput to a few dozen
-        commands a second. The busy timeout still covers writers in other processes.
-        An *urgent* writer (a command being acknowledged to Slack) goes before the others.
-        """
-        if self._writer_turn is None:
-            async with self._write() as session, session.begin():
-                yield session
-            return
-        await self._writer_turn.acquire(urgent=urgent)
-        try:
-            async with self._write() as session, session.begin():
-                yield session
-        finally:
-            self._writer_turn.release()
+def open_database(url: str | URL, *, migrating: bool = False, **options: Any) -> Database:
+    """A `Database` for *url* with roombot's per-backend settings; the SQLite folder is made.
+
+    *options* go to SQLAlchemy's `create_engine` (tests use `echo=True` now and then).
+    """
+    prepared = prepare_url(url)
+    # A statement's parameters hold response_urls (bearer capabilities for 30 minutes) and
+    # people's ids: SQLAlchemy would print them as `[parameters: …]` in every error, e.g.
+    # when PostgreSQL refuses a write after a failover. No log line may show them.
+    options.setdefault("hide_parameters", True)
+    _hide_rows_from_logs()
+    if prepared.get_backend_name() == "postgresql":
+        return PostgresDatabase(prepared, **options)
+    return SqliteDatabase(prepared, migrating=migrating, **options)
 
 
 def insert_ignoring_conflicts(
-    dialect: str, model: type[Base], index_elements: Sequence[str]
+    dialect: str, table: type[Base] | Table, index_elements: Sequence[str]
 ) -> Insert:
     """`INSERT … ON CONFLICT (index_elements) DO NOTHING` for *dialect*; add `.values()`.
 
@@ -323,5 +354,5 @@ def insert_ignoring_conflicts(
     conflict on *index_elements* is ignored: any other unique violation still raises.
     """
     if dialect == "postgresql":
-        return postgresql.insert(model).on_conflict_do_nothing(index_elements=index_elements)
-    return sqlite.insert(model).on_conflict_do_nothing(index_elements=index_elements)
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from bot.domain import JournalState
-from bot.store.engine import Sessions
+from bot.store.engine import Database
 from bot.store.tables import HeartbeatRow, JournalRow
 
 HEARTBEAT_ID = "healthz"
@@ -36,26 +38,31 @@ class DatabaseHealth:
         return max(timedelta(0), now - self.oldest_pending_since)
 
 
-async def check(sessions: Sessions, *, replica: str, now: datetime) -> DatabaseHealth:
+async def check(database: Database, *, replica: str, now: datetime) -> DatabaseHealth:
     """Write the heartbeat row, then read the unanswered commands; the driver's error if not."""
     values = {"id": HEARTBEAT_ID, "replica": replica, "beat_at": now}
-    insert = (postgresql.insert if sessions.dialect == "postgresql" else sqlite.insert)(
+    insert = (postgresql.insert if database.dialect == "postgresql" else sqlite.insert)(
         HeartbeatRow
     ).values(**values)
     upsert = insert.on_conflict_do_update(
         index_elements=["id"], set_={"replica": replica, "beat_at": now}
     )
-    async with sessions.write() as session:
-        await session.execute(upsert)
-    async with sessions.read() as session:
-        count, oldest = (
-            await session.execute(
-                select(func.count(), func.min(JournalRow.accepted_at)).where(
-                    JournalRow.state != JournalState.ANSWERED.value
-                )
-            )
-        ).one()
+    await database.write_one(_beat, upsert)
+    count, oldest = await database.read(_pending)
     return DatabaseHealth(pending_commands=int(count or 0), oldest_pending_since=_aware(oldest))
+
+
+def _beat(session: Session, upsert: Any) -> None:
+    session.execute(upsert)
+
+
+def _pending(session: Session) -> tuple[Any, Any]:
+    count, oldest = session.execute(
+        select(func.count(), func.min(JournalRow.accepted_at)).where(
+            JournalRow.state != JournalState.ANSWERED.value
+        )
+    ).one()
+    return count, oldest
 
 
 def _aware(value: datetime | str | None) -> datetime | None:

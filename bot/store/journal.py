@@ -19,15 +19,15 @@ if somebody did, its next move raises `LeaseLost` and it must stop.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Insert,
+    Row,
+    Table,
     Update,
     and_,
     bindparam,
@@ -37,7 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.domain import (
     RESPONSE_URL_LIFETIME,
@@ -47,15 +47,18 @@ from bot.domain import (
     NewJournalEntry,
     PostedMessage,
 )
-from bot.store import hot_sqlite
-from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.store.engine import Database, insert_ignoring_conflicts
 from bot.store.errors import EntryNotFound, InvalidTransition, LeaseLost
 from bot.store.tables import JournalRow, RoomRow
 
+_J = cast(Table, JournalRow.__table__)
+_ROOMS = cast(Table, RoomRow.__table__)
 _ANSWERED = JournalState.ANSWERED.value
+_ACCEPTED = JournalState.ACCEPTED.value
 
 
-def _entry(row: JournalRow) -> JournalEntry:
+def _entry(row: Row[Any]) -> JournalEntry:
+    """The one place a journal row becomes a `JournalEntry`."""
     return JournalEntry(
         key=row.key,
         first_sent=row.first_sent,
@@ -83,8 +86,8 @@ def _entry(row: JournalRow) -> JournalEntry:
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return and_(
-        JournalRow.state != _ANSWERED,
-        or_(JournalRow.lease_until.is_(None), JournalRow.lease_until <= now),
+        _J.c.state != _ANSWERED,
+        or_(_J.c.lease_until.is_(None), _J.c.lease_until <= now),
     )
 
 
@@ -98,11 +101,18 @@ def _plain_json(command: Mapping[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def _aware(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given to the store")
+    return value.astimezone(UTC)
+
+
 class Journal:
     """Journal entries by key; every method is one transaction and returns `JournalEntry`s."""
 
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._accept = insert_ignoring_conflicts(database.dialect, _J, ["key"]).returning(_J.c.key)
 
     async def accept(self, entry: NewJournalEntry) -> bool:
         """Write *entry* in state accepted; False (and no change) if its key is already there."""
@@ -124,70 +134,58 @@ class Journal:
         leased = worker_id is not None
         if leased and (lease is None or lease <= timedelta(0)):
             raise ValueError("a leased accept needs a positive lease")
-        values: dict[str, Any] = {
-            "key": entry.key,
-            "first_sent": entry.first_sent or entry.accepted_at,
-            "command": _plain_json(entry.command),
-            "team_id": entry.team_id,
-            "user_id": entry.user_id,
-            "channel_id": entry.channel_id,
-            "response_url": entry.response_url,
-            "response_url_expires_at": entry.accepted_at + RESPONSE_URL_LIFETIME,
-            "response_url_uses": 0,
-            "accepted_at": entry.accepted_at,
-            "state": JournalState.ACCEPTED.value,
-            "attempts": 1 if leased else 0,
-            "updated_at": entry.accepted_at,
-            "lease_owner": worker_id,
-            "lease_until": entry.accepted_at + lease if lease is not None and leased else None,
-        }
-        if self._sessions.hot is not None:
-            async with self._sessions.hot_write(urgent=True, durable=True) as connection:
-                row = connection.execute(hot_sqlite.ACCEPT, _stored_values(values)).fetchone()
-            if row is None:
-                return None
-        else:
-            async with self._sessions.write(urgent=True) as session:
-                inserted = await session.execute(_accept_statement(self._sessions.dialect), values)
-                if inserted.first() is None:
-                    return None
-        # Just inserted: the entry is what was written (in UTC, as the database gives it back).
-        lease_until = values["lease_until"]
-        return JournalEntry(
+        accepted_at = _aware(entry.accepted_at)
+        # Just inserted, the entry is what was written (in UTC, as the database gives it back).
+        written = JournalEntry(
             key=entry.key,
-            first_sent=values["first_sent"].astimezone(UTC),
-            command=values["command"],
+            first_sent=_aware(entry.first_sent or entry.accepted_at),
+            command=_plain_json(entry.command),
             team_id=entry.team_id,
             user_id=entry.user_id,
             channel_id=entry.channel_id,
             response_url=entry.response_url,
-            response_url_expires_at=values["response_url_expires_at"].astimezone(UTC),
+            response_url_expires_at=accepted_at + RESPONSE_URL_LIFETIME,
             response_url_uses=0,
-            accepted_at=entry.accepted_at.astimezone(UTC),
+            accepted_at=accepted_at,
             state=JournalState.ACCEPTED,
             room_id=None,
             error_code=None,
             error_message=None,
-            attempts=values["attempts"],
+            attempts=1 if leased else 0,
             last_error=None,
             lease_owner=worker_id,
-            lease_until=None if lease_until is None else lease_until.astimezone(UTC),
+            lease_until=accepted_at + lease if lease is not None and leased else None,
             answered_at=None,
-            updated_at=entry.accepted_at.astimezone(UTC),
+            updated_at=accepted_at,
         )
+        values = {
+            "key": written.key,
+            "first_sent": written.first_sent,
+            "command": written.command,
+            "team_id": written.team_id,
+            "user_id": written.user_id,
+            "channel_id": written.channel_id,
+            "response_url": written.response_url,
+            "response_url_expires_at": written.response_url_expires_at,
+            "response_url_uses": 0,
+            "accepted_at": written.accepted_at,
+            "state": _ACCEPTED,
+            "attempts": written.attempts,
+            "failures": 0,
+            "updated_at": written.updated_at,
+            "lease_owner": written.lease_owner,
+            "lease_until": written.lease_until,
+        }
+        inserted = await self._db.write_one(_first, self._accept, values)
+        return written if inserted is not None else None
 
     async def get(self, key: str) -> JournalEntry | None:
-        async with self._sessions.read() as session:
-            row = await session.get(JournalRow, key)
-            return None if row is None else _entry(row)
+        row = await self._db.read(_first, _BY_KEY, {"b_key": key})
+        return None if row is None else _entry(row)
 
     async def pending_count(self) -> int:
         """How many entries are not answered yet (for health output and metrics)."""
-        async with self._sessions.read() as session:
-            count = await session.scalar(
-                select(func.count()).select_from(JournalRow).where(JournalRow.state != _ANSWERED)
-            )
-            return count or 0
+        return await self._db.read(_count, _PENDING)
 
     async def claim(
         self, worker_id: str, *, lease: timedelta, now: datetime, limit: int = 10
@@ -195,21 +193,20 @@ class Journal:
         """Lease up to *limit* unfinished entries whose lease is free or expired, oldest first.
 
         Each claimed entry's `attempts` goes up by one and its lease runs to *now* + *lease*.
+        On PostgreSQL the candidates are locked `SKIP LOCKED`, so claimers pass each other.
         """
         if limit < 1 or lease <= timedelta(0):
             raise ValueError("claim needs a positive limit and lease")
         candidates = (
-            select(JournalRow.key)
+            select(_J.c.key)
             .where(_claimable(now))
-            .order_by(JournalRow.accepted_at, JournalRow.key)
+            .order_by(_J.c.accepted_at, _J.c.key)
             .limit(limit)
             .with_for_update(skip_locked=True)  # PostgreSQL only; SQLite renders nothing
+            .scalar_subquery()
         )
-        async with self._sessions.write() as session:
-            keys = list(await session.scalars(candidates))
-            if not keys:
-                return []
-            claimed = await _take_leases(session, keys, worker_id, lease=lease, now=now)
+        statement = _take_leases(_J.c.key.in_(candidates), worker_id, lease=lease, now=now)
+        claimed = await self._db.write_one(_entries, statement)
         return sorted(claimed, key=lambda e: (e.accepted_at, e.key))
 
     async def claim_one(
@@ -221,23 +218,17 @@ class Journal:
         periodic `claim` may have leased the entry a moment earlier (and left it to this
         call), so a lease this worker already holds does not stand in its way.
         """
-        async with self._sessions.write() as session:
-            claimed = await _take_leases(
-                session, [key], worker_id, lease=lease, now=now, own_lease_ok=True
-            )
+        statement = _take_leases(
+            _J.c.key == key, worker_id, lease=lease, now=now, own_lease_ok=True
+        )
+        claimed = await self._db.write_one(_entries, statement)
         return claimed[0] if claimed else None
 
     async def renew(
         self, key: str, worker_id: str, *, lease: timedelta, now: datetime
     ) -> JournalEntry:
         """Extend *worker_id*'s lease to *now* + *lease*; LeaseLost if it no longer holds it."""
-        async with self._sessions.write() as session:
-            row = await _load(session, key)
-            if row.state == _ANSWERED:
-                raise InvalidTransition(key, JournalState(row.state), "renew the lease")
-            _check_owner(row, worker_id)
-            row.lease_until, row.updated_at = now + lease, now
-            return await _saved(session, row)
+        return await self._db.write_one(_renew, key, worker_id, lease_until=now + lease, now=now)
 
     async def pin_command(
         self, key: str, command: Mapping[str, Any], worker_id: str, *, now: datetime
@@ -247,27 +238,7 @@ class Journal:
         Only the lease holder may, and only while nothing has happened yet (state accepted):
         from then on every retry repeats exactly the pinned command.
         """
-        plain = _plain_json(command)
-        if self._sessions.hot is not None:
-            params = {
-                "key": key,
-                "worker": worker_id,
-                "command": hot_sqlite.stored_json(plain),
-                "now": hot_sqlite.stored(now),
-            }
-            with contextlib.suppress(hot_sqlite.NoMatch):
-                async with self._sessions.hot_write() as connection:
-                    return hot_sqlite.moved(connection, hot_sqlite.PIN, params)
-        async with self._sessions.write() as session:
-            moved = await _move(session, _PIN, key, worker_id, b_command=plain, b_now=now)
-            if moved is not None:
-                return moved
-            row = await _load(session, key)  # say why not
-            state = JournalState(row.state)
-            if state is not JournalState.ACCEPTED:
-                raise InvalidTransition(key, state, "pin the command")
-            _check_owner(row, worker_id)
-            raise AssertionError("unreachable: the conditional update would have matched")
+        return await self._db.write_one(_pin, key, _plain_json(command), worker_id, now=now)
 
     async def mark_room_created(
         self, key: str, room_id: str, worker_id: str, *, now: datetime
@@ -278,8 +249,7 @@ class Journal:
         failed, raises InvalidTransition. `RoomRegistry.record_created` does this in the same
         transaction as the room when given the journal key.
         """
-        async with self._sessions.write() as session:
-            return await room_created_in(session, key, room_id, worker_id, now=now)
+        return await self._db.write(room_created_in, key, room_id, worker_id, now=now)
 
     async def mark_failed(
         self, key: str, code: str, message: str, worker_id: str, *, now: datetime
@@ -290,19 +260,7 @@ class Journal:
         is a `release(error=...)` and a retry with the same key instead. Recording the same
         code again is a no-op; a different one, or a created room, raises InvalidTransition.
         """
-        async with self._sessions.write() as session:
-            row = await _load(session, key)
-            state = JournalState(row.state)
-            if row.error_code is not None:
-                if row.error_code == code:
-                    return _entry(row)
-                raise InvalidTransition(key, state, f"fail with {code} over {row.error_code}")
-            if state is not JournalState.ACCEPTED:
-                raise InvalidTransition(key, state, "record a failure")
-            _check_owner(row, worker_id)
-            row.state, row.updated_at = JournalState.FAILED.value, now
-            row.error_code, row.error_message = code, message
-            return await _saved(session, row)
+        return await self._db.write_one(_fail, key, code, message, worker_id, now=now)
 
     async def mark_answered(
         self,
@@ -319,45 +277,7 @@ class Journal:
         no-op, so a worker that crashed after answering and before noticing the commit does
         not make the caller answer twice.
         """
-        if self._sessions.hot is not None:
-            stamp = hot_sqlite.stored(now)
-            with contextlib.suppress(hot_sqlite.NoMatch):
-                async with self._sessions.hot_write() as connection:
-                    answer = {"key": key, "worker": worker_id, "now": stamp}
-                    answered = hot_sqlite.moved(connection, hot_sqlite.ANSWER, answer)
-                    if room_message is not None:
-                        room_id, message = room_message
-                        connection.execute(
-                            hot_sqlite.SET_MESSAGE,
-                            {
-                                "room": room_id,
-                                "channel": message.channel_id,
-                                "ts": message.ts,
-                                "now": stamp,
-                            },
-                        )
-                    return answered
-        async with self._sessions.write() as session:
-            moved = await _move(session, _ANSWER, key, worker_id, b_now=now)
-            if moved is not None:
-                if room_message is not None:  # only the worker that answered says where
-                    room_id, message = room_message
-                    await session.execute(
-                        _SET_MESSAGE,
-                        {
-                            "b_room": room_id,
-                            "b_channel": message.channel_id,
-                            "b_ts": message.ts,
-                            "b_now": now,
-                        },
-                        execution_options={"synchronize_session": False},
-                    )
-                return moved
-            row = await _load(session, key)  # a no-op, or say why not
-            if row.state == _ANSWERED:
-                return _entry(row)
-            _check_owner(row, worker_id)
-            raise AssertionError("unreachable: the conditional update would have matched")
+        return await self._db.write(_answer, key, worker_id, now=now, room_message=room_message)
 
     async def release(
         self,
@@ -377,16 +297,12 @@ class Journal:
         if error is not None:
             values["last_error"] = error
         statement = (
-            update(JournalRow)
-            .where(JournalRow.key == key, JournalRow.lease_owner == worker_id)
+            update(_J)
+            .where(_J.c.key == key, _J.c.lease_owner == worker_id)
             .values(**values)
-            .returning(JournalRow.key)
+            .returning(_J.c.key)
         )
-        async with self._sessions.write() as session:
-            released = await session.execute(
-                statement, execution_options={"synchronize_session": False}
-            )
-            return released.first() is not None
+        return await self._db.write_one(_first, statement) is not None
 
     async def record_failure(
         self, key: str, worker_id: str, *, now: datetime, error: str, retry_at: datetime
@@ -394,22 +310,18 @@ class Journal:
         """Count one unexpected failure of *worker_id*'s attempt and release the entry until
         *retry_at*; False (and no change) when the worker no longer holds the lease."""
         statement = (
-            update(JournalRow)
-            .where(JournalRow.key == key, JournalRow.lease_owner == worker_id)
+            update(_J)
+            .where(_J.c.key == key, _J.c.lease_owner == worker_id)
             .values(
                 lease_owner=None,
                 lease_until=retry_at,
                 last_error=error,
-                failures=JournalRow.failures + 1,
+                failures=_J.c.failures + 1,
                 updated_at=now,
             )
-            .returning(JournalRow.key)
+            .returning(_J.c.key)
         )
-        async with self._sessions.write() as session:
-            recorded = await session.execute(
-                statement, execution_options={"synchronize_session": False}
-            )
-            return recorded.first() is not None
+        return await self._db.write_one(_first, statement) is not None
 
     async def hurry_waiting(self, *, now: datetime) -> int:
         """Make entries released with an error and a later retry time claimable now.
@@ -418,21 +330,17 @@ class Journal:
         somebody holds are left alone. Returns how many were hurried.
         """
         statement = (
-            update(JournalRow)
+            update(_J)
             .where(
-                JournalRow.state != _ANSWERED,
-                JournalRow.lease_owner.is_(None),
-                JournalRow.last_error.is_not(None),
-                JournalRow.lease_until > now,
+                _J.c.state != _ANSWERED,
+                _J.c.lease_owner.is_(None),
+                _J.c.last_error.is_not(None),
+                _J.c.lease_until > now,
             )
             .values(lease_until=None, updated_at=now)
-            .returning(JournalRow.key)
+            .returning(_J.c.key)
         )
-        async with self._sessions.write() as session:
-            hurried = await session.execute(
-                statement, execution_options={"synchronize_session": False}
-            )
-            return len(hurried.all())
+        return len(await self._db.write_one(_all, statement))
 
     async def note_response_url_use(self, key: str, *, now: datetime) -> bool:
         """Reserve one post to the entry's response_url; False when Slack would refuse it.
@@ -442,185 +350,231 @@ class Journal:
         both take the last use. On False, answer with `chat.postMessage` instead.
         """
         statement = (
-            update(JournalRow)
+            update(_J)
             .where(
-                JournalRow.key == key,
-                JournalRow.response_url.is_not(None),
-                JournalRow.response_url_uses < RESPONSE_URL_MAX_USES,
-                JournalRow.response_url_expires_at > now,
+                _J.c.key == key,
+                _J.c.response_url.is_not(None),
+                _J.c.response_url_uses < RESPONSE_URL_MAX_USES,
+                _J.c.response_url_expires_at > now,
             )
-            .values(response_url_uses=JournalRow.response_url_uses + 1, updated_at=now)
-            .returning(JournalRow.key)
+            .values(response_url_uses=_J.c.response_url_uses + 1, updated_at=now)
+            .returning(_J.c.key)
         )
-        async with self._sessions.write() as session:
-            noted = await session.execute(
-                statement, execution_options={"synchronize_session": False}
-            )
-            return noted.first() is not None
+        return await self._db.write_one(_first, statement) is not None
 
 
-def _stored_values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """`accept`'s values as the hot path's SQL stores them."""
-    plain = dict(values)
-    for name in ("first_sent", "response_url_expires_at", "accepted_at", "updated_at"):
-        plain[name] = hot_sqlite.stored(values[name])
-    plain["lease_until"] = hot_sqlite.stored(values["lease_until"])
-    plain["command"] = hot_sqlite.stored_json(values["command"])
-    return plain
+# --- the work each method hands to `Database`: plain functions of a Session ------------------
 
 
-_ACCEPTS: dict[str, Insert] = {}
+def _first(session: Session, statement: Any, params: Mapping[str, Any] | None = None) -> Any:
+    return session.execute(statement, params).first()
 
 
-def _accept_statement(dialect: str) -> Insert:
-    """The INSERT … ON CONFLICT DO NOTHING of `accept`, built once per dialect.
-
-    Built per call with `.values(...)`, the statement and its cache key cost about a quarter
-    of the insert; values passed as parameters reuse one compiled statement.
-    """
-    statement = _ACCEPTS.get(dialect)
-    if statement is None:
-        statement = insert_ignoring_conflicts(dialect, JournalRow, ["key"])
-        statement = _ACCEPTS[dialect] = statement.returning(JournalRow.key)
-    return statement
+def _all(session: Session, statement: Any) -> list[Any]:
+    return list(session.execute(statement).all())
 
 
-# The common case of each move as one conditional UPDATE … RETURNING, built once: the lease
-# holder moves its entry forward. Reading the row first (and flushing the ORM's change) cost
-# a SELECT and most of a transaction's time; the row is read only when the update matched
-# nothing, to return a no-op's entry or to raise the precise error.
-_NOW = bindparam("b_now", type_=JournalRow.__table__.c.updated_at.type)
+def _count(session: Session, statement: Any) -> int:
+    return int(session.execute(statement).scalar_one() or 0)
+
+
+def _entries(session: Session, statement: Any) -> list[JournalEntry]:
+    return [_entry(row) for row in session.execute(statement)]
+
+
+# Statements built once and run with parameters: building one per call (and its cache key)
+# costs about as much as running it.
+_NOW = bindparam("b_now", type_=_J.c.updated_at.type)
+_BY_KEY = select(*_J.c).where(_J.c.key == bindparam("b_key"))
+_PENDING = select(func.count()).select_from(_J).where(_J.c.state != _ANSWERED)
 
 
 def _move_statement(condition: ColumnElement[bool], **values: Any) -> Update:
+    """The common case of a move: the lease holder moves its entry forward, in one
+    conditional UPDATE … RETURNING; the row is read only when it matched nothing, to return
+    a no-op's entry or to raise the precise error."""
     return (
-        update(JournalRow)
+        update(_J)
         .where(
-            JournalRow.key == bindparam("b_key"),
-            JournalRow.lease_owner == bindparam("b_worker"),
+            _J.c.key == bindparam("b_key"),
+            _J.c.lease_owner == bindparam("b_worker"),
             condition,
         )
         .values(updated_at=_NOW, **values)
-        .returning(JournalRow)
+        .returning(*_J.c)
     )
 
 
-_ACCEPTED = JournalState.ACCEPTED.value
 _PIN = _move_statement(
-    JournalRow.state == _ACCEPTED,
-    command=bindparam("b_command", type_=JournalRow.__table__.c.command.type),
+    _J.c.state == _ACCEPTED, command=bindparam("b_command", type_=_J.c.command.type)
 )
 _ROOM_CREATED = _move_statement(
-    and_(JournalRow.state == _ACCEPTED, JournalRow.room_id.is_(None)),
+    and_(_J.c.state == _ACCEPTED, _J.c.room_id.is_(None)),
     state=JournalState.ROOM_CREATED.value,
-    room_id=bindparam("b_room", type_=JournalRow.__table__.c.room_id.type),
+    room_id=bindparam("b_room", type_=_J.c.room_id.type),
+)
+_FAIL = _move_statement(
+    and_(_J.c.state == _ACCEPTED, _J.c.error_code.is_(None)),
+    state=JournalState.FAILED.value,
+    error_code=bindparam("b_code", type_=_J.c.error_code.type),
+    error_message=bindparam("b_message", type_=_J.c.error_message.type),
+)
+_RENEW = _move_statement(
+    _J.c.state != _ANSWERED, lease_until=bindparam("b_until", type_=_J.c.lease_until.type)
 )
 _ANSWER = _move_statement(
-    JournalRow.state != _ANSWERED,
+    _J.c.state != _ANSWERED,
     state=_ANSWERED,
     answered_at=_NOW,
     lease_owner=None,
     lease_until=None,
 )
-
-
 _SET_MESSAGE = (
-    update(RoomRow)
-    .where(RoomRow.id == bindparam("b_room"))
+    update(_ROOMS)
+    .where(_ROOMS.c.id == bindparam("b_room"))
     .values(
-        message_channel_id=bindparam(
-            "b_channel", type_=RoomRow.__table__.c.message_channel_id.type
-        ),
-        message_ts=bindparam("b_ts", type_=RoomRow.__table__.c.message_ts.type),
+        message_channel_id=bindparam("b_channel", type_=_ROOMS.c.message_channel_id.type),
+        message_ts=bindparam("b_ts", type_=_ROOMS.c.message_ts.type),
         updated_at=_NOW,
     )
 )
+_LOCK = _BY_KEY.with_for_update()
 
 
-async def room_created_in(
-    session: AsyncSession, key: str, room_id: str, worker_id: str, *, now: datetime
-) -> JournalEntry:
-    """`Journal.mark_room_created` inside the caller's transaction (see its docstring)."""
-    moved = await _move(session, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
-    if moved is not None:
-        return moved
-    row = await _load(session, key)  # a no-op, or say why not
-    state = JournalState(row.state)
-    if row.room_id is not None:
-        if row.room_id == room_id:
-            return _entry(row)
-        raise InvalidTransition(key, state, f"record room {room_id} over {row.room_id}")
-    if state is not JournalState.ACCEPTED:
-        raise InvalidTransition(key, state, "record a created room")
-    _check_owner(row, worker_id)
-    raise AssertionError("unreachable: the conditional update would have matched")
-
-
-async def _move(
-    session: AsyncSession, statement: Update, key: str, worker_id: str, **params: Any
+def _moved(
+    session: Session, statement: Update, key: str, worker_id: str, **params: Any
 ) -> JournalEntry | None:
     """Run one of the move statements; the moved entry, or None when nothing matched."""
-    rows = await session.scalars(
-        statement,
-        {"b_key": key, "b_worker": worker_id, **params},
-        execution_options={"synchronize_session": False, "populate_existing": True},
-    )
-    row = rows.first()
+    row = session.execute(statement, {"b_key": key, "b_worker": worker_id, **params}).first()
     return None if row is None else _entry(row)
 
 
-async def _take_leases(
-    session: AsyncSession,
-    keys: list[str],
+def _load(session: Session, key: str) -> JournalEntry:
+    row = session.execute(_LOCK, {"b_key": key}).first()
+    if row is None:
+        raise EntryNotFound(key)
+    return _entry(row)
+
+
+def _check_owner(entry: JournalEntry, worker_id: str) -> None:
+    if entry.lease_owner != worker_id:
+        raise LeaseLost(entry.key, worker_id, entry.lease_owner)
+
+
+def _renew(
+    session: Session, key: str, worker_id: str, *, lease_until: datetime, now: datetime
+) -> JournalEntry:
+    moved = _moved(session, _RENEW, key, worker_id, b_until=lease_until, b_now=now)
+    if moved is not None:
+        return moved
+    entry = _load(session, key)  # say why not
+    if entry.finished:
+        raise InvalidTransition(key, entry.state, "renew the lease")
+    _check_owner(entry, worker_id)
+    raise AssertionError("unreachable: the conditional update would have matched")
+
+
+def _pin(
+    session: Session, key: str, command: dict[str, Any], worker_id: str, *, now: datetime
+) -> JournalEntry:
+    moved = _moved(session, _PIN, key, worker_id, b_command=command, b_now=now)
+    if moved is not None:
+        return moved
+    entry = _load(session, key)  # say why not
+    if entry.state is not JournalState.ACCEPTED:
+        raise InvalidTransition(key, entry.state, "pin the command")
+    _check_owner(entry, worker_id)
+    raise AssertionError("unreachable: the conditional update would have matched")
+
+
+def room_created_in(
+    session: Session, key: str, room_id: str, worker_id: str, *, now: datetime
+) -> JournalEntry:
+    """`Journal.mark_room_created` inside the caller's transaction (see its docstring)."""
+    moved = _moved(session, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
+    if moved is not None:
+        return moved
+    entry = _load(session, key)  # a no-op, or say why not
+    if entry.room_id is not None:
+        if entry.room_id == room_id:
+            return entry
+        raise InvalidTransition(key, entry.state, f"record room {room_id} over {entry.room_id}")
+    if entry.state is not JournalState.ACCEPTED:
+        raise InvalidTransition(key, entry.state, "record a created room")
+    _check_owner(entry, worker_id)
+    raise AssertionError("unreachable: the conditional update would have matched")
+
+
+def _fail(
+    session: Session, key: str, code: str, message: str, worker_id: str, *, now: datetime
+) -> JournalEntry:
+    moved = _moved(session, _FAIL, key, worker_id, b_code=code, b_message=message, b_now=now)
+    if moved is not None:
+        return moved
+    entry = _load(session, key)  # a no-op, or say why not
+    if entry.error_code is not None:
+        if entry.error_code == code:
+            return entry
+        raise InvalidTransition(key, entry.state, f"fail with {code} over {entry.error_code}")
+    if entry.state is not JournalState.ACCEPTED:
+        raise InvalidTransition(key, entry.state, "record a failure")
+    _check_owner(entry, worker_id)
+    raise AssertionError("unreachable: the conditional update would have matched")
+
+
+def _answer(
+    session: Session,
+    key: str,
+    worker_id: str,
+    *,
+    now: datetime,
+    room_message: tuple[str, PostedMessage] | None,
+) -> JournalEntry:
+    moved = _moved(session, _ANSWER, key, worker_id, b_now=now)
+    if moved is not None:
+        if room_message is not None:  # only the worker that answered says where
+            room_id, message = room_message
+            session.execute(
+                _SET_MESSAGE,
+                {
+                    "b_room": room_id,
+                    "b_channel": message.channel_id,
+                    "b_ts": message.ts,
+                    "b_now": now,
+                },
+            )
+        return moved
+    entry = _load(session, key)  # a no-op, or say why not
+    if entry.finished:
+        return entry
+    _check_owner(entry, worker_id)
+    raise AssertionError("unreachable: the conditional update would have matched")
+
+
+def _take_leases(
+    which: ColumnElement[bool],
     worker_id: str,
     *,
     lease: timedelta,
     now: datetime,
     own_lease_ok: bool = False,
-) -> list[JournalEntry]:
+) -> Update:
     # The WHERE repeats the claimable test: it is what makes the claim safe without row locks.
     claimable = _claimable(now)
     if own_lease_ok:
-        claimable = or_(
-            claimable,
-            and_(JournalRow.state != _ANSWERED, JournalRow.lease_owner == worker_id),
-        )
-    statement = (
-        update(JournalRow)
-        .where(JournalRow.key.in_(keys), claimable)
+        claimable = or_(claimable, and_(_J.c.state != _ANSWERED, _J.c.lease_owner == worker_id))
+    return (
+        update(_J)
+        .where(which, claimable)
         .values(
             lease_owner=worker_id,
             lease_until=now + lease,
             # Re-taking a lease this worker already holds is the same attempt, not a new one.
             attempts=case(
-                (
-                    and_(JournalRow.lease_owner == worker_id, JournalRow.lease_until > now),
-                    JournalRow.attempts,
-                ),
-                else_=JournalRow.attempts + 1,
+                (and_(_J.c.lease_owner == worker_id, _J.c.lease_until > now), _J.c.attempts),
+                else_=_J.c.attempts + 1,
             ),
             updated_at=now,
         )
-        .returning(JournalRow)
+        .returning(*_J.c)
     )
-    rows = await session.scalars(
-        statement, execution_options={"synchronize_session": False, "populate_existing": True}
-    )
-    return [_entry(row) for row in rows]
-
-
-async def _load(session: AsyncSession, key: str) -> JournalRow:
-    row = await session.get(JournalRow, key, with_for_update=True, populate_existing=True)
-    if row is None:
-        raise EntryNotFound(key)
-    return row
-
-
-def _check_owner(row: JournalRow, worker_id: str) -> None:
-    if row.lease_owner != worker_id:
-        raise LeaseLost(row.key, worker_id, row.lease_owner)
-
-
-async def _saved(session: AsyncSession, row: JournalRow) -> JournalEntry:
-    await session.flush()
-    return _entry(row)

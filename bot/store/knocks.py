@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
 
 from bot.domain import Knock, KnockState
-from bot.store.engine import Sessions
+from bot.store.engine import Database
 from bot.store.tables import KnockRow
 
 
@@ -34,8 +36,8 @@ def _knock(row: KnockRow) -> Knock:
 class Knocks:
     """Knocks by id; every method is one transaction."""
 
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     async def add(
         self, *, team_id: str, room_id: str, user_id: str, display_name: str, now: datetime
@@ -49,67 +51,69 @@ class Knocks:
             state=KnockState.PENDING,
             created_at=now,
         )
-        async with self._sessions.write() as session:
-            await session.execute(
-                insert(KnockRow).values(
-                    id=knock.id,
-                    team_id=team_id,
-                    room_id=room_id,
-                    user_id=user_id,
-                    display_name=knock.display_name,
-                    state=knock.state.value,
-                    created_at=now,
-                )
-            )
+        statement = insert(KnockRow).values(
+            id=knock.id,
+            team_id=team_id,
+            room_id=room_id,
+            user_id=user_id,
+            display_name=knock.display_name,
+            state=knock.state.value,
+            created_at=now,
+        )
+        await self._db.write_one(_run, statement)
         return knock
 
     async def latest(self, team_id: str, room_id: str, user_id: str) -> Knock | None:
         """This person's most recent knock on this room (for the rate limit)."""
-        async with self._sessions.read() as session:
-            row = (
-                await session.execute(
-                    select(KnockRow)
-                    .where(
-                        KnockRow.team_id == team_id,
-                        KnockRow.room_id == room_id,
-                        KnockRow.user_id == user_id,
-                    )
-                    .order_by(KnockRow.created_at.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
-        return _knock(row) if row is not None else None
+        query = (
+            select(KnockRow)
+            .where(
+                KnockRow.team_id == team_id,
+                KnockRow.room_id == room_id,
+                KnockRow.user_id == user_id,
+            )
+            .order_by(KnockRow.created_at.desc())
+            .limit(1)
+        )
+        return await self._db.read(_one_knock, query)
 
     async def count_since(self, team_id: str, user_id: str, since: datetime) -> int:
         """How many knocks this person made on any room after *since*."""
-        async with self._sessions.read() as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(KnockRow)
-                .where(
-                    KnockRow.team_id == team_id,
-                    KnockRow.user_id == user_id,
-                    KnockRow.created_at > since,
-                )
+        query = (
+            select(func.count())
+            .select_from(KnockRow)
+            .where(
+                KnockRow.team_id == team_id,
+                KnockRow.user_id == user_id,
+                KnockRow.created_at > since,
             )
-        return int(count or 0)
+        )
+        return await self._db.read(_count, query)
 
     async def get(self, knock_id: str) -> Knock | None:
-        async with self._sessions.read() as session:
-            row = await session.get(KnockRow, knock_id)
-            return _knock(row) if row is not None else None
+        return await self._db.read(_one_knock, select(KnockRow).where(KnockRow.id == knock_id))
 
     async def decide(
         self, knock_id: str, state: KnockState, *, by: str, now: datetime
     ) -> Knock | None:
         """Settle a pending knock; None when it was settled already (or does not exist)."""
-        async with self._sessions.write() as session:
-            row = (
-                await session.execute(
-                    update(KnockRow)
-                    .where(KnockRow.id == knock_id, KnockRow.state == KnockState.PENDING.value)
-                    .values(state=state.value, decided_by=by, decided_at=now)
-                    .returning(KnockRow)
-                )
-            ).scalar_one_or_none()
-            return _knock(row) if row is not None else None
+        statement = (
+            update(KnockRow)
+            .where(KnockRow.id == knock_id, KnockRow.state == KnockState.PENDING.value)
+            .values(state=state.value, decided_by=by, decided_at=now)
+            .returning(KnockRow)
+        )
+        return await self._db.write_one(_one_knock, statement)
+
+
+def _run(session: Session, statement: Any) -> None:
+    session.execute(statement)
+
+
+def _count(session: Session, statement: Any) -> int:
+    return int(session.execute(statement).scalar_one() or 0)
+
+
+def _one_knock(session: Session, statement: Any) -> Knock | None:
+    row = session.execute(statement).scalar_one_or_none()
+    return _knock(row) if row is not None else None

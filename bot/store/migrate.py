@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from bot.store.engine import WRITE_OPTION, create_engine
+from bot.store.engine import open_database
 
 if TYPE_CHECKING:  # Alembic costs ~0.1 s to import: only pay it when migrating
     from alembic.config import Config
@@ -155,12 +156,15 @@ async def run_in_migration(
     engine_options: dict[str, Any] | None = None,
 ) -> _R:
     """Run *work* (connection, then *args*) in one write transaction, foreign keys unenforced."""
-    engine = create_engine(url, migrating=True, **(engine_options or {}))
+    database = open_database(url, migrating=True, **(engine_options or {}))
     try:
-        async with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
-            return await connection.run_sync(work, *args)
+        return await database.write(_on_connection, work, *args)
     finally:
-        await engine.dispose()
+        await database.dispose()
+
+
+def _on_connection(session: Session, work: Callable[..., _R], *args: Any) -> _R:
+    return work(session.connection(), *args)
 
 
 async def upgrade_database(

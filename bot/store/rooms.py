@@ -8,18 +8,15 @@ ACS (same Repeatability-Request-ID) and records it again.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.domain import ParticipantRecord, PostedMessage, Role, RoomRecord, RoomState
-from bot.store import hot_sqlite
-from bot.store.engine import Sessions, insert_ignoring_conflicts
+from bot.store.engine import Database, insert_ignoring_conflicts
 from bot.store.errors import RoomDeleted, RoomNotFound
 from bot.store.journal import room_created_in
 from bot.store.tables import ParticipantRow, RoomRow
@@ -68,8 +65,11 @@ def _check_window(valid_from: datetime, valid_until: datetime) -> None:
 class RoomRegistry:
     """Rooms by id; every method is one transaction and returns `RoomRecord`s."""
 
-    def __init__(self, sessions: Sessions) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._insert = insert_ignoring_conflicts(database.dialect, _ROOMS, ["id"]).returning(
+            _ROOMS.c.id
+        )
 
     async def record_created(
         self,
@@ -103,99 +103,22 @@ class RoomRegistry:
             team_id=team_id,
             channel_id=channel_id,
             creator_id=creator_id,
-            valid_from=valid_from.astimezone(UTC),
-            valid_until=valid_until.astimezone(UTC),
+            valid_from=_aware(valid_from),
+            valid_until=_aware(valid_until),
             pstn_dial_out=pstn_dial_out,
             participants=tuple(wanted[user] for user in sorted(wanted)),
             message=None,
             state=RoomState.ACTIVE,
-            created_at=now.astimezone(UTC),
-            updated_at=now.astimezone(UTC),
+            created_at=_aware(now),
+            updated_at=_aware(now),
             tz=tz,
             title=title,
         )
-        if self._sessions.hot is not None and journal_step is not None:
-            with contextlib.suppress(hot_sqlite.NoMatch):
-                await self._record_created_hot(record, journal_step)
-                return record
-        insert = (
-            insert_ignoring_conflicts(self._sessions.dialect, RoomRow, ["id"])
-            .values(
-                id=room_id,
-                team_id=team_id,
-                channel_id=channel_id,
-                creator_id=creator_id,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                pstn_dial_out=pstn_dial_out,
-                tz=tz,
-                title=title,
-                state=RoomState.ACTIVE.value,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(RoomRow.id)
-        )
-        async with self._sessions.write() as session:
-            inserted = (await session.execute(insert)).first() is not None
-            if journal_step is not None:
-                key, worker_id = journal_step
-                await room_created_in(session, key, room_id, worker_id, now=now)
-            if not inserted:  # recorded before (a retry): what the database holds wins
-                return _record(await _load(session, room_id))
-            if wanted:
-                await session.execute(
-                    _INSERT_PARTICIPANTS,
-                    [
-                        {
-                            "room_id": room_id,
-                            "slack_user_id": p.slack_user_id,
-                            "acs_raw_id": p.acs_raw_id,
-                            "role": p.role.value,
-                        }
-                        for p in wanted.values()
-                    ],
-                )
-        return record
-
-    async def _record_created_hot(self, room: RoomRecord, journal_step: tuple[str, str]) -> None:
-        """The common case on SQLite (`hot_sqlite`): a new room, its command still accepted
-        and leased to the caller. NoMatch otherwise, with nothing written."""
-        stamp = hot_sqlite.stored(room.created_at)
-        key, worker_id = journal_step
-        # Durable: this is the last step before the room is shown in Slack. Lost to a power
-        # cut, the command would resume before it, and post its card again without looking.
-        async with self._sessions.hot_write(durable=True) as connection:
-            values = {
-                "id": room.room_id,
-                "team_id": room.team_id,
-                "channel_id": room.channel_id,
-                "creator_id": room.creator_id,
-                "valid_from": hot_sqlite.stored(room.valid_from),
-                "valid_until": hot_sqlite.stored(room.valid_until),
-                "pstn_dial_out": 1 if room.pstn_dial_out else 0,
-                "tz": room.tz,
-                "title": room.title,
-                "now": stamp,
-            }
-            if connection.execute(hot_sqlite.INSERT_ROOM, values).fetchone() is None:
-                raise hot_sqlite.NoMatch  # recorded before: the precise path returns it
-            step = {"key": key, "worker": worker_id, "room": room.room_id, "now": stamp}
-            if connection.execute(hot_sqlite.ROOM_CREATED, step).fetchone() is None:
-                raise hot_sqlite.NoMatch
-            connection.executemany(
-                hot_sqlite.INSERT_PARTICIPANT,
-                [
-                    (room.room_id, p.slack_user_id, p.acs_raw_id, p.role.value)
-                    for p in room.participants
-                ],
-            )
+        return await self._db.write(_record_created, self._insert, record, journal_step)
 
     async def get(self, room_id: str) -> RoomRecord | None:
         """The room, deleted or not; None when it was never recorded."""
-        async with self._sessions.read() as session:
-            row = await session.get(RoomRow, room_id, options=[selectinload(RoomRow.participants)])
-            return None if row is None else _record(row)
+        return await self._db.read(_get, room_id)
 
     async def list_channel(
         self, team_id: str, channel_id: str, *, now: datetime
@@ -212,8 +135,7 @@ class RoomRegistry:
             .order_by(RoomRow.valid_from, RoomRow.id)
             .options(selectinload(RoomRow.participants))
         )
-        async with self._sessions.read() as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return await self._db.read(_records, query)
 
     async def update_window(
         self,
@@ -224,52 +146,46 @@ class RoomRegistry:
         now: datetime,
     ) -> RoomRecord:
         """Change the room's start and/or end (`extend`); ValueError if it would end first."""
-        async with self._sessions.write() as session:
-            row = await _load_active(session, room_id)
-            new_from = row.valid_from if valid_from is None else valid_from
-            new_until = row.valid_until if valid_until is None else valid_until
-            _check_window(new_from, new_until)
-            row.valid_from, row.valid_until, row.updated_at = new_from, new_until, now
-            return await _saved(session, row)
+        return await self._db.write(_update_window, room_id, valid_from, valid_until, now=now)
 
     async def set_participants(
         self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
     ) -> RoomRecord:
         """Make *participants* the room's whole participant list."""
-        return await self._change_participants(
-            room_id, upsert=_by_user(participants), remove=set(), replace=True, now=now
+        return await self._db.write(
+            _change_participants,
+            room_id,
+            upsert=_by_user(participants),
+            remove=set(),
+            replace=True,
+            now=now,
         )
 
     async def upsert_participants(
         self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
     ) -> RoomRecord:
         """Add *participants*, or change the role and identity of those already in (`add`)."""
-        return await self._change_participants(
-            room_id, upsert=_by_user(participants), remove=set(), replace=False, now=now
+        return await self._db.write(
+            _change_participants,
+            room_id,
+            upsert=_by_user(participants),
+            remove=set(),
+            replace=False,
+            now=now,
         )
 
     async def remove_participants(
         self, room_id: str, slack_user_ids: Iterable[str], *, now: datetime
     ) -> RoomRecord:
         """Take the users out of the room (`remove`); users not in it are ignored."""
-        return await self._change_participants(
-            room_id, upsert={}, remove=set(slack_user_ids), replace=False, now=now
+        return await self._db.write(
+            _change_participants,
+            room_id,
+            upsert={},
+            remove=set(slack_user_ids),
+            replace=False,
+            now=now,
         )
-
-    async def _change_participants(
-        self,
-        room_id: str,
-        *,
-        upsert: dict[str, ParticipantRecord],
-        remove: set[str],
-        replace: bool,
-        now: datetime,
-    ) -> RoomRecord:
-        async with self._sessions.write() as session:
-            row = await _load_active(session, room_id)
-            await _apply_participants(session, row, upsert=upsert, remove=remove, replace=replace)
-            row.updated_at = now
-            return await _saved(session, row)
 
     async def mark_ended(self, room_id: str, *, ended_at: datetime, now: datetime) -> RoomRecord:
         """Record that the room closed early at *ended_at* (`end`); ending it again changes nothing.
@@ -277,39 +193,136 @@ class RoomRegistry:
         Its window keeps the start and ends at *ended_at*, so the card and `show` say when it
         really closed. ValueError if *ended_at* is not after the start (it had not opened).
         """
-        async with self._sessions.write() as session:
-            row = await _load_active(session, room_id, allow=RoomState.ENDED)
-            if row.state != RoomState.ENDED.value:
-                _check_window(row.valid_from, ended_at)
-                row.state, row.valid_until, row.updated_at = RoomState.ENDED.value, ended_at, now
-            return await _saved(session, row)
+        return await self._db.write(_mark_ended, room_id, ended_at=ended_at, now=now)
 
     async def set_title(self, room_id: str, title: str | None, *, now: datetime) -> RoomRecord:
         """Give an active room a new title (`rename`); the same title again changes nothing."""
-        async with self._sessions.write() as session:
-            row = await _load_active(session, room_id)
-            if row.title != title:
-                row.title, row.updated_at = title, now
-            return await _saved(session, row)
+        return await self._db.write(_set_title, room_id, title, now=now)
 
     async def mark_deleted(self, room_id: str, *, now: datetime) -> RoomRecord:
         """Mark the room deleted (`delete`); deleting a deleted room changes nothing."""
-        async with self._sessions.write() as session:
-            row = await _load(session, room_id, for_update=True)
-            if row.state != RoomState.DELETED.value:
-                row.state, row.updated_at = RoomState.DELETED.value, now
-            return await _saved(session, row)
+        return await self._db.write(_mark_deleted, room_id, now=now)
 
 
-# A plain Core INSERT of participant rows, built once and run as one executemany: the ORM's
-# unit of work (add_all + flush) cost more than the rest of the transaction.
+# --- the work each method hands to `Database`: plain functions of a Session ------------------
+
+_ROOMS = cast(Table, RoomRow.__table__)
+# A plain Core INSERT of participant rows, run as one executemany: the ORM's unit of work
+# (add_all + flush) cost more than the rest of the transaction.
 _INSERT_PARTICIPANTS = insert(cast(Table, ParticipantRow.__table__))
 
 
-async def _load(session: AsyncSession, room_id: str, *, for_update: bool = False) -> RoomRow:
+def _aware(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given to the store")
+    return value.astimezone(UTC)
+
+
+def _record_created(
+    session: Session, insert_room: Insert, room: RoomRecord, journal_step: tuple[str, str] | None
+) -> RoomRecord:
+    values = {
+        "id": room.room_id,
+        "team_id": room.team_id,
+        "channel_id": room.channel_id,
+        "creator_id": room.creator_id,
+        "valid_from": room.valid_from,
+        "valid_until": room.valid_until,
+        "pstn_dial_out": room.pstn_dial_out,
+        "tz": room.tz,
+        "title": room.title,
+        "state": room.state.value,
+        "created_at": room.created_at,
+        "updated_at": room.updated_at,
+    }
+    inserted = session.execute(insert_room, values).first() is not None
+    if journal_step is not None:
+        key, worker_id = journal_step
+        room_created_in(session, key, room.room_id, worker_id, now=room.created_at)
+    if not inserted:  # recorded before (a retry): what the database holds wins
+        return _record(_load(session, room.room_id))
+    if room.participants:
+        session.execute(
+            _INSERT_PARTICIPANTS,
+            [
+                {
+                    "room_id": room.room_id,
+                    "slack_user_id": p.slack_user_id,
+                    "acs_raw_id": p.acs_raw_id,
+                    "role": p.role.value,
+                }
+                for p in room.participants
+            ],
+        )
+    return room
+
+
+def _get(session: Session, room_id: str) -> RoomRecord | None:
+    row = session.get(RoomRow, room_id, options=[selectinload(RoomRow.participants)])
+    return None if row is None else _record(row)
+
+
+def _records(session: Session, query: Any) -> list[RoomRecord]:
+    return [_record(row) for row in session.scalars(query)]
+
+
+def _update_window(
+    session: Session,
+    room_id: str,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    *,
+    now: datetime,
+) -> RoomRecord:
+    row = _load_active(session, room_id)
+    new_from = row.valid_from if valid_from is None else valid_from
+    new_until = row.valid_until if valid_until is None else valid_until
+    _check_window(new_from, new_until)
+    row.valid_from, row.valid_until, row.updated_at = new_from, new_until, now
+    return _saved(session, row)
+
+
+def _change_participants(
+    session: Session,
+    room_id: str,
+    *,
+    upsert: dict[str, ParticipantRecord],
+    remove: set[str],
+    replace: bool,
+    now: datetime,
+) -> RoomRecord:
+    row = _load_active(session, room_id)
+    _apply_participants(session, row, upsert=upsert, remove=remove, replace=replace)
+    row.updated_at = now
+    return _saved(session, row)
+
+
+def _mark_ended(session: Session, room_id: str, *, ended_at: datetime, now: datetime) -> RoomRecord:
+    row = _load_active(session, room_id, allow=RoomState.ENDED)
+    if row.state != RoomState.ENDED.value:
+        _check_window(row.valid_from, ended_at)
+        row.state, row.valid_until, row.updated_at = RoomState.ENDED.value, ended_at, now
+    return _saved(session, row)
+
+
+def _set_title(session: Session, room_id: str, title: str | None, *, now: datetime) -> RoomRecord:
+    row = _load_active(session, room_id)
+    if row.title != title:
+        row.title, row.updated_at = title, now
+    return _saved(session, row)
+
+
+def _mark_deleted(session: Session, room_id: str, *, now: datetime) -> RoomRecord:
+    row = _load(session, room_id, for_update=True)
+    if row.state != RoomState.DELETED.value:
+        row.state, row.updated_at = RoomState.DELETED.value, now
+    return _saved(session, row)
+
+
+def _load(session: Session, room_id: str, *, for_update: bool = False) -> RoomRow:
     # The row lock (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) keeps two
     # replicas changing one room's participants from interleaving.
-    row = await session.get(
+    row = session.get(
         RoomRow,
         room_id,
         options=[selectinload(RoomRow.participants)],
@@ -321,18 +334,16 @@ async def _load(session: AsyncSession, room_id: str, *, for_update: bool = False
     return row
 
 
-async def _load_active(
-    session: AsyncSession, room_id: str, *, allow: RoomState = RoomState.ACTIVE
-) -> RoomRow:
+def _load_active(session: Session, room_id: str, *, allow: RoomState = RoomState.ACTIVE) -> RoomRow:
     """The room, locked, if it is still active (or in state *allow*); RoomDeleted otherwise."""
-    row = await _load(session, room_id, for_update=True)
+    row = _load(session, room_id, for_update=True)
     if row.state not in {RoomState.ACTIVE.value, allow.value}:
         raise RoomDeleted(room_id)
     return row
 
 
-async def _apply_participants(
-    session: AsyncSession,
+def _apply_participants(
+    session: Session,
     row: RoomRow,
     *,
     upsert: dict[str, ParticipantRecord],
@@ -345,7 +356,7 @@ async def _apply_participants(
         row.participants.remove(current.pop(user))
     # Deletions first: a raw id may move from a leaving row to an arriving one, and the
     # (room_id, acs_raw_id) unique key must not see both at once.
-    await session.flush()
+    session.flush()
     for user, wanted in upsert.items():
         existing = current.get(user)
         if existing is None:
@@ -358,6 +369,6 @@ async def _apply_participants(
             existing.acs_raw_id, existing.role = wanted.acs_raw_id, wanted.role.value
 
 
-async def _saved(session: AsyncSession, row: RoomRow) -> RoomRecord:
-    await session.flush()
+def _saved(session: Session, row: RoomRow) -> RoomRecord:
+    session.flush()
     return _record(row)

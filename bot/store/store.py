@@ -9,28 +9,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from datetime import datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 from bot.store import migrate as migrations
 from bot.store.directory import IdentityDirectory
-from bot.store.engine import Sessions, create_engine, sqlite_write_problem
+from bot.store.engine import Database, open_database, sqlite_write_problem
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
 from bot.store.health import DatabaseHealth, check
-from bot.store.hot_sqlite import Checkpointer
 from bot.store.join_codes import JoinCodes
 from bot.store.journal import Journal
 from bot.store.knocks import Knocks
 from bot.store.rooms import RoomRegistry
 
 logger = logging.getLogger("roombot.store")
+
+_R = TypeVar("_R")
 
 PING_TIMEOUT = 5.0
 """Seconds `Store.ping` waits for the database before calling it unavailable."""
@@ -43,18 +44,13 @@ class Store:
     `aclose()` disposes of the connection pool.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        sessions = self._sessions = Sessions(engine)
-        self._checkpointer: Checkpointer | None = None
-        if sessions.dialect == "sqlite":  # needs a running loop: stores open in async code
-            self._checkpointer = Checkpointer(engine.url.database or "")
-            self._checkpointer.start()
-        self.identities = IdentityDirectory(sessions)
-        self.rooms = RoomRegistry(sessions)
-        self.journal = Journal(sessions)
-        self.join_codes = JoinCodes(sessions)
-        self.knocks = Knocks(sessions)
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.identities = IdentityDirectory(database)
+        self.rooms = RoomRegistry(database)
+        self.journal = Journal(database)
+        self.join_codes = JoinCodes(database)
+        self.knocks = Knocks(database)
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = False, **options: Any) -> _OpeningStore:
@@ -69,23 +65,21 @@ class Store:
     @classmethod
     async def _open(cls, url: str | URL, *, migrate: bool, options: dict[str, Any]) -> Store:
         try:
-            engine = create_engine(url, **options)
+            database = open_database(url, **options)
         except OSError as exc:  # the SQLite file's folder cannot be made
             where = make_url(url).render_as_string(hide_password=True)
             raise StoreUnavailable(_cannot_open(where, exc)) from exc
-        if engine.dialect.name == "sqlite":
-            problem = sqlite_write_problem(engine.url.database or "")
+        if database.dialect == "sqlite":
+            problem = sqlite_write_problem(database.url.database or "")
             if problem is not None:
-                await engine.dispose()
+                await database.dispose()
                 raise StoreUnavailable(problem)
         try:
-            async with engine.connect() as connection:
-                status = await connection.run_sync(migrations.current_status)
+            status = await database.read(_on_connection, migrations.current_status)
             if status is None and migrate:
                 status = await migrations.upgrade_database(url, **options)
             elif status is None:
-                async with engine.connect() as connection:
-                    status = await connection.run_sync(migrations.schema_status)
+                status = await database.read(_on_connection, migrations.schema_status)
             if status.state in (migrations.SchemaState.EMPTY, migrations.SchemaState.BEHIND):
                 raise SchemaNotCurrent(
                     f"the database schema is at {status.current or 'nothing'}, this code needs "
@@ -98,24 +92,24 @@ class Store:
                     status.head,
                 )
         except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
-            await engine.dispose()
+            await database.dispose()
             # One line for `roombot serve` to print (and exit 2), not the driver's traceback.
-            where = engine.url.render_as_string(hide_password=True)
+            where = database.url.render_as_string(hide_password=True)
             raise StoreUnavailable(_cannot_open(where, exc)) from exc
         except BaseException:
-            await engine.dispose()
+            await database.dispose()
             raise
         logger.info(
             "store open: %s (schema %s)",
-            engine.url.render_as_string(hide_password=True),
+            database.url.render_as_string(hide_password=True),
             status.current,
         )
-        return cls(engine)
+        return cls(database)
 
     @property
     def url(self) -> str:
         """The database URL with any password masked, for logs and health output."""
-        return self.engine.url.render_as_string(hide_password=True)
+        return self.database.url.render_as_string(hide_password=True)
 
     async def ping(self) -> None:
         """Return when the database answers a trivial query; StoreUnavailable otherwise.
@@ -123,8 +117,8 @@ class Store:
         Bounded by `PING_TIMEOUT` so a health check reports a hung database instead of hanging.
         """
         try:
-            async with asyncio.timeout(PING_TIMEOUT), self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(PING_TIMEOUT):
+                await self.database.read(_select_one)
         except TimeoutError:
             raise StoreUnavailable(
                 f"the database did not answer within {PING_TIMEOUT:g} s"
@@ -141,7 +135,7 @@ class Store:
         """
         try:
             async with asyncio.timeout(PING_TIMEOUT):
-                return await check(self._sessions, replica=replica, now=now)
+                return await check(self.database, replica=replica, now=now)
         except TimeoutError:
             raise StoreUnavailable(
                 f"the database did not take a write within {PING_TIMEOUT:g} s"
@@ -151,10 +145,7 @@ class Store:
             raise StoreUnavailable(f"the database refuses writes: {reason}") from exc
 
     async def aclose(self) -> None:
-        if self._checkpointer is not None:
-            await self._checkpointer.aclose()
-        self._sessions.close()
-        await self.engine.dispose()
+        await self.database.dispose()
 
     async def __aenter__(self) -> Store:
         return self
@@ -169,6 +160,14 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+
+def _on_connection(session: Session, work: Callable[[Connection], _R]) -> _R:
+    return work(session.connection())
+
+
+def _select_one(session: Session) -> None:
+    session.execute(text("SELECT 1"))
 
 
 def _cannot_open(where: str, exc: BaseException) -> str:

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.domain import JoinGrant, Role
 from bot.join.routes import SECURITY_HEADERS
+from tests.database import execute
 from tests.join.helpers import (
     ALICE,
     BOB,
@@ -241,8 +243,7 @@ async def test_many_people_behind_one_address_all_get_in(bot: Bot) -> None:
 async def test_when_the_database_fails_the_presser_and_the_page_still_hear(bot: Bot) -> None:
     room_id = await create_room(bot)
     link = link_in(await press_join(bot, room_id, user=ALICE))
-    async with bot.runtime.store.engine.begin() as connection:
-        await connection.exec_driver_sql("DROP TABLE join_codes")  # every code write now fails
+    await execute(bot.runtime.store, text("DROP TABLE join_codes"))  # every code write now fails
     told = await press_join(bot, room_id, user=ALICE)
     assert told.user == ALICE
     assert "could not do that just now" in said(told)

@@ -41,6 +41,7 @@ from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import DEFAULT_SCOPES, FakeSlack
 from bot.main import EdgeSite, Options, Runtime, web_app
 from bot.store.tables import JournalRow
+from tests.database import fetch
 
 TEAM = "T0LOCAL"
 CHANNEL = "C0LOCAL"
@@ -214,12 +215,8 @@ class Bot:
 
     async def journal(self) -> list[JournalEntry]:
         """Every journal entry, oldest first (whatever its state)."""
-        async with self.runtime.store.engine.connect() as connection:
-            keys = list(
-                await connection.scalars(
-                    select(JournalRow.key).order_by(JournalRow.accepted_at, JournalRow.key)
-                )
-            )
+        query = select(JournalRow.key).order_by(JournalRow.accepted_at, JournalRow.key)
+        keys = [row.key for row in await fetch(self.runtime.store, query)]
         entries = [await self.runtime.store.journal.get(key) for key in keys]
         return [entry for entry in entries if entry is not None]
 

@@ -25,6 +25,7 @@ from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import FakeSlack
 from bot.store.store import Store
 from bot.store.tables import JournalRow, RoomRow
+from tests.database import execute, fetch
 from tests.reliability.harness import (
     ME,
     TEAM,
@@ -94,8 +95,7 @@ async def test_a_replica_killed_mid_work_is_taken_over_by_the_other(postgres_url
 
 
 async def journal_keys(store: Store) -> list[str]:
-    async with store.engine.connect() as connection:
-        return list(await connection.scalars(select(JournalRow.key)))
+    return [row.key for row in await fetch(store, select(JournalRow.key))]
 
 
 async def test_a_create_resumed_after_its_room_was_posted_is_not_posted_again(bot: Bot) -> None:
@@ -110,17 +110,17 @@ async def test_a_create_resumed_after_its_room_was_posted_is_not_posted_again(bo
     assert room is not None
     assert room.message is not None
     assert len(bot.slack.messages) == 1
-    async with bot.runtime.store.engine.begin() as connection:  # the state a SIGKILL leaves
-        await connection.execute(
-            update(JournalRow)
-            .where(JournalRow.key == entry.key)
-            .values(
-                state=JournalState.ROOM_CREATED.value,
-                answered_at=None,
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
+    await execute(  # the state a SIGKILL leaves
+        bot.runtime.store,
+        update(JournalRow)
+        .where(JournalRow.key == entry.key)
+        .values(
+            state=JournalState.ROOM_CREATED.value,
+            answered_at=None,
+            lease_owner=None,
+            lease_until=None,
+        ),
+    )
 
     await bot.runtime.worker.run_once()
     await bot.settle()
@@ -141,22 +141,20 @@ async def crash_after_posting(bot: Bot, channel: str = "C0ROOMS") -> tuple[str, 
     entry = (await bot.journal())[0]
     assert entry.room_id is not None
     [card] = bot.slack.channel_messages(channel)
-    async with bot.runtime.store.engine.begin() as connection:
-        await connection.execute(
-            update(JournalRow)
-            .where(JournalRow.key == entry.key)
-            .values(
-                state=JournalState.ROOM_CREATED.value,
-                answered_at=None,
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
-        await connection.execute(
-            update(RoomRow)
-            .where(RoomRow.id == entry.room_id)
-            .values(message_channel_id=None, message_ts=None)
-        )
+    await execute(
+        bot.runtime.store,
+        update(JournalRow)
+        .where(JournalRow.key == entry.key)
+        .values(
+            state=JournalState.ROOM_CREATED.value,
+            answered_at=None,
+            lease_owner=None,
+            lease_until=None,
+        ),
+        update(RoomRow)
+        .where(RoomRow.id == entry.room_id)
+        .values(message_channel_id=None, message_ts=None),
+    )
     return entry.key, card.ts
 
 

@@ -11,10 +11,11 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import FakeSlack
-from bot.store.engine import create_engine
+from bot.store.engine import open_database
 from tests.reliability.harness import (
     BRIEF_RETRY,
     TEAM,
@@ -43,22 +44,25 @@ END $$;
 async def make_read_only(postgres_url: str) -> None:
     """Every table of the test's schema refuses writes from now on, as after a failover to a
     read-only server (the database itself is shared with other tests)."""
-    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(READ_ONLY))
-            tables = await connection.scalars(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-            )
-            for table in list(tables):
-                await connection.execute(
-                    text(
-                        "CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE OR DELETE "
-                        f'ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()'
-                    )
+
+    def refuse(session: Session) -> None:
+        session.execute(text(READ_ONLY))
+        tables = session.scalars(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        )
+        for table in list(tables):
+            session.execute(
+                text(
+                    "CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE OR DELETE "
+                    f'ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()'
                 )
+            )
+
+    database = open_database(postgres_url)
+    try:
+        await database.write(refuse)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_a_database_that_refuses_writes_makes_healthz_fail_with_the_reason(

@@ -17,6 +17,7 @@ from bot.domain import JournalEntry, Role
 from bot.local.dev_cli import CHANNEL, ME, TEAM, LocalBot
 from bot.slack import blocks
 from bot.store.tables import JournalRow
+from tests.database import execute, fetch
 from tests.slack.conftest import press
 
 
@@ -97,8 +98,7 @@ async def test_a_create_from_someone_whose_zone_is_known_is_journalled_resolved(
 
 
 async def journal_entries(bot: LocalBot) -> list[JournalEntry]:
-    async with bot.runtime.store.engine.connect() as connection:
-        keys = list(await connection.scalars(select(JournalRow.key)))
+    keys = [row.key for row in await fetch(bot.runtime.store, select(JournalRow.key))]
     found = [await bot.runtime.store.journal.get(key) for key in keys]
     return [entry for entry in found if entry is not None]
 
@@ -317,8 +317,7 @@ async def test_the_same_signed_request_is_journalled_once_even_past_one_replicas
 async def test_a_broken_journal_refuses_the_command_in_words(bot: LocalBot) -> None:
     from sqlalchemy import text
 
-    async with bot.runtime.store.engine.begin() as connection:
-        await connection.execute(text("DROP TABLE journal"))
+    await execute(bot.runtime.store, text("DROP TABLE journal"))
     ack = await bot.command("/room create tomorrow")
     assert "nothing was done" in json.dumps(ack)
     assert bot.emulator.state.rooms_created == 0

@@ -20,6 +20,7 @@ from bot.local.dev_cli import ME, LocalBot
 from bot.service.resolved import ResolvedCommand
 from bot.slack import blocks
 from bot.store.tables import JournalRow
+from tests.database import execute
 from tests.slack.conftest import press
 from tests.slack.test_flows import create, dump, journal_entries
 
@@ -193,18 +194,18 @@ async def test_a_change_resumed_after_acs_did_it_repeats_the_same_change(
     await said(bot, text)
     entry = await latest_entry(bot, verb=verb)
     done = await room(bot, room_id)
-    async with bot.runtime.store.engine.begin() as connection:
-        await connection.execute(
-            update(JournalRow)
-            .where(JournalRow.key == entry.key)
-            .values(
-                state=JournalState.ACCEPTED.value,
-                room_id=None,
-                answered_at=None,
-                lease_owner=None,
-                lease_until=None,
-            )
-        )
+    await execute(
+        bot.runtime.store,
+        update(JournalRow)
+        .where(JournalRow.key == entry.key)
+        .values(
+            state=JournalState.ACCEPTED.value,
+            room_id=None,
+            answered_at=None,
+            lease_owner=None,
+            lease_until=None,
+        ),
+    )
     before = len(bot.slack.ephemerals)
     edits = sum(len(e.edits) for e in bot.slack.ephemerals)
 

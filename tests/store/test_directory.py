@@ -1,4 +1,5 @@
-"""The identity directory against the ACS emulator through the real IdentityClient."""
+"""The identity directory, and the service creating identities through it, against the ACS
+emulator through the real IdentityClient, on both backends."""
 
 from __future__ import annotations
 
@@ -13,15 +14,23 @@ from bot.acs.errors import AcsError
 from bot.acs.models import CommunicationIdentity
 from bot.domain import IdentityMapping, IdentitySource, ImportReport, ImportRow
 from bot.local.emulator import EmulatorServer
+from bot.service.identities import KNOWN_FOR, UserIdentities
+from bot.service.ports import AcsIdentities
 from bot.store import ImportRejected, Store
-from bot.store.directory import KNOWN_FOR, IdentityDirectory
-from bot.store.engine import Sessions
 from tests.store.helpers import (
     NOW,
     deleted_identities,
     live_identities,
     unreachable_identity_client,
 )
+
+
+def identities(store: Store, acs: AcsIdentities) -> UserIdentities:
+    """The service's identities over *store*: one per store and ACS client, as in a replica."""
+    made: dict[int, UserIdentities] = store.__dict__.setdefault("_test_identities", {})
+    if id(acs) not in made:
+        made[id(acs)] = UserIdentities(store.identities, acs)
+    return made[id(acs)]
 
 
 class MeetAtCreate:
@@ -49,12 +58,12 @@ async def test_first_mention_creates_an_identity_and_later_ones_reuse_it(
     store: Store, emulator: EmulatorServer, identity_client: IdentityClient
 ) -> None:
     """The first mention creates and stores an identity; every later one reuses it without ACS."""
-    first = await store.identities.get_or_create("T1", "U1", identity_client, now=NOW)
+    first = await identities(store, identity_client).get_or_create("T1", "U1", now=NOW)
     assert live_identities(emulator) == {first.acs_raw_id}
     assert first == IdentityMapping("T1", "U1", first.acs_raw_id, IdentitySource.PROVISIONED, NOW)
 
-    again = await store.identities.get_or_create(
-        "T1", "U1", identity_client, now=NOW + timedelta(days=1)
+    again = await identities(store, identity_client).get_or_create(
+        "T1", "U1", now=NOW + timedelta(days=1)
     )
     assert again == first
     assert len(emulator.state.identities) == 1  # no second ACS call was made
@@ -65,8 +74,8 @@ async def test_the_same_user_id_in_two_workspaces_gets_two_identities(
     store: Store, emulator: EmulatorServer, identity_client: IdentityClient
 ) -> None:
     """The key is (team, user): the same user id in another workspace is another person."""
-    one = await store.identities.get_or_create("T1", "U1", identity_client, now=NOW)
-    other = await store.identities.get_or_create("T2", "U1", identity_client, now=NOW)
+    one = await identities(store, identity_client).get_or_create("T1", "U1", now=NOW)
+    other = await identities(store, identity_client).get_or_create("T2", "U1", now=NOW)
     assert one.acs_raw_id != other.acs_raw_id
     assert live_identities(emulator) == {one.acs_raw_id, other.acs_raw_id}
 
@@ -76,7 +85,7 @@ async def test_concurrent_first_mentions_in_one_process_create_one_identity(
 ) -> None:
     """Five handlers meeting the same new user at once: one row, one live identity."""
     results = await asyncio.gather(
-        *(store.identities.get_or_create("T1", "U1", identity_client, now=NOW) for _ in range(5))
+        *(identities(store, identity_client).get_or_create("T1", "U1", now=NOW) for _ in range(5))
     )
     assert len({r.acs_raw_id for r in results}) == 1
     assert live_identities(emulator) == {results[0].acs_raw_id}
@@ -92,8 +101,8 @@ async def test_two_replicas_meeting_a_new_user_end_with_one_identity(
     provisioner = MeetAtCreate(identity_client, barrier)
     async with Store.open(database_url) as replica:
         results = await asyncio.gather(
-            store.identities.get_or_create("T1", "U1", provisioner, now=NOW),
-            replica.identities.get_or_create("T1", "U1", provisioner, now=NOW),
+            identities(store, provisioner).get_or_create("T1", "U1", now=NOW),
+            identities(replica, provisioner).get_or_create("T1", "U1", now=NOW),
         )
     winner = results[0].acs_raw_id
     assert results[1].acs_raw_id == winner
@@ -109,8 +118,8 @@ async def test_two_replicas_meeting_many_new_users_agree_on_every_one(
     users = [f"U{n}" for n in range(1, 6)]
     async with Store.open(database_url) as replica:
         ours, theirs = await asyncio.gather(
-            store.identities.get_or_create_many("T1", users, identity_client, now=NOW),
-            replica.identities.get_or_create_many("T1", reversed(users), identity_client, now=NOW),
+            identities(store, identity_client).get_or_create_many("T1", users, now=NOW),
+            identities(replica, identity_client).get_or_create_many("T1", reversed(users), now=NOW),
         )
     assert list(ours) == users
     assert list(theirs) == users[::-1]
@@ -126,14 +135,14 @@ async def test_get_or_create_many_reuses_known_users_and_keeps_the_order_given(
     store: Store, emulator: EmulatorServer, identity_client: IdentityClient
 ) -> None:
     """Known users are looked up, new ones created; the result follows the order asked for."""
-    known = await store.identities.get_or_create("T1", "U2", identity_client, now=NOW)
-    mappings = await store.identities.get_or_create_many(
-        "T1", ["U3", "U2", "U1", "U3"], identity_client, now=NOW
+    known = await identities(store, identity_client).get_or_create("T1", "U2", now=NOW)
+    mappings = await identities(store, identity_client).get_or_create_many(
+        "T1", ["U3", "U2", "U1", "U3"], now=NOW
     )
     assert list(mappings) == ["U3", "U2", "U1"]  # once each, first-seen order
     assert mappings["U2"] == known
     assert len(live_identities(emulator)) == 3
-    assert await store.identities.get_or_create_many("T1", [], identity_client, now=NOW) == {}
+    assert await identities(store, identity_client).get_or_create_many("T1", [], now=NOW) == {}
 
 
 async def test_a_failing_create_stores_nothing(
@@ -142,9 +151,9 @@ async def test_a_failing_create_stores_nothing(
     """ACS unreachable: the error reaches the caller (the journal retries later); no row."""
     async with unreachable_identity_client() as down:
         with pytest.raises(AcsError):
-            await store.identities.get_or_create("T1", "U1", down, now=NOW)
+            await identities(store, down).get_or_create("T1", "U1", now=NOW)
     assert await store.identities.lookup("T1", "U1") is None
-    mapping = await store.identities.get_or_create("T1", "U1", identity_client, now=NOW)
+    mapping = await identities(store, identity_client).get_or_create("T1", "U1", now=NOW)
     assert live_identities(emulator) == {mapping.acs_raw_id}
 
 
@@ -165,8 +174,8 @@ async def test_a_failing_create_among_many_keeps_the_others(
                 await identity_client.delete_user(raw_id)
 
         with pytest.raises(AcsError):
-            await store.identities.get_or_create_many(
-                "T1", ["U1", "U2"], SecondCreateFails(), now=NOW
+            await identities(store, SecondCreateFails()).get_or_create_many(
+                "T1", ["U1", "U2"], now=NOW
             )
     stored = await store.identities.list()
     assert len(stored) == 1
@@ -189,10 +198,10 @@ async def test_a_surplus_identity_that_cannot_be_deleted_is_logged_not_raised(
 
         provisioner = CannotDelete(identity_client, asyncio.Barrier(2))
         async with Store.open(database_url) as replica:
-            with caplog.at_level(logging.WARNING, logger="roombot.store.directory"):
+            with caplog.at_level(logging.WARNING, logger="roombot.service.identities"):
                 results = await asyncio.gather(
-                    store.identities.get_or_create("T1", "U1", provisioner, now=NOW),
-                    replica.identities.get_or_create("T1", "U1", provisioner, now=NOW),
+                    identities(store, provisioner).get_or_create("T1", "U1", now=NOW),
+                    identities(replica, provisioner).get_or_create("T1", "U1", now=NOW),
                 )
     assert results[0] == results[1]
     assert len(live_identities(emulator)) == 2  # the surplus is still there ...
@@ -313,8 +322,8 @@ async def test_mappings_read_are_reused_for_a_while_then_read_again(
     so a replacement imported by another process shows once that time has passed."""
     await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_old")], now=NOW)
     clock = [0.0]
-    directory = IdentityDirectory(Sessions(store.engine), monotonic=lambda: clock[0])
-    first = await directory.get_or_create_many("T1", ["U1"], identity_client, now=NOW)
+    directory = UserIdentities(store.identities, identity_client, monotonic=lambda: clock[0])
+    first = await directory.get_or_create_many("T1", ["U1"], now=NOW)
     assert first["U1"].acs_raw_id == "8:acs:r_old"
 
     async with Store.open(database_url) as elsewhere:  # `roombot identities import --replace`
@@ -322,8 +331,8 @@ async def test_mappings_read_are_reused_for_a_while_then_read_again(
             [ImportRow(1, "T1", "U1", "8:acs:r_new")], now=NOW, replace=True
         )
     clock[0] = KNOWN_FOR - 1
-    again = await directory.get_or_create_many("T1", ["U1"], identity_client, now=NOW)
+    again = await directory.get_or_create_many("T1", ["U1"], now=NOW)
     assert again["U1"].acs_raw_id == "8:acs:r_old"  # reused, not read
     clock[0] = KNOWN_FOR + 1
-    later = await directory.get_or_create_many("T1", ["U1"], identity_client, now=NOW)
+    later = await directory.get_or_create_many("T1", ["U1"], now=NOW)
     assert later["U1"].acs_raw_id == "8:acs:r_new"

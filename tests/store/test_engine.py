@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import ast
-import asyncio
 import socket
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
+from sqlalchemy.orm import Session
 
 import bot.slack
-from bot.domain import NewJournalEntry, new_journal_key
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
-from bot.store.engine import create_engine, prepare_url
+from bot.store.engine import open_database, prepare_url
+from tests.journal_entries import new_entry
 from tests.store.helpers import NOW
 
 
@@ -27,8 +29,6 @@ from tests.store.helpers import NOW
         # every connection to :memory: would open its own empty database
         ("sqlite+aiosqlite:///:memory:", "SQLite file"),
         ("sqlite+aiosqlite://", "SQLite file"),
-        # a synchronous driver would block the event loop
-        ("sqlite:///var/roombot.db", "unsupported DATABASE_URL driver 'sqlite'"),
         ("postgresql://u@h/db", "unsupported DATABASE_URL driver 'postgresql'"),
         ("mysql+aiomysql://u@h/db", "unsupported"),
     ],
@@ -45,55 +45,53 @@ async def test_relative_sqlite_path_is_resolved_against_cwd_and_its_folder_creat
     """The default `sqlite+aiosqlite:///var/roombot.db` lands in ./var, created on start."""
     monkeypatch.chdir(tmp_path)
     async with Store.open("sqlite+aiosqlite:///var/roombot.db", migrate=True) as store:
-        assert store.engine.url.database == str(tmp_path / "var" / "roombot.db")
+        assert store.database.url.database == str(tmp_path / "var" / "roombot.db")
         monkeypatch.chdir("/")  # a later chdir must not move the database
         await store.ping()
     assert (tmp_path / "var" / "roombot.db").is_file()
 
 
-async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
-    """WAL lets readers run beside the writer; the busy timeout queues concurrent writers."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+def _pragmas(session: Session) -> dict[str, Any]:
+    names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous", "mmap_size")
+    return {name: session.execute(text(f"PRAGMA {name}")).scalar() for name in names}
+
+
+async def test_sqlite_connections_use_wal_full_sync_busy_timeout_and_foreign_keys(
+    tmp_path: Path,
+) -> None:
+    """WAL lets readers run beside the writer; FULL makes a commit durable when it returns
+    (an ack's promise); the busy timeout queues writers of other processes."""
+    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     try:
-        async with engine.connect() as connection:
-            journal_mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
-            busy_timeout = (await connection.execute(text("PRAGMA busy_timeout"))).scalar()
-            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+        written = await database.write(_pragmas)
+        read = await database.read(_pragmas)
     finally:
-        await engine.dispose()
-    assert (journal_mode, busy_timeout, foreign_keys) == ("wal", 10_000, 1)
+        await database.dispose()
+    expected = {
+        "journal_mode": "wal",
+        "busy_timeout": 10_000,
+        "foreign_keys": 1,
+        "synchronous": 2,  # FULL
+        "mmap_size": 0,
+    }
+    assert written == read == expected
 
 
-async def test_wal_checkpoints_happen_off_the_event_loop(tmp_path: Path) -> None:
-    """No connection of the store checkpoints on commit (that ran on the loop's thread and
-    stalled acks); the store's checkpointer copies the WAL back from a thread."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
-    async with Store.open(url, migrate=True) as store:
-        async with store.engine.connect() as connection:
-            pool_setting = (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
-        hot = store.journal._sessions.hot
-        assert hot is not None
-        hot_setting = hot._opened().execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        assert (pool_setting, hot_setting) == (0, 0)
-        for _ in range(30):
-            assert await store.journal.accept(_new_entry())
-        checkpointer = store._checkpointer
-        assert checkpointer is not None
-        await asyncio.to_thread(checkpointer.checkpoint)
-        busy, frames, copied = hot._opened().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        assert (busy, frames) == (0, copied)  # everything in the WAL is in the database file
+async def test_sqlite_runs_every_transaction_off_the_event_loop(tmp_path: Path) -> None:
+    """Writes run on one writer thread, reads on reader threads: never on the loop's."""
+    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
 
+    def thread(_session: Session) -> str:
+        return threading.current_thread().name
 
-def _new_entry() -> NewJournalEntry:
-    return NewJournalEntry(
-        key=new_journal_key(),
-        command={"kind": "text", "text": "create tomorrow"},
-        team_id="T1",
-        user_id="U1",
-        channel_id="C1",
-        response_url=None,
-        accepted_at=datetime.now(UTC),
-    )
+    try:
+        writers = {await database.write(thread) for _ in range(5)}
+        readers = {await database.read(thread) for _ in range(5)}
+    finally:
+        await database.dispose()
+    assert len(writers) == 1
+    assert writers.pop().startswith("sqlite-writer")
+    assert all(name.startswith("sqlite-reader") for name in readers)
 
 
 async def test_open_without_migrate_refuses_an_empty_database(database_url: str) -> None:
@@ -116,7 +114,7 @@ async def test_ping_reports_an_unreachable_database_without_raising_driver_error
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    store = Store(create_engine(f"postgresql+asyncpg://postgres:secret@127.0.0.1:{port}/none"))
+    store = Store(open_database(f"postgresql+asyncpg://postgres:secret@127.0.0.1:{port}/none"))
     try:
         with pytest.raises(StoreUnavailable, match="unavailable") as raised:
             await store.ping()
@@ -149,20 +147,34 @@ async def test_datetimes_come_back_aware_in_utc(store: Store) -> None:
     assert fetched.valid_from.hour == 9
 
 
-async def test_naive_datetimes_are_refused(store: Store) -> None:
-    """A naive time has no single meaning; storing it would silently shift it later."""
-    with pytest.raises(StatementError, match="naive datetime"):
+async def test_naive_datetimes_are_refused_on_every_write(store: Store) -> None:
+    """A naive time has no single meaning; storing it would silently shift it later. Every
+    write refuses one the same way on both backends (there is one write path), and nothing
+    is stored."""
+    naive = datetime(2025, 3, 3, 10, 0)  # naive: the point of the test
+    refused = (ValueError, StatementError)  # ours before the SQL, or the column type's
+    with pytest.raises(refused, match="naive datetime"):
         await store.rooms.record_created(
             room_id="99000000000000002",
             team_id="T1",
             channel_id="C1",
             creator_id="U1",
-            valid_from=datetime(2025, 3, 3, 10, 0),  # naive: the point of the test
-            valid_until=datetime(2025, 3, 3, 11, 0),
+            valid_from=naive,
+            valid_until=naive + timedelta(hours=1),
             pstn_dial_out=False,
             participants=[],
             now=NOW,
         )
+    assert await store.rooms.get("99000000000000002") is None
+    entry = new_entry(command={"action": "list"}, accepted_at=NOW)
+    assert await store.journal.accept_leased(entry, worker_id="w1", lease=timedelta(minutes=1))
+    with pytest.raises(refused, match="naive datetime"):
+        await store.journal.pin_command(entry.key, {"action": "list"}, "w1", now=naive)
+    with pytest.raises(refused, match="naive datetime"):
+        await store.journal.release(entry.key, "w1", now=naive)
+    kept = await store.journal.get(entry.key)
+    assert kept is not None
+    assert (kept.lease_owner, kept.updated_at) == ("w1", NOW)
 
 
 def test_every_exported_name_resolves() -> None:

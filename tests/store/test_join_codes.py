@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.store import Store
 from bot.store.join_codes import JoinGrant, RedeemFailure, hash_code
 from bot.store.tables import JoinCodeRow
+from tests.database import fetch
 
 NOW = datetime(2027, 1, 20, 9, 0, tzinfo=UTC)
 CODE = "k3Yq2c0dE_exampleexampleexampleexample"
@@ -27,8 +28,7 @@ def grant(*, user: str = "U1", expires: timedelta = timedelta(minutes=5)) -> Joi
 
 async def test_a_code_is_stored_only_as_its_hash(store: Store) -> None:
     await store.join_codes.add(CODE, grant(), now=NOW)
-    async with store.engine.connect() as connection:
-        rows = (await connection.execute(select(JoinCodeRow.code_hash))).all()
+    rows = await fetch(store, select(JoinCodeRow.code_hash))
     assert [row[0] for row in rows] == [hash_code(CODE)]
     assert CODE not in repr(rows)
 

@@ -16,10 +16,11 @@ from sqlalchemy import MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
 from bot.cli import main
-from bot.domain import IdentitySource, NewJournalEntry, ParticipantRecord, Role, new_journal_key
+from bot.domain import IdentitySource, ParticipantRecord, Role
 from bot.store import SchemaNotCurrent, Store
 from bot.store import migrate as migrations
 from bot.store.tables import Base
+from tests.journal_entries import new_entry
 from tests.store.helpers import NOW
 
 FIRST = "0001"
@@ -132,15 +133,7 @@ async def test_upgrade_from_the_previous_revision_keeps_the_data(database_url: s
         assert room.valid_until == NOW + timedelta(days=1)
         assert room.participants == (ParticipantRecord("U1", "8:acs:r_1", Role.PRESENTER),)
         # ... and the new table works.
-        entry = NewJournalEntry(
-            key=new_journal_key(),
-            command={"text": "create"},
-            team_id="T1",
-            user_id="U1",
-            channel_id="C1",
-            response_url=None,
-            accepted_at=NOW,
-        )
+        entry = new_entry(command={"text": "create"}, accepted_at=NOW)
         assert await store.journal.accept(entry)
     assert await _run(database_url, _schema_differences) == []
 

@@ -9,15 +9,14 @@ import pytest
 
 from bot.domain import (
     JournalEntry,
-    NewJournalEntry,
     ParticipantRecord,
     PostedMessage,
     Role,
     RoomRecord,
     RoomState,
-    new_journal_key,
 )
 from bot.store import RoomDeleted, RoomNotFound, Store
+from tests.journal_entries import new_entry
 from tests.store.helpers import NOW
 
 HOUR = timedelta(hours=1)
@@ -258,15 +257,7 @@ async def test_the_message_showing_a_room_is_remembered_even_after_deletion(
 async def _leased_create(store: Store) -> JournalEntry:
     """A create accepted and leased to worker w1, as the ack leaves it."""
     entry = await store.journal.accept_leased(
-        NewJournalEntry(
-            key=new_journal_key(),
-            command={"kind": "text", "text": "create tomorrow"},
-            team_id="T1",
-            user_id="UALICE",
-            channel_id="C1",
-            response_url=None,
-            accepted_at=NOW,
-        ),
+        new_entry(user_id="UALICE", accepted_at=NOW),
         worker_id="w1",
         lease=HOUR,
     )
