@@ -36,10 +36,9 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.orm import Session
 
 from bot.domain import JournalEntry, JournalState
 from bot.local.emulator import EmulatorServer
@@ -191,8 +190,8 @@ async def wait_until(
     return time.monotonic() - started
 
 
-def _journal_keys(session: Session) -> list[str]:
-    return list(session.scalars(select(JournalRow.key)))
+def _journal_keys(connection: Connection) -> list[str]:
+    return list(connection.scalars(select(JournalRow.key)))
 
 
 async def journal_entries(database: str) -> list[JournalEntry]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Executable
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.store import Store
 
@@ -14,9 +14,9 @@ from bot.store import Store
 async def execute(store: Store, *statements: Executable) -> None:
     """Run *statements* in one write transaction of their own."""
 
-    def run(session: Session) -> None:
+    def run(connection: Connection) -> None:
         for statement in statements:
-            session.execute(statement)
+            connection.execute(statement)
 
     await store.database.write(run)
 
@@ -24,7 +24,7 @@ async def execute(store: Store, *statements: Executable) -> None:
 async def fetch(store: Store, statement: Executable) -> list[Any]:
     """The rows *statement* selects, read in a transaction of its own."""
 
-    def run(session: Session) -> list[Any]:
-        return list(session.execute(statement).all())
+    def run(connection: Connection) -> list[Any]:
+        return list(connection.execute(statement).all())
 
     return await store.database.read(run)

@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import select, tuple_, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from bot.domain import IdentityMapping, IdentitySource, ImportReport, ImportRow, RowProblem
-from bot.store.engine import Database, insert_ignoring_conflicts
+from bot.store.engine import Database, insert_ignoring_conflicts, orm
 from bot.store.errors import ImportRejected
 from bot.store.tables import IdentityRow
 
@@ -96,8 +97,9 @@ class IdentityDirectory:
 
 
 def _lookup_many(
-    session: Session, team_id: str, wanted: builtins.list[str]
+    connection: Connection, team_id: str, wanted: builtins.list[str]
 ) -> dict[str, IdentityMapping]:
+    session = orm(connection)
     found: dict[str, IdentityMapping] = {}
     for chunk in _chunks(wanted):
         rows = session.scalars(
@@ -109,13 +111,20 @@ def _lookup_many(
     return found
 
 
-def _mappings(session: Session, query: Any) -> builtins.list[IdentityMapping]:
+def _mappings(connection: Connection, query: Any) -> builtins.list[IdentityMapping]:
+    session = orm(connection)
     return [_mapping(row) for row in session.scalars(query)]
 
 
 def _record(
-    session: Session, insert: Any, team_id: str, slack_user_id: str, raw_id: str, now: datetime
+    connection: Connection,
+    insert: Any,
+    team_id: str,
+    slack_user_id: str,
+    raw_id: str,
+    now: datetime,
 ) -> IdentityMapping:
+    session = orm(connection)
     session.execute(
         insert.values(
             team_id=team_id,
@@ -132,13 +141,20 @@ def _record(
 
 
 def _import(
-    session: Session, rows: Sequence[ImportRow], *, now: datetime, replace: bool, dry_run: bool
+    connection: Connection,
+    rows: Sequence[ImportRow],
+    *,
+    now: datetime,
+    replace: bool,
+    dry_run: bool,
 ) -> ImportReport:
+    session = orm(connection)
     plan = _plan_import(session, rows, replace=replace)
     if plan.problems:
         raise ImportRejected(plan.problems)
     if not dry_run:
         _apply_import(session, plan, now)
+        session.flush()
     return plan.report()
 
 

@@ -1,7 +1,7 @@
 """The database per backend, and `Database`: one transaction per repository call.
 
 Every store operation is written once, as a plain function of a synchronous SQLAlchemy
-`Session`, and `Database` runs it in one transaction on either backend:
+`Connection`, and `Database` runs it in one transaction on either backend:
 
 - **SQLite** (the embedded default): a synchronous engine on the standard `sqlite3` driver.
   Writes run on one dedicated writer thread, reads on a small pool of reader threads, and the
@@ -15,7 +15,7 @@ Every store operation is written once, as a plain function of a synchronous SQLA
   memory map, and foreign keys on; writes open with `BEGIN IMMEDIATE`, so a writer never
   fails to upgrade a read lock.
 - **PostgreSQL**: asyncpg through SQLAlchemy's async engine; the same function runs inside
-  `AsyncSession.run_sync`. Cross-replica safety comes from the statements themselves
+  `AsyncConnection.run_sync`. Cross-replica safety comes from the statements themselves
   (`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, conditional updates).
 """
 
@@ -35,7 +35,7 @@ import sqlalchemy
 from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -143,23 +143,25 @@ def _split_server_settings(url: URL) -> tuple[URL, dict[str, str]]:
 
 
 class Database:
-    """Runs store operations, each a function of a `Session`, in one transaction each.
+    """Runs store operations, each a function of a SQLAlchemy `Connection`, in one
+    transaction each.
 
     `write(work, *args)` commits what *work* did (or rolls it back when it raises) and
     returns its result; `read(work, *args)` rolls back at the end. *work* must return plain
-    values (domain values, ints), never ORM rows: its session is gone when it returns.
+    values (domain values, ints), never ORM rows. Most work is Core statements on the
+    connection; work that needs the ORM opens `orm(connection)`, which joins the transaction.
     """
 
     dialect: str
     url: URL
 
     async def write(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         raise NotImplementedError
 
     async def write_one(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """`write` for *work* whose one write is a single statement, atomic by itself.
 
@@ -171,7 +173,7 @@ class Database:
         return await self.write(work, *args, **kwargs)
 
     async def read(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         raise NotImplementedError
 
@@ -200,14 +202,14 @@ class SqliteDatabase(Database):
         self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
 
     async def write(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         loop = asyncio.get_running_loop()
         job = partial(_in_transaction, self._writing, work, *args, **kwargs)
         return await loop.run_in_executor(self._writer, job)
 
     async def read(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         loop = asyncio.get_running_loop()
         job = partial(_in_transaction, self.engine, work, *args, **kwargs)
@@ -223,8 +225,14 @@ class SqliteDatabase(Database):
 
 
 def _in_transaction(bind: Engine, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with Session(bind, expire_on_commit=False) as session, session.begin():
-        return work(session, *args, **kwargs)
+    with bind.begin() as connection:
+        return work(connection, *args, **kwargs)
+
+
+def orm(connection: Connection) -> Session:
+    """An ORM session inside *connection*'s transaction: it never commits or rolls back on
+    its own (the `Database` call does), so flush what it changed before returning."""
+    return Session(connection, expire_on_commit=False, autoflush=True)
 
 
 def _prepare_sqlite(engine: Engine, *, migrating: bool) -> None:
@@ -281,7 +289,7 @@ def _switch_to_wal(cursor: Any) -> None:
 
 
 class PostgresDatabase(Database):
-    """PostgreSQL through asyncpg; each operation runs in `AsyncSession.run_sync`."""
+    """PostgreSQL through asyncpg; each operation runs in `AsyncConnection.run_sync`."""
 
     def __init__(self, url: URL, **options: Any) -> None:
         self.dialect = "postgresql"
@@ -300,30 +308,27 @@ class PostgresDatabase(Database):
             prepared, connect_args=connect_args, **options
         )
         self.url = self.engine.url
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._autocommit = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-        )
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def write(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        async with self._sessions() as session, session.begin():
-            return await session.run_sync(work, *args, **kwargs)
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(work, *args, **kwargs)
 
     async def write_one(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        async with self._autocommit() as session:
-            return await session.run_sync(work, *args, **kwargs)
+        async with self._autocommit.connect() as connection:
+            return await connection.run_sync(work, *args, **kwargs)
 
     async def read(
-        self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+        self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         # Autocommit: under READ COMMITTED each statement sees its own snapshot inside a
         # transaction too, so BEGIN and ROLLBACK would only add two round trips.
-        async with self._autocommit() as session:
-            return await session.run_sync(work, *args, **kwargs)
+        async with self._autocommit.connect() as connection:
+            return await connection.run_sync(work, *args, **kwargs)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.domain import JournalState
 from bot.store.engine import Database
@@ -52,12 +52,12 @@ async def check(database: Database, *, replica: str, now: datetime) -> DatabaseH
     return DatabaseHealth(pending_commands=int(count or 0), oldest_pending_since=_aware(oldest))
 
 
-def _beat(session: Session, upsert: Any) -> None:
-    session.execute(upsert)
+def _beat(connection: Connection, upsert: Any) -> None:
+    connection.execute(upsert)
 
 
-def _pending(session: Session) -> tuple[Any, Any]:
-    count, oldest = session.execute(
+def _pending(connection: Connection) -> tuple[Any, Any]:
+    count, oldest = connection.execute(
         select(func.count(), func.min(JournalRow.accepted_at)).where(
             JournalRow.state != JournalState.ANSWERED.value
         )

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.domain import JoinGrant, RedeemFailure
 from bot.store.engine import Database
@@ -101,23 +101,23 @@ def _failure(row: Any, now: datetime) -> RedeemFailure | None:
     return None
 
 
-def _first(session: Session, statement: Any) -> Any:
-    return session.execute(statement).first()
+def _first(connection: Connection, statement: Any) -> Any:
+    return connection.execute(statement).first()
 
 
-def _count(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).scalar_one() or 0)
+def _count(connection: Connection, statement: Any) -> int:
+    return int(connection.execute(statement).scalar_one() or 0)
 
 
-def _add(session: Session, code_hash: str, grant: JoinGrant, *, now: datetime) -> None:
-    session.execute(
+def _add(connection: Connection, code_hash: str, grant: JoinGrant, *, now: datetime) -> None:
+    connection.execute(
         delete(_CODES).where(
             _CODES.c.team_id == grant.team_id,
             _CODES.c.user_id == grant.user_id,
             _CODES.c.expires_at < now - KEEP_SPENT,
         )
     )
-    session.execute(
+    connection.execute(
         insert(_CODES).values(
             code_hash=code_hash,
             team_id=grant.team_id,

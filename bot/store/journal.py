@@ -37,7 +37,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.domain import (
     RESPONSE_URL_LIFETIME,
@@ -363,23 +363,23 @@ class Journal:
         return await self._db.write_one(_first, statement) is not None
 
 
-# --- the work each method hands to `Database`: plain functions of a Session ------------------
+# --- the work each method hands to `Database`: plain functions of a Connection ---------------
 
 
-def _first(session: Session, statement: Any, params: Mapping[str, Any] | None = None) -> Any:
-    return session.execute(statement, params).first()
+def _first(connection: Connection, statement: Any, params: Mapping[str, Any] | None = None) -> Any:
+    return connection.execute(statement, params).first()
 
 
-def _all(session: Session, statement: Any) -> list[Any]:
-    return list(session.execute(statement).all())
+def _all(connection: Connection, statement: Any) -> list[Any]:
+    return list(connection.execute(statement).all())
 
 
-def _count(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).scalar_one() or 0)
+def _count(connection: Connection, statement: Any) -> int:
+    return int(connection.execute(statement).scalar_one() or 0)
 
 
-def _entries(session: Session, statement: Any) -> list[JournalEntry]:
-    return [_entry(row) for row in session.execute(statement)]
+def _entries(connection: Connection, statement: Any) -> list[JournalEntry]:
+    return [_entry(row) for row in connection.execute(statement)]
 
 
 # Statements built once and run with parameters: building one per call (and its cache key)
@@ -442,15 +442,15 @@ _LOCK = _BY_KEY.with_for_update()
 
 
 def _moved(
-    session: Session, statement: Update, key: str, worker_id: str, **params: Any
+    connection: Connection, statement: Update, key: str, worker_id: str, **params: Any
 ) -> JournalEntry | None:
     """Run one of the move statements; the moved entry, or None when nothing matched."""
-    row = session.execute(statement, {"b_key": key, "b_worker": worker_id, **params}).first()
+    row = connection.execute(statement, {"b_key": key, "b_worker": worker_id, **params}).first()
     return None if row is None else _entry(row)
 
 
-def _load(session: Session, key: str) -> JournalEntry:
-    row = session.execute(_LOCK, {"b_key": key}).first()
+def _load(connection: Connection, key: str) -> JournalEntry:
+    row = connection.execute(_LOCK, {"b_key": key}).first()
     if row is None:
         raise EntryNotFound(key)
     return _entry(row)
@@ -462,12 +462,12 @@ def _check_owner(entry: JournalEntry, worker_id: str) -> None:
 
 
 def _renew(
-    session: Session, key: str, worker_id: str, *, lease_until: datetime, now: datetime
+    connection: Connection, key: str, worker_id: str, *, lease_until: datetime, now: datetime
 ) -> JournalEntry:
-    moved = _moved(session, _RENEW, key, worker_id, b_until=lease_until, b_now=now)
+    moved = _moved(connection, _RENEW, key, worker_id, b_until=lease_until, b_now=now)
     if moved is not None:
         return moved
-    entry = _load(session, key)  # say why not
+    entry = _load(connection, key)  # say why not
     if entry.finished:
         raise InvalidTransition(key, entry.state, "renew the lease")
     _check_owner(entry, worker_id)
@@ -475,12 +475,12 @@ def _renew(
 
 
 def _pin(
-    session: Session, key: str, command: dict[str, Any], worker_id: str, *, now: datetime
+    connection: Connection, key: str, command: dict[str, Any], worker_id: str, *, now: datetime
 ) -> JournalEntry:
-    moved = _moved(session, _PIN, key, worker_id, b_command=command, b_now=now)
+    moved = _moved(connection, _PIN, key, worker_id, b_command=command, b_now=now)
     if moved is not None:
         return moved
-    entry = _load(session, key)  # say why not
+    entry = _load(connection, key)  # say why not
     if entry.state is not JournalState.ACCEPTED:
         raise InvalidTransition(key, entry.state, "pin the command")
     _check_owner(entry, worker_id)
@@ -488,13 +488,13 @@ def _pin(
 
 
 def room_created_in(
-    session: Session, key: str, room_id: str, worker_id: str, *, now: datetime
+    connection: Connection, key: str, room_id: str, worker_id: str, *, now: datetime
 ) -> JournalEntry:
     """`Journal.mark_room_created` inside the caller's transaction (see its docstring)."""
-    moved = _moved(session, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
+    moved = _moved(connection, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
     if moved is not None:
         return moved
-    entry = _load(session, key)  # a no-op, or say why not
+    entry = _load(connection, key)  # a no-op, or say why not
     if entry.room_id is not None:
         if entry.room_id == room_id:
             return entry
@@ -506,12 +506,12 @@ def room_created_in(
 
 
 def _fail(
-    session: Session, key: str, code: str, message: str, worker_id: str, *, now: datetime
+    connection: Connection, key: str, code: str, message: str, worker_id: str, *, now: datetime
 ) -> JournalEntry:
-    moved = _moved(session, _FAIL, key, worker_id, b_code=code, b_message=message, b_now=now)
+    moved = _moved(connection, _FAIL, key, worker_id, b_code=code, b_message=message, b_now=now)
     if moved is not None:
         return moved
-    entry = _load(session, key)  # a no-op, or say why not
+    entry = _load(connection, key)  # a no-op, or say why not
     if entry.error_code is not None:
         if entry.error_code == code:
             return entry
@@ -523,18 +523,18 @@ def _fail(
 
 
 def _answer(
-    session: Session,
+    connection: Connection,
     key: str,
     worker_id: str,
     *,
     now: datetime,
     room_message: tuple[str, PostedMessage] | None,
 ) -> JournalEntry:
-    moved = _moved(session, _ANSWER, key, worker_id, b_now=now)
+    moved = _moved(connection, _ANSWER, key, worker_id, b_now=now)
     if moved is not None:
         if room_message is not None:  # only the worker that answered says where
             room_id, message = room_message
-            session.execute(
+            connection.execute(
                 _SET_MESSAGE,
                 {
                     "b_room": room_id,
@@ -544,7 +544,7 @@ def _answer(
                 },
             )
         return moved
-    entry = _load(session, key)  # a no-op, or say why not
+    entry = _load(connection, key)  # a no-op, or say why not
     if entry.finished:
         return entry
     _check_owner(entry, worker_id)

@@ -12,10 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.domain import Knock, KnockState
-from bot.store.engine import Database
+from bot.store.engine import Database, orm
 from bot.store.tables import KnockRow
 
 
@@ -106,14 +106,14 @@ class Knocks:
         return await self._db.write_one(_one_knock, statement)
 
 
-def _run(session: Session, statement: Any) -> None:
-    session.execute(statement)
+def _run(connection: Connection, statement: Any) -> None:
+    connection.execute(statement)
 
 
-def _count(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).scalar_one() or 0)
+def _count(connection: Connection, statement: Any) -> int:
+    return int(connection.execute(statement).scalar_one() or 0)
 
 
-def _one_knock(session: Session, statement: Any) -> Knock | None:
-    row = session.execute(statement).scalar_one_or_none()
+def _one_knock(connection: Connection, statement: Any) -> Knock | None:
+    row = orm(connection).execute(statement).scalar_one_or_none()
     return _knock(row) if row is not None else None

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from bot.store.engine import open_database
 
@@ -158,13 +157,9 @@ async def run_in_migration(
     """Run *work* (connection, then *args*) in one write transaction, foreign keys unenforced."""
     database = open_database(url, migrating=True, **(engine_options or {}))
     try:
-        return await database.write(_on_connection, work, *args)
+        return await database.write(work, *args)
     finally:
         await database.dispose()
-
-
-def _on_connection(session: Session, work: Callable[..., _R], *args: Any) -> _R:
-    return work(session.connection(), *args)
 
 
 async def upgrade_database(

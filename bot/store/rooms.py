@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from bot.domain import ParticipantRecord, PostedMessage, Role, RoomRecord, RoomState
-from bot.store.engine import Database, insert_ignoring_conflicts
+from bot.store.engine import Database, insert_ignoring_conflicts, orm
 from bot.store.errors import RoomDeleted, RoomNotFound
 from bot.store.journal import room_created_in
 from bot.store.tables import ParticipantRow, RoomRow
@@ -204,7 +205,7 @@ class RoomRegistry:
         return await self._db.write(_mark_deleted, room_id, now=now)
 
 
-# --- the work each method hands to `Database`: plain functions of a Session ------------------
+# --- the work each method hands to `Database`: plain functions of a Connection ---------------
 
 _ROOMS = cast(Table, RoomRow.__table__)
 # A plain Core INSERT of participant rows, run as one executemany: the ORM's unit of work
@@ -219,7 +220,10 @@ def _aware(value: datetime) -> datetime:
 
 
 def _record_created(
-    session: Session, insert_room: Insert, room: RoomRecord, journal_step: tuple[str, str] | None
+    connection: Connection,
+    insert_room: Insert,
+    room: RoomRecord,
+    journal_step: tuple[str, str] | None,
 ) -> RoomRecord:
     values = {
         "id": room.room_id,
@@ -235,14 +239,14 @@ def _record_created(
         "created_at": room.created_at,
         "updated_at": room.updated_at,
     }
-    inserted = session.execute(insert_room, values).first() is not None
+    inserted = connection.execute(insert_room, values).first() is not None
     if journal_step is not None:
         key, worker_id = journal_step
-        room_created_in(session, key, room.room_id, worker_id, now=room.created_at)
+        room_created_in(connection, key, room.room_id, worker_id, now=room.created_at)
     if not inserted:  # recorded before (a retry): what the database holds wins
-        return _record(_load(session, room.room_id))
+        return _record(_load(orm(connection), room.room_id))
     if room.participants:
-        session.execute(
+        connection.execute(
             _INSERT_PARTICIPANTS,
             [
                 {
@@ -257,23 +261,25 @@ def _record_created(
     return room
 
 
-def _get(session: Session, room_id: str) -> RoomRecord | None:
-    row = session.get(RoomRow, room_id, options=[selectinload(RoomRow.participants)])
+def _get(connection: Connection, room_id: str) -> RoomRecord | None:
+    row = orm(connection).get(RoomRow, room_id, options=[selectinload(RoomRow.participants)])
     return None if row is None else _record(row)
 
 
-def _records(session: Session, query: Any) -> list[RoomRecord]:
+def _records(connection: Connection, query: Any) -> list[RoomRecord]:
+    session = orm(connection)
     return [_record(row) for row in session.scalars(query)]
 
 
 def _update_window(
-    session: Session,
+    connection: Connection,
     room_id: str,
     valid_from: datetime | None,
     valid_until: datetime | None,
     *,
     now: datetime,
 ) -> RoomRecord:
+    session = orm(connection)
     row = _load_active(session, room_id)
     new_from = row.valid_from if valid_from is None else valid_from
     new_until = row.valid_until if valid_until is None else valid_until
@@ -283,7 +289,7 @@ def _update_window(
 
 
 def _change_participants(
-    session: Session,
+    connection: Connection,
     room_id: str,
     *,
     upsert: dict[str, ParticipantRecord],
@@ -291,13 +297,17 @@ def _change_participants(
     replace: bool,
     now: datetime,
 ) -> RoomRecord:
+    session = orm(connection)
     row = _load_active(session, room_id)
     _apply_participants(session, row, upsert=upsert, remove=remove, replace=replace)
     row.updated_at = now
     return _saved(session, row)
 
 
-def _mark_ended(session: Session, room_id: str, *, ended_at: datetime, now: datetime) -> RoomRecord:
+def _mark_ended(
+    connection: Connection, room_id: str, *, ended_at: datetime, now: datetime
+) -> RoomRecord:
+    session = orm(connection)
     row = _load_active(session, room_id, allow=RoomState.ENDED)
     if row.state != RoomState.ENDED.value:
         _check_window(row.valid_from, ended_at)
@@ -305,14 +315,18 @@ def _mark_ended(session: Session, room_id: str, *, ended_at: datetime, now: date
     return _saved(session, row)
 
 
-def _set_title(session: Session, room_id: str, title: str | None, *, now: datetime) -> RoomRecord:
+def _set_title(
+    connection: Connection, room_id: str, title: str | None, *, now: datetime
+) -> RoomRecord:
+    session = orm(connection)
     row = _load_active(session, room_id)
     if row.title != title:
         row.title, row.updated_at = title, now
     return _saved(session, row)
 
 
-def _mark_deleted(session: Session, room_id: str, *, now: datetime) -> RoomRecord:
+def _mark_deleted(connection: Connection, room_id: str, *, now: datetime) -> RoomRecord:
+    session = orm(connection)
     row = _load(session, room_id, for_update=True)
     if row.state != RoomState.DELETED.value:
         row.state, row.updated_at = RoomState.DELETED.value, now

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Coroutine, Generator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bot.store import migrate as migrations
 from bot.store.directory import IdentityDirectory
@@ -75,11 +74,11 @@ class Store:
                 await database.dispose()
                 raise StoreUnavailable(problem)
         try:
-            status = await database.read(_on_connection, migrations.current_status)
+            status = await database.read(migrations.current_status)
             if status is None and migrate:
                 status = await migrations.upgrade_database(url, **options)
             elif status is None:
-                status = await database.read(_on_connection, migrations.schema_status)
+                status = await database.read(migrations.schema_status)
             if status.state in (migrations.SchemaState.EMPTY, migrations.SchemaState.BEHIND):
                 raise SchemaNotCurrent(
                     f"the database schema is at {status.current or 'nothing'}, this code needs "
@@ -162,12 +161,8 @@ class Store:
         return f"Store({self.url!r})"
 
 
-def _on_connection(session: Session, work: Callable[[Connection], _R]) -> _R:
-    return work(session.connection())
-
-
-def _select_one(session: Session) -> None:
-    session.execute(text("SELECT 1"))
+def _select_one(connection: Connection) -> None:
+    connection.execute(text("SELECT 1"))
 
 
 def _cannot_open(where: str, exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import FakeSlack
@@ -45,13 +45,13 @@ async def make_read_only(postgres_url: str) -> None:
     """Every table of the test's schema refuses writes from now on, as after a failover to a
     read-only server (the database itself is shared with other tests)."""
 
-    def refuse(session: Session) -> None:
-        session.execute(text(READ_ONLY))
-        tables = session.scalars(
+    def refuse(connection: Connection) -> None:
+        connection.execute(text(READ_ONLY))
+        tables = connection.scalars(
             text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         )
         for table in list(tables):
-            session.execute(
+            connection.execute(
                 text(
                     "CREATE TRIGGER refuse_writes BEFORE INSERT OR UPDATE OR DELETE "
                     f'ON "{table}" FOR EACH STATEMENT EXECUTE FUNCTION refuse_writes()'

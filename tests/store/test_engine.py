@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import StatementError
-from sqlalchemy.orm import Session
 
 import bot.slack
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
@@ -51,9 +51,9 @@ async def test_relative_sqlite_path_is_resolved_against_cwd_and_its_folder_creat
     assert (tmp_path / "var" / "roombot.db").is_file()
 
 
-def _pragmas(session: Session) -> dict[str, Any]:
+def _pragmas(connection: Connection) -> dict[str, Any]:
     names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous", "mmap_size")
-    return {name: session.execute(text(f"PRAGMA {name}")).scalar() for name in names}
+    return {name: connection.execute(text(f"PRAGMA {name}")).scalar() for name in names}
 
 
 async def test_sqlite_connections_use_wal_full_sync_busy_timeout_and_foreign_keys(
@@ -81,7 +81,7 @@ async def test_sqlite_runs_every_transaction_off_the_event_loop(tmp_path: Path) 
     """Writes run on one writer thread, reads on reader threads: never on the loop's."""
     database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
 
-    def thread(_session: Session) -> str:
+    def thread(_connection: Connection) -> str:
         return threading.current_thread().name
 
     try:
