@@ -50,6 +50,7 @@ from bot.slack.app import SlackDeps, build_app
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
+from bot.slack.workflow_step import StepAnswerer
 from bot.store.errors import StoreUnavailable
 from bot.store.store import Store
 
@@ -187,13 +188,17 @@ class Runtime:
                 web_url=settings.slack_web_url,
                 public_url=self.joins.public_url,
             )
-        self.answerer = SlackAnswerer(
+        self.answerer = StepAnswerer(  # also completes the Workflow Builder steps it answers
+            SlackAnswerer(
+                client=self.slack,
+                http=self.http,
+                journal=self.store.journal,
+                join_url=settings.join_url,
+                pacer=ChannelPacer(options.channel_post_interval),
+                clock=options.clock,
+            ),
             client=self.slack,
-            http=self.http,
-            journal=self.store.journal,
-            join_url=settings.join_url,
-            pacer=ChannelPacer(options.channel_post_interval),
-            clock=options.clock,
+            public_url=settings.public_url,
         )
         runner_worker_id: list[str] = []
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)

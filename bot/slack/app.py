@@ -36,7 +36,7 @@ from bot.service.ports import UserZone
 from bot.service.resolved import text_command, with_note_shown
 from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
-from bot.slack import blocks, join_blocks
+from bot.slack import blocks, join_blocks, shortcut, unfurl, workflow_step
 from bot.slack.after_ack import after_ack
 from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
@@ -50,7 +50,7 @@ logger = logging.getLogger("roombot.slack")
 COMMAND = "/room"
 SHORTCUT = "create_room"
 HANDLED_COMMANDS = (COMMAND,)
-HANDLED_SHORTCUTS = (SHORTCUT,)
+HANDLED_SHORTCUTS = (SHORTCUT, shortcut.CALLBACK_ID)
 MAX_TEXT_LENGTH = 1500
 LIMITS = (
     f"commands up to {MAX_TEXT_LENGTH} characters",
@@ -130,7 +130,29 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
     app.action(blocks.ACTION_EXTEND)(listeners.on_extend)
     app.action(blocks.ACTION_DELETE)(listeners.on_delete)
     app.error(listeners.on_error)
+    _register_extensions(app, deps)
     return app
+
+
+def _register_extensions(app: AsyncApp, deps: SlackDeps) -> None:
+    """Link unfurls, the message shortcut and the Workflow Builder step (issue 16, 4-6)."""
+    prefill = shortcut.MessageShortcut(
+        people=deps.people, worker=deps.worker, default_length=deps.default_length
+    )
+    app.message_shortcut(shortcut.CALLBACK_ID)(prefill.on_shortcut)
+    app.function(workflow_step.FUNCTION)(workflow_step.WorkflowStep(deps).on_function)
+    if deps.joins is None:
+        return  # no ROOMBOT_PUBLIC_URL: there are no room links to unfurl
+    unfurler = unfurl.Unfurler(
+        service=deps.service,
+        links=unfurl.RoomLinks(deps.joins.public_url),
+        people=deps.people,
+        worker=deps.worker,
+        clock=deps.clock,
+        join_url=deps.join_url,
+        allowed_channels=deps.allowed_channels,
+    )
+    app.event(unfurl.EVENT)(unfurler.on_link_shared)
 
 
 class _ExpectedTokenWarning(logging.Filter):
