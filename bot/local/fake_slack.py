@@ -76,6 +76,8 @@ DEFAULT_SCOPES = (
     "chat:write.public",
     "users:read",
     "usergroups:read",
+    "links:read",
+    "links:write",
 )
 """What an install from manifest.yml grants."""
 HISTORY_MANIFEST_SCOPES = (
@@ -385,6 +387,9 @@ class FakeSlack:
 
         self.add_user(BOT_USER_ID, BOT_NAME, is_bot=True)
         self.add_channel(DEFAULT_CHANNEL_ID, DEFAULT_CHANNEL_NAME)
+        from bot.local.fake_slack_ext import SlackExtensions  # it builds on this module
+
+        self.ext = SlackExtensions(self)  # unfurls, message shortcuts, threads, workflow steps
 
     @property
     def bot_token(self) -> str:

@@ -105,7 +105,7 @@ def test_room_command(manifest: dict[str, Any]) -> None:
 
 
 def test_create_room_shortcut(manifest: dict[str, Any]) -> None:
-    (shortcut,) = manifest["features"]["shortcuts"]
+    shortcut, _message_shortcut = manifest["features"]["shortcuts"]
     assert (shortcut["name"], shortcut["type"], shortcut["callback_id"]) == (
         "Create a room",
         "global",
@@ -122,7 +122,15 @@ def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> N
     scopes = manifest["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}  # no user token is ever requested
     assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "chat:write.public", "users:read", "usergroups:read"]
+        [
+            "commands",
+            "chat:write",
+            "chat:write.public",
+            "users:read",
+            "usergroups:read",
+            "links:read",  # link_shared: room links unfurl
+            "links:write",  # chat.unfurl
+        ]
     )
     assert not any(scope.endswith(":history") for scope in scopes["bot"])
     # the local fake grants exactly what an install from the manifest grants
@@ -149,7 +157,9 @@ def test_the_history_variant_adds_only_the_history_scopes(
 
 def test_settings(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
-    assert settings["org_deploy_enabled"] is False
+    # Workflow Builder steps need an org-ready app whose functions run here
+    assert settings["org_deploy_enabled"] is True
+    assert settings["function_runtime"] == "remote"
     assert settings["socket_mode_enabled"] is False  # README explains turning it on
     assert settings["token_rotation_enabled"] is False
     assert manifest["display_information"]["name"] == "roombot"
