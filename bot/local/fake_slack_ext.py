@@ -57,7 +57,7 @@ class Execution:
     id: str
     callback_id: str
     inputs: dict[str, Any]
-    token: str
+    token: str = field(repr=False)
     outputs_declared: frozenset[str]
     state: str = "running"  # running | completed | failed
     outputs: dict[str, Any] | None = None

@@ -141,11 +141,9 @@ def _register_extensions(app: AsyncApp, deps: SlackDeps) -> None:
     )
     app.message_shortcut(shortcut.CALLBACK_ID)(prefill.on_shortcut)
     app.function(workflow_step.FUNCTION)(workflow_step.WorkflowStep(deps).on_function)
-    if deps.joins is None:
-        return  # no ROOMBOT_PUBLIC_URL: there are no room links to unfurl
-    unfurler = unfurl.Unfurler(
+    unfurler = unfurl.Unfurler(  # without ROOMBOT_PUBLIC_URL it acks and unfurls nothing
         service=deps.service,
-        links=unfurl.RoomLinks(deps.joins.public_url),
+        links=unfurl.RoomLinks(deps.joins.public_url) if deps.joins else None,
         people=deps.people,
         worker=deps.worker,
         clock=deps.clock,

@@ -30,7 +30,7 @@ from bot.service.rooms import RoomService
 from bot.service.worker import JournalWorker
 from bot.slack import blocks
 from bot.slack.after_ack import after_ack
-from bot.slack.blocks import Block, context, room_zone, slack_date, window_text
+from bot.slack.blocks import Block, context, room_zone, window_text
 from bot.slack.errors import error_code
 from bot.slack.people import SlackPeople
 from bot.store.records import RoomRecord, RoomState
@@ -84,15 +84,14 @@ class RoomLinks:
 
 def live_state(room: RoomRecord, now: datetime) -> str:
     """What the room is at *now*, in words: upcoming, open, ended or deleted."""
-    tz = room_zone(room)
     if room.state is RoomState.ENDED:
         return ":checkered_flag: Ended"
     if not room.active:
         return ":wastebasket: Deleted"
     if now < room.valid_from:
-        return f":hourglass_flowing_sand: Opens {slack_date(room.valid_from, tz)}"
+        return ":hourglass_flowing_sand: Not open yet"
     if now < room.valid_until:
-        return f":large_green_circle: Open now, until {slack_date(room.valid_until, tz)}"
+        return ":large_green_circle: Open now"
     return ":checkered_flag: Closed"
 
 
@@ -130,7 +129,7 @@ class Unfurler:
         self,
         *,
         service: RoomService,
-        links: RoomLinks,
+        links: RoomLinks | None,
         people: SlackPeople,
         worker: JournalWorker,
         clock: Callable[[], datetime],
@@ -146,8 +145,11 @@ class Unfurler:
         self._allowed_channels = allowed_channels
 
     async def on_link_shared(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        links = self._links
         team = str(body.get("team_id") or "")
         channel = str(event.get("channel") or "")
+        if links is None:
+            return  # no ROOMBOT_PUBLIC_URL, so no room links: a domain listed by mistake
         if self._allowed_channels and channel not in self._allowed_channels:
             return  # roombot is not enabled there: it says nothing, not even about a room
         urls = [
@@ -155,13 +157,19 @@ class Unfurler:
             for link in event.get("links") or []
             if isinstance(link, Mapping) and isinstance(link.get("url"), str)
         ][:MAX_UNFURLS]
-        wanted = [(url, room) for url in urls if (room := self._links.room_id(url)) is not None]
+        wanted = [(url, room) for url in urls if (room := links.room_id(url)) is not None]
         if not wanted or not team:
             return
-        after_ack(lambda: self._worker.spawn(self._unfurl(team, event, wanted), name="unfurl"))
+        after_ack(
+            lambda: self._worker.spawn(self._unfurl(team, event, links, wanted), name="unfurl")
+        )
 
     async def _unfurl(
-        self, team: str, event: Mapping[str, Any], wanted: list[tuple[str, str]]
+        self,
+        team: str,
+        event: Mapping[str, Any],
+        links: RoomLinks,
+        wanted: list[tuple[str, str]],
     ) -> None:
         now = self._clock()
         unfurls: dict[str, dict[str, Any]] = {}
@@ -170,9 +178,7 @@ class Unfurler:
                 room = await self._service.room(team, room_id)
             except ServiceError:
                 continue  # no such room here: nothing is said about it
-            card = unfurl_blocks(
-                room, link=self._links.link(room_id), now=now, join_url=self._join_url
-            )
+            card = unfurl_blocks(room, link=links.link(room_id), now=now, join_url=self._join_url)
             unfurls[url] = {"blocks": card}
         if not unfurls:
             return
