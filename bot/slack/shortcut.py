@@ -8,9 +8,9 @@ optional `*:history` scopes), the people who replied in its thread.
 Slack's trigger_id lives 3 seconds, so the form opens first, with what the payload itself says;
 only then does the slow work run (who among those people is a bot, the thread's repliers), and
 the form is updated with `views.update` (guarded by the view's hash, so an edit the person made
-in between is never overwritten by a stale view) when the list changed. Bots, Slackbot and
-roombot itself are left out; so is the person pressing the shortcut, who is the room's presenter
-anyway (as for `/room create`).
+in between is never overwritten by a stale view) when the list changed. Bots, Slackbot,
+roombot itself and guests from other workspaces are left out; so is the person pressing the
+shortcut, who is the room's presenter anyway (as for `/room create`).
 """
 
 from __future__ import annotations
@@ -176,7 +176,8 @@ class MessageShortcut:
         ]
 
     async def _people_only(self, team: str, candidates: list[str]) -> list[str]:
-        """*candidates* without bots, looked up together (each answer is cached an hour)."""
+        """*candidates* without bots or people of other workspaces (Slack Connect guests, whom
+        a room of this workspace refuses), looked up together (answers are cached an hour)."""
         candidates = candidates[:MAX_PREFILLED]
         found = await asyncio.gather(
             *(self._people.person(team, c) for c in candidates), return_exceptions=True
@@ -186,5 +187,6 @@ class MessageShortcut:
         return [
             c
             for c, person in zip(candidates, found, strict=True)
-            if isinstance(person, BaseException) or not person.is_bot
+            if isinstance(person, BaseException)
+            or (not person.is_bot and person.team_id in (None, team))
         ]

@@ -34,6 +34,7 @@ async def _press(bot: LocalBot, message: Any) -> View:
 def _people(bot: LocalBot) -> tuple[str, str, str, str, str]:
     alice, bob, carol, dave = (bot.user(n) for n in ("alice", "bob", "carol", "dave"))
     bot.slack.add_user("U0HELPBOT", "helpbot", is_bot=True)
+    bot.slack.add_user("U0GUEST", "guest", team_id="T0OTHER")  # a Slack Connect guest
     return alice, bob, carol, dave, "U0HELPBOT"
 
 
@@ -55,7 +56,8 @@ def _message(bot: LocalBot) -> Any:
     ]
     message = bot.slack.ext.post_as(
         alice,
-        f"Review with <@{bob}|bob>, <@{helper}> and <@{BOT_USER_ID}>; <@{ME[0]}> decides",
+        f"Review with <@{bob}|bob>, <@{helper}>, <@U0GUEST> and <@{BOT_USER_ID}>; "
+        f"<@{ME[0]}> decides",
         blocks=rich,
     )
     bot.slack.ext.post_as(dave, "count me in", thread_ts=message.ts)
@@ -69,8 +71,9 @@ async def test_the_form_opens_with_the_messages_people_and_no_bots(bot: LocalBot
     view = await _press(bot, message)
     # Opened at once with what the message says: not roombot, not the presser (presenter).
     (first,) = view.history  # opened once, then updated once
-    assert _attendees(first) == [alice, bob, "U0HELPBOT", carol]
-    # Then refined: the bot is left out. Without the history scope, no repliers (dave).
+    assert _attendees(first) == [alice, bob, "U0HELPBOT", "U0GUEST", carol]
+    # Then refined: the bot and the other workspace's guest are left out. Without the
+    # history scope, no repliers (dave).
     assert _attendees(view.view) == [alice, bob, carol]
     replies = bot.slack.calls_to("conversations.replies")
     assert [c.error for c in replies] == ["missing_scope"]
