@@ -109,3 +109,30 @@ async def test_a_refusal_after_acceptance_ends_the_step_too(bot: LocalBot) -> No
     assert "is a bot" in execution.error
     assert execution.completed_with == ["bot"]
     assert bot.slack.messages == []
+
+
+async def test_slack_unavailable_when_the_step_arrives_ends_it_in_words(bot: LocalBot) -> None:
+    """The creator's zone cannot be read (users.info fails): nothing is journalled half-read;
+    the step ends at once saying to run the workflow again."""
+    bot.slack.fail_next("users.info", status=500, times=3)
+    _, execution = await _run(
+        bot, {"window": "tomorrow", "people": [bot.user("alice")], "channel": CHANNEL}
+    )
+    assert execution.state == "failed"
+    assert execution.error is not None
+    assert "Run the workflow again in a minute." in execution.error
+    assert await bot.runtime.store.journal.pending_count() == 0
+    assert bot.slack.messages == []
+
+
+async def test_a_completion_slack_loses_is_retried_and_the_room_made_once(bot: LocalBot) -> None:
+    bot.slack.fail_next("functions.completeSuccess", status=500)
+    _, execution = await _run(
+        bot,
+        {"window": "tomorrow", "people": [bot.user("alice")], "channel": CHANNEL, "creator": ME[0]},
+    )
+    assert execution.state == "completed"
+    completions = bot.slack.calls_to("functions.completeSuccess")
+    assert [c.status for c in completions] == [500, 200]
+    assert len(bot.slack.channel_messages(CHANNEL)) == 1
+    assert bot.emulator.state.rooms_created == 1
