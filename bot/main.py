@@ -188,17 +188,13 @@ class Runtime:
                 web_url=settings.slack_web_url,
                 public_url=self.joins.public_url,
             )
-        self.answerer = StepAnswerer(  # also completes the Workflow Builder steps it answers
-            SlackAnswerer(
-                client=self.slack,
-                http=self.http,
-                journal=self.store.journal,
-                join_url=settings.join_url,
-                pacer=ChannelPacer(options.channel_post_interval),
-                clock=options.clock,
-            ),
+        self.answerer = SlackAnswerer(
             client=self.slack,
-            public_url=settings.public_url,
+            http=self.http,
+            journal=self.store.journal,
+            join_url=settings.join_url,
+            pacer=ChannelPacer(options.channel_post_interval),
+            clock=options.clock,
         )
         runner_worker_id: list[str] = []
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
@@ -211,7 +207,8 @@ class Runtime:
             ),
             journal=self.store.journal,
             registry=self.store.rooms,
-            answerer=self.answerer,
+            # also completes the Workflow Builder steps it answers
+            answerer=StepAnswerer(self.answerer, client=self.slack, public_url=settings.public_url),
             worker_id=lambda: runner_worker_id[0],
             clock=options.clock,
             on_delay=self.recovery.delayed,
