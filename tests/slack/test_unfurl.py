@@ -4,7 +4,9 @@ the real server, `chat.unfurl` back to the fake, and the card Slack would show."
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -12,11 +14,12 @@ from bot.local.dev_cli import ME, LocalBot
 from bot.slack import blocks
 from bot.slack.unfurl import RoomLinks, live_state, unfurl_domain
 from bot.store.tables import RoomRow
+from tests.reliability.harness import Bot, running_bot
 from tests.slack.conftest import press
 from tests.slack.test_flows import create
 
 
-def _public(bot: LocalBot) -> str:
+def _public(bot: LocalBot | Bot) -> str:
     public = bot.runtime.settings.public_url
     assert public is not None
     bot.slack.ext.unfurl_domains = {unfurl_domain(public)}  # as the manifest lists it
@@ -117,3 +120,37 @@ async def test_live_state_follows_the_clock(bot: LocalBot) -> None:
     )
     assert live_state(room, room.valid_until) == ":checkered_flag: Closed"
     assert datetime.now(UTC) < room.valid_from
+
+
+async def _shared_in(bot: Bot, link: str) -> int:
+    """Share *link* in the default channel; the HTTP status of the event's ack."""
+    event = bot.slack.ext.share_link(bot.user("U0ANN", "ann"), f"<{link}>")
+    assert event is not None
+    ack = await bot.post_signed(json.dumps(event), "application/json")
+    await bot.settle()
+    await bot.runtime.worker.drain(within=5.0)
+    return ack.status
+
+
+async def test_without_a_public_url_link_events_are_acked_and_nothing_unfurls(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(f"sqlite+aiosqlite:///{tmp_path}/bot.db", join="none") as bot:
+        bot.slack.ext.unfurl_domains = {"rooms.example.com"}  # listed by mistake
+        assert await _shared_in(bot, "https://rooms.example.com/rooms/12345678901234567") == 200
+        assert bot.slack.calls_to("chat.unfurl") == []
+
+
+async def test_channels_roombot_is_not_enabled_in_get_no_unfurl(tmp_path: Path) -> None:
+    async with running_bot(
+        f"sqlite+aiosqlite:///{tmp_path}/bot.db", join="public", allowed_channels="C0ELSEWHERE"
+    ) as bot:
+        public = _public(bot)
+        bot.slack.add_channel("C0ELSEWHERE", "elsewhere")
+        await bot.command("create tomorrow", channel="C0ELSEWHERE")
+        await bot.settle()
+        card = json.dumps(bot.slack.channel_messages("C0ELSEWHERE")[-1].blocks)
+        found = re.search(r"`(\d{17})`", card)
+        assert found, card
+        assert await _shared_in(bot, f"{public}/rooms/{found.group(1)}") == 200  # in #general
+        assert bot.slack.calls_to("chat.unfurl") == []
