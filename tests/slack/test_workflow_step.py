@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 
 from bot.local.dev_cli import CHANNEL, ME, LocalBot
@@ -16,6 +17,8 @@ from bot.local.fake_slack_ext import Execution
 from bot.parsing import commands as parsed
 from bot.parsing.parser import parse
 from bot.slack.workflow_step import FUNCTION
+from bot.store.tables import JournalRow
+from tests.reliability.test_secrets import Recorder, _recorder  # noqa: F401 - the fixture
 
 MANIFEST = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
 STEP = MANIFEST["functions"][FUNCTION]
@@ -136,3 +139,27 @@ async def test_a_completion_slack_loses_is_retried_and_the_room_made_once(bot: L
     assert [c.status for c in completions] == [500, 200]
     assert len(bot.slack.channel_messages(CHANNEL)) == 1
     assert bot.emulator.state.rooms_created == 1
+
+
+async def test_the_steps_token_reaches_no_log_line_and_no_record(
+    bot: LocalBot, recorder: Recorder
+) -> None:
+    """Every logger at DEBUG: the execution's `xwfp-` token (used by Bolt's fail) is a secret."""
+    tokens = []
+    for inputs in (
+        {"window": "every monday", "people": [bot.user("alice")], "channel": CHANNEL},
+        {"window": "tomorrow", "people": [bot.user("alice")], "channel": CHANNEL},
+    ):
+        event, execution = await _run(bot, inputs)
+        assert execution.state in ("failed", "completed")
+        tokens.append(event["event"]["bot_access_token"])
+    logged = "\n".join(recorder.lines)
+    assert "functions.completeError" in logged  # the calls were logged, at DEBUG
+    for token in tokens:
+        assert token not in logged
+        assert token.removeprefix("xwfp-") not in logged
+    async with bot.runtime.store.engine.connect() as connection:
+        rows = (await connection.execute(sa.select(JournalRow.command))).scalars().all()
+    journal = json.dumps(list(rows))
+    assert '"workflow_step"' in journal  # the step that got that far is journalled
+    assert not any(token in journal for token in tokens)
