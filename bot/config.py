@@ -28,6 +28,8 @@ _HINTS = {
     "SLACK_APP_TOKEN": "an app-level token, xapp-…, with connections:write (for Socket Mode)",
     "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
     "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
+    "ACS_ENDPOINT": "the resource's https URL, e.g. https://NAME.communication.azure.com/ "
+    "(keyless: Microsoft Entra ID)",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
     "ROOMBOT_PUBLIC_URL": "the bot's public base URL, e.g. https://roombot.example.com",
     "SLACK_CLIENT_ID": "the Client ID (Basic Information page), for Sign in with Slack",
@@ -58,6 +60,7 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     acs_connection_string: SecretStr | None = Field(default=None, alias="ACS_CONNECTION_STRING")
+    acs_endpoint: str | None = Field(default=None, alias="ACS_ENDPOINT")
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
@@ -107,6 +110,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "acs_connection_string",
+        "acs_endpoint",
         mode="before",
     )
     @classmethod
@@ -148,6 +152,19 @@ class Settings(BaseSettings):
         if value is not None:
             parse_connection_string(value.get_secret_value())
         return value
+
+    @field_validator("acs_endpoint")
+    @classmethod
+    def _endpoint_is_https(cls, value: str | None) -> str | None:
+        """Bearer tokens are only ever sent over TLS: an https origin, nothing after it."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https URL such as https://NAME.communication.azure.com/")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be the resource's base URL, without a path or query")
+        return value.strip().rstrip("/") + "/"
 
     @field_validator("database_url")
     @classmethod
@@ -192,6 +209,25 @@ class Settings(BaseSettings):
         return parse_connection_string(self.acs_connection_string.get_secret_value())
 
     @property
+    def acs_keyless(self) -> bool:
+        """ACS_ENDPOINT is set: Microsoft Entra ID tokens instead of an access key."""
+        return self.acs_endpoint is not None
+
+    def require_acs(self) -> None:
+        """ConfigError unless exactly one way to reach ACS is set: a key or an endpoint."""
+        if self.acs_connection_string is not None and self.acs_endpoint is not None:
+            raise ConfigError(
+                "ACS_CONNECTION_STRING and ACS_ENDPOINT are both set: set only one, "
+                "ACS_CONNECTION_STRING for an access key or ACS_ENDPOINT for Microsoft Entra ID"
+            )
+        if self.acs_connection_string is None and self.acs_endpoint is None:
+            raise ConfigError(
+                _missing("ACS_CONNECTION_STRING")
+                + "; or set ACS_ENDPOINT=https://NAME.communication.azure.com/ to use "
+                "Microsoft Entra ID instead of a key"
+            )
+
+    @property
     def socket_mode(self) -> bool:
         """Socket Mode (an app token is set): Slack is reached over a WebSocket, not HTTP."""
         return self.slack_app_token is not None
@@ -206,7 +242,7 @@ class Settings(BaseSettings):
             raise ConfigError(
                 _missing("SLACK_SIGNING_SECRET") + "; or set SLACK_APP_TOKEN for Socket Mode"
             )
-        self.require("ACS_CONNECTION_STRING")
+        self.require_acs()
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first of *names* (env var names) that is unset."""
@@ -238,12 +274,13 @@ _PURPOSES = {
     "ROOMBOT_ALLOWED_CHANNELS": "the only channels roombot works in (default: every channel)",
     "ROOMBOT_WORKER_LEASE_SECONDS": "how long a replica holds a command before another may",
     "ROOMBOT_DEFAULT_LENGTH": "how long a room with a start and no end lasts",
+    "ACS_ENDPOINT": "instead of ACS_CONNECTION_STRING, to authenticate without a key",
 }
 
 _REQUIRED_FOR_SERVING = {
     "SLACK_BOT_TOKEN": "required",
     "SLACK_SIGNING_SECRET": "required over HTTP; not in Socket Mode",
-    "ACS_CONNECTION_STRING": "required",
+    "ACS_CONNECTION_STRING": "required, unless ACS_ENDPOINT is set",
 }
 
 

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
+from bot.acs.entra import AsyncTokenCredential, EntraTokens, default_credential
 from bot.config import ConfigError, Settings
 from bot.http_edge import (
     HEADER_TIMEOUT,
@@ -68,6 +69,9 @@ class Options:
 
     acs_retry: RetryPolicy = DEFAULT_RETRY
     acs_ssl: Any = True
+    # With ACS_ENDPOINT: what makes the Microsoft Entra credential (tests: a local issuer).
+    # The runtime closes what it makes at shutdown.
+    acs_credential: Callable[[], AsyncTokenCredential] = default_credential
     channel_post_interval: float = 1.0
     worker_poll_interval: float = 2.0
     response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
@@ -135,14 +139,27 @@ class Runtime:
         )
         self.http = new_session(ssl=options.acs_ssl)
         self._stack.push_async_callback(self.http.close)
-        acs = settings.acs
         client_options: dict[str, Any] = {
             "session": self.http,
             "retry": options.acs_retry,
             "observer": self.metrics.acs_call,
         }
-        self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
-        self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
+        if settings.acs_endpoint is not None:
+            # Keyless: one credential and one token cache for both clients.
+            credential = options.acs_credential()
+            self._stack.push_async_callback(credential.close)
+            self.acs_credential: AsyncTokenCredential | None = credential
+            self.acs_tokens: EntraTokens | None = EntraTokens(credential)
+            client_options["credential"] = self.acs_tokens
+            acs_endpoint = settings.acs_endpoint
+            self.rooms = RoomsClient(acs_endpoint, **client_options)
+            self.identities = IdentityClient(acs_endpoint, **client_options)
+        else:
+            self.acs_credential = None
+            self.acs_tokens = None
+            acs = settings.acs
+            self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
+            self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
         assert settings.slack_bot_token is not None, "required above"
         # One session for Slack's Web API, so its calls reuse keep-alive connections: without
         # one, slack-sdk opens a new session (and TCP/TLS connection) for every call.

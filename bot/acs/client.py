@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -29,7 +29,8 @@ from pydantic import BaseModel, ValidationError
 from yarl import URL
 
 from bot.acs.auth import AccessKey, http_date, sign
-from bot.acs.connection import AcsConnection, parse_connection_string
+from bot.acs.connection import host_header, parse_connection_string
+from bot.acs.entra import AsyncTokenCredential, EntraTokens
 from bot.acs.errors import AcsError, AcsResponseError, AcsTransportError, RoomNotFound
 from bot.acs.models import (
     IDENTITY_API_VERSION,
@@ -112,12 +113,67 @@ def new_session(*, ssl: Any = True, limit: int = 100) -> aiohttp.ClientSession:
     return session
 
 
+class _RequestAuth(Protocol):
+    """How one attempt proves who we are: an HMAC signature or an Entra bearer token."""
+
+    keyless: bool
+
+    async def headers(
+        self, *, method: str, path_and_query: str, host: str, body: bytes
+    ) -> dict[str, str]: ...
+
+    def rejected(self, headers: Mapping[str, str]) -> None: ...
+
+
+class _HmacAuth:
+    """The access key signs each attempt, dated by *clock* (so retries stay fresh)."""
+
+    keyless = False
+
+    def __init__(self, key: AccessKey, clock: Callable[[], datetime]) -> None:
+        self._key = key
+        self._clock = clock
+
+    async def headers(
+        self, *, method: str, path_and_query: str, host: str, body: bytes
+    ) -> dict[str, str]:
+        return sign(
+            method=method,
+            path_and_query=path_and_query,
+            host=host,
+            date=http_date(self._clock()),
+            body=body,
+            key=self._key,
+        )
+
+    def rejected(self, headers: Mapping[str, str]) -> None:
+        """A refused signature is not cached anywhere: the next attempt signs anew."""
+
+
+class _BearerAuth:
+    """A Microsoft Entra token (`bot.acs.entra`), the same for every attempt until refreshed."""
+
+    keyless = True
+
+    def __init__(self, tokens: EntraTokens) -> None:
+        self._tokens = tokens
+
+    async def headers(
+        self, *, method: str, path_and_query: str, host: str, body: bytes
+    ) -> dict[str, str]:
+        return {"Authorization": await self._tokens.authorization()}
+
+    def rejected(self, headers: Mapping[str, str]) -> None:
+        self._tokens.rejected(headers.get("Authorization", ""))
+
+
 class _AcsHttp:
     """Signs, sends, retries and maps errors; the only place that touches aiohttp."""
 
     def __init__(
         self,
-        connection: AcsConnection,
+        endpoint: URL,
+        auth: _RequestAuth,
         *,
         session: aiohttp.ClientSession | None,
         retry: RetryPolicy,
@@ -126,10 +182,10 @@ class _AcsHttp:
         observer: Observer | None,
         rng: random.Random | None,
     ) -> None:
-        self._endpoint = connection.endpoint
-        self._host = connection.host
-        self._base = str(connection.endpoint).rstrip("/")
-        self._key: AccessKey = connection.key
+        self._endpoint = endpoint
+        self._host = host_header(endpoint)
+        self._base = str(endpoint).rstrip("/")
+        self._auth = auth
         self._owns_session = session is None
         self._session = session
         self._retry = retry
@@ -183,13 +239,8 @@ class _AcsHttp:
         attempt = 0
         while True:
             attempt += 1
-            headers = sign(
-                method=method,
-                path_and_query=path_and_query,
-                host=self._host,
-                date=http_date(self._clock()),
-                body=body,
-                key=self._key,
+            headers = await self._auth.headers(
+                method=method, path_and_query=path_and_query, host=self._host, body=body
             )
             if content_type:
                 headers["Content-Type"] = content_type
@@ -212,8 +263,15 @@ class _AcsHttp:
                             status == 404 and retried_delete_404_is_done and attempt > 1
                         ):
                             return payload
+                        if status == 401:
+                            self._auth.rejected(headers)
                         failure = _response_error(
-                            response, payload, method, operation, not_found=not_found
+                            response,
+                            payload,
+                            method,
+                            operation,
+                            not_found=not_found,
+                            keyless=self._auth.keyless,
                         )
                         if status not in RETRY_STATUSES:
                             raise failure
@@ -253,6 +311,7 @@ def _response_error(
     operation: str,
     *,
     not_found: type[AcsResponseError],
+    keyless: bool,
 ) -> AcsResponseError:
     error = None
     if payload:
@@ -267,6 +326,7 @@ def _response_error(
         path=operation,
         error=error,
         error_code_header=response.headers.get("x-ms-error-code"),
+        keyless=keyless,
     )
 
 
@@ -312,15 +372,21 @@ def _room_path(room_id: str) -> str:
 
 
 class _BaseClient:
-    """Construction and lifecycle shared by both clients."""
+    """Construction and lifecycle shared by both clients.
+
+    Give either *key* (HMAC, as with a connection string) or *credential* (Microsoft Entra ID):
+    an `AsyncTokenCredential`, or an `EntraTokens` to share one token cache between clients.
+    The caller owns the credential and closes it; the client never does.
+    """
 
     _api_version: str
 
     def __init__(
         self,
         endpoint: str | URL,
-        key: AccessKey | str,
+        key: AccessKey | str | None = None,
         *,
+        credential: AsyncTokenCredential | EntraTokens | None = None,
         session: aiohttp.ClientSession | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         ssl: Any = True,
@@ -328,16 +394,26 @@ class _BaseClient:
         observer: Observer | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        access_key = key if isinstance(key, AccessKey) else AccessKey.from_base64(key)
         endpoint_url = URL(str(endpoint))
         if endpoint_url.scheme not in ("http", "https") or not endpoint_url.host:
             raise ValueError("the ACS endpoint must be an http(s) URL")
+        now = clock or (lambda: datetime.now(UTC))
+        auth: _RequestAuth
+        if (key is None) == (credential is None):
+            raise ValueError("give either an access key or a credential, not both or neither")
+        if credential is not None:
+            tokens = credential if isinstance(credential, EntraTokens) else EntraTokens(credential)
+            auth = _BearerAuth(tokens)
+        else:
+            assert key is not None
+            auth = _HmacAuth(key if isinstance(key, AccessKey) else AccessKey.from_base64(key), now)
         self._http = _AcsHttp(
-            AcsConnection(endpoint=endpoint_url.with_path("/"), key=access_key),
+            endpoint_url.with_path("/").with_query(None),
+            auth,
             session=session,
             retry=retry,
             ssl=ssl,
-            clock=clock or (lambda: datetime.now(UTC)),
+            clock=now,
             observer=observer,
             rng=rng,
         )

@@ -2,7 +2,8 @@
 
 The bot, our client and the official SDKs are tested against this instead of the cloud, so it
 answers the way the service does rather than the way we wish it did: every request must be
-HMAC-signed (`bot.acs.auth.verify`), validation failures carry the error bodies recorded from
+HMAC-signed (`bot.acs.auth.verify`) or carry a bearer token from the local Microsoft Entra
+stand-in (`bot.local.entra`), validation failures carry the error bodies recorded from
 the real service, room ids are 17 digits, pages are linked by an opaque `nextLink`, and a
 replayed `Repeatability-Request-ID` returns the first answer instead of a second room.
 
@@ -31,6 +32,7 @@ import re
 import secrets
 import ssl
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -63,6 +65,7 @@ from bot.acs.models import (
     format_time,
 )
 from bot.domain import Role
+from bot.local.entra import LocalEntraCredential, TokenRefused, random_secret, verify_token
 
 log = logging.getLogger(__name__)
 
@@ -211,10 +214,14 @@ class EmulatorOptions:
     """How an emulator starts: the key it checks signatures with, page size and faults.
 
     *access_key* is base64 (as in a connection string); None picks a random 32-byte key.
+    *entra_secret* signs the bearer tokens it accepts (`bot.local.entra`); None picks one.
+    *token_clock* (epoch seconds) is what token expiry is checked against.
     *seed* makes fault draws and generated ids reproducible.
     """
 
     access_key: str | None = field(default=None, repr=False)
+    entra_secret: str | None = field(default=None, repr=False)
+    token_clock: Callable[[], float] = time.time
     page_size: int = DEFAULT_PAGE_SIZE
     latency_ms: float = 0.0
     fault_rate: float = 0.0
@@ -250,6 +257,8 @@ class EmulatorState:
         self.options = options
         self.access_key: str = options.access_key or random_access_key()
         self.key = AccessKey.from_base64(self.access_key)
+        self.entra_secret: str = options.entra_secret or random_secret()
+        self.token_clock = options.token_clock
         self.page_size = options.page_size
         self.latency_ms = float(options.latency_ms)
         self.fault_rate = float(options.fault_rate)
@@ -268,6 +277,7 @@ class EmulatorState:
         self.rooms_created = 0
         self.replays = 0
         self.denied = 0
+        self.bearer_accepted = 0  # requests let in by a Microsoft Entra token, not a signature
         self.faults: Counter[str] = Counter()
         self.version = 0  # bumped on every change, so persistence knows when to write
 
@@ -471,16 +481,26 @@ async def _gateway(request: web.Request, handler: _Handler) -> web.StreamRespons
             return _fault_response(request, fault, state)
 
     body = await request.read()
+    authorization = request.headers.get("Authorization", "")
     try:
-        verify(
-            method=request.method,
-            path_and_query=request.raw_path,
-            headers=request.headers,
-            body=body,
-            key=state.key,
-            now=datetime.now(UTC),
-        )
-    except SignatureError as exc:
+        if authorization.startswith("Bearer "):
+            verify_token(
+                authorization.removeprefix("Bearer ").strip(),
+                secret=state.entra_secret,
+                now=state.token_clock(),
+            )
+            state.bearer_accepted += 1
+        else:
+            verify(
+                method=request.method,
+                path_and_query=request.raw_path,
+                headers=request.headers,
+                body=body,
+                key=state.key,
+                now=datetime.now(UTC),
+            )
+    except (SignatureError, TokenRefused) as exc:
+        # The same answer for a bad signature and a bad token: the service says no more.
         state.denied += 1
         log.info("401 %s %s: %s", request.method, request.path, exc)
         return _error_response(401, "Denied", _DENIED_BODY)
@@ -1021,6 +1041,8 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         access_key: str | None = None,
+        entra_secret: str | None = None,
+        token_clock: Callable[[], float] = time.time,
         page_size: int = DEFAULT_PAGE_SIZE,
         latency_ms: float = 0,
         fault_rate: float = 0.0,
@@ -1036,6 +1058,8 @@ class EmulatorServer:
         self.state = EmulatorState(
             EmulatorOptions(
                 access_key=access_key,
+                entra_secret=entra_secret,
+                token_clock=token_clock,
                 page_size=page_size,
                 latency_ms=latency_ms,
                 fault_rate=fault_rate,
@@ -1062,6 +1086,15 @@ class EmulatorServer:
     @property
     def connection_string(self) -> str:
         return f"endpoint={self.endpoint};accesskey={self.state.access_key}"
+
+    @property
+    def entra_secret(self) -> str:
+        """The secret `bot.local.entra.LocalEntraCredential` signs accepted tokens with."""
+        return self.state.entra_secret
+
+    def entra_credential(self, **kwargs: Any) -> LocalEntraCredential:
+        """A credential whose tokens this emulator accepts (keyless mode, `ACS_ENDPOINT`)."""
+        return LocalEntraCredential(self.state.entra_secret, **kwargs)
 
     def set_faults(
         self, *, fault_rate: float | None = None, latency_ms: float | None = None

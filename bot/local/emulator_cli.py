@@ -72,6 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="key that requests must be signed with (default: a random 32-byte key)",
     )
     parser.add_argument(
+        "--entra-secret",
+        default=None,
+        metavar="SECRET",
+        help="secret of the local Microsoft Entra test issuer whose bearer tokens are accepted "
+        "(bot.local.entra.LocalEntraCredential(SECRET); default: a random one)",
+    )
+    parser.add_argument(
         "--page-size",
         type=_positive_int,
         default=DEFAULT_PAGE_SIZE,
@@ -128,6 +135,7 @@ async def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         access_key=args.access_key,
+        entra_secret=args.entra_secret,
         page_size=args.page_size,
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
@@ -144,6 +152,15 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         if emulator.ca_file is not None:
             log.info("clients must trust the CA certificate in %s", emulator.ca_file)
+        # Never the secret itself: the person who chose it knows it.
+        log.info(
+            "keyless mode (ACS_ENDPOINT=%s): bearer tokens from "
+            "bot.local.entra.LocalEntraCredential(SECRET) are accepted too; %s",
+            emulator.endpoint,
+            "SECRET is the --entra-secret given"
+            if args.entra_secret
+            else "pass --entra-secret to choose SECRET",
+        )
         print(f"ACS_CONNECTION_STRING={emulator.connection_string}", flush=True)
         await stop.wait()
         log.info("stopping")
