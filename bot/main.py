@@ -41,16 +41,19 @@ from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
+from bot.service.room_watch import WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
+from bot.slack.home import HomeViews
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 from bot.store.errors import StoreUnavailable
+from bot.store.reminders import HomeStore, ReminderSchedule
 from bot.store.store import Store
 
 if TYPE_CHECKING:
@@ -195,6 +198,7 @@ class Runtime:
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
         )
+        self.reminder_schedule = ReminderSchedule(self.store.engine)
         runner_worker_id: list[str] = []
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
@@ -206,7 +210,12 @@ class Runtime:
             ),
             journal=self.store.journal,
             registry=self.store.rooms,
-            answerer=self.answerer,
+            answerer=WatchedAnswerer(
+                self.answerer,
+                schedule=self.reminder_schedule,
+                on_people=self._homes_changed,
+                clock=options.clock,
+            ),
             worker_id=lambda: runner_worker_id[0],
             clock=options.clock,
             on_delay=self.recovery.delayed,
@@ -221,6 +230,17 @@ class Runtime:
             clock=options.clock,
         )
         runner_worker_id.append(self.worker.worker_id)
+        self.home = HomeViews(
+            store=HomeStore(self.store.engine),
+            registry=self.store.rooms,
+            people=self.people,
+            worker=self.worker,
+            may_change=self.service.may_change,
+            workspace_length=settings.default_length,
+            join_url=settings.join_url,
+            joins=self.joins,
+            clock=options.clock,
+        )
         # Closed in reverse: the worker drains first, then the watch its last commands used.
         self._stack.push_async_callback(self.recovery.aclose)
         self._stack.push_async_callback(self.worker.aclose)
@@ -240,9 +260,14 @@ class Runtime:
                 allowed_channels=options.allowed_channels,
                 clock=options.clock,
                 joins=self.joins,
+                home=self.home,
             ),
         )
         self.worker.start()
+
+    def _homes_changed(self, team_id: str, users: frozenset[str]) -> None:
+        """A room these people are in changed: redraw their Homes, after the command."""
+        self.worker.spawn(self.home.refresh(team_id, users), name="home-refresh")
 
     async def _hurry_waiting(self) -> None:
         """ACS answers again: what waited on it is due now, here and on every replica."""

@@ -137,9 +137,7 @@ class HomeStore:
             or_(
                 _rooms.c.creator_id == user_id,
                 _rooms.c.id.in_(
-                    select(_participants.c.room_id).where(
-                        _participants.c.slack_user_id == user_id
-                    )
+                    select(_participants.c.room_id).where(_participants.c.slack_user_id == user_id)
                 ),
             ),
         )
