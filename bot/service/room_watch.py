@@ -17,6 +17,8 @@ from typing import Any
 
 from bot.service.outcomes import Outcome, RoomChanged
 from bot.service.ports import Answerer
+from bot.service.resolved import RESOLVED
+from bot.store.journal import Journal
 from bot.store.records import JournalEntry, PostedMessage
 from bot.store.reminders import ReminderSchedule
 
@@ -44,11 +46,13 @@ class WatchedAnswerer:
         inner: Answerer,
         *,
         schedule: ReminderSchedule | None = None,
+        journal: Journal | None = None,
         on_people: PeopleChanged | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._inner = inner
         self._schedule = schedule
+        self._journal = journal
         self._on_people = on_people
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -60,9 +64,10 @@ class WatchedAnswerer:
             if outcome.changes is not None:
                 people |= set(outcome.changes.removed)
             if self._schedule is not None:
-                lead = reminder_lead(entry.command)
-                if lead is not None and outcome.verb == "create":
-                    await self._schedule.set_lead(room.room_id, lead)
+                if outcome.verb == "create":
+                    lead = await self._asked_lead(entry)
+                    if lead is not None:
+                        await self._schedule.set_lead(room.room_id, lead)
                 people |= await self._schedule.sync(room, now=self._clock())
         message = await self._inner.answer(entry, outcome)
         if people and self._on_people is not None and isinstance(outcome, RoomChanged):
@@ -71,6 +76,15 @@ class WatchedAnswerer:
             except Exception:
                 logger.exception("could not start refreshing the Homes of a room's people")
         return message
+
+    async def _asked_lead(self, entry: JournalEntry) -> timedelta | None:
+        """The `remind` lead a create asked for: in its resolved command, which for a command
+        journalled as typed text is the one the runner pinned (read back from the journal)."""
+        command = entry.command
+        if command.get("kind") != RESOLVED and self._journal is not None:
+            pinned = await self._journal.get(entry.key)
+            command = pinned.command if pinned is not None else command
+        return reminder_lead(command)
 
     async def delayed(self, entry: JournalEntry, reason: str) -> None:
         await self._inner.delayed(entry, reason)

@@ -32,6 +32,7 @@ from bot.slack.after_ack import after_ack
 from bot.slack.errors import error_code
 from bot.slack.modal import ModalContext, room_modal
 from bot.slack.people import SlackPeople
+from bot.slack.reminders import pressed_in_reminder
 from bot.store.records import RoomRecord
 from bot.store.reminders import DEFAULT_LEAD, HomeStore, Preferences
 from bot.store.rooms import RoomRegistry
@@ -296,7 +297,7 @@ class HomeViews:
         app.action(ACTION_MORE)(self.on_more)
         app.action(ACTION_LENGTH)(self.on_length)
         app.action(ACTION_REMINDERS)(self.on_reminders)
-        app.action(blocks.ACTION_JOIN, matchers=[_from_home])(self.on_join)
+        app.action(blocks.ACTION_JOIN, matchers=[_from_home])(self.on_join)  # and reminders
 
     async def on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") != "home":
@@ -403,7 +404,7 @@ class HomeViews:
 
 
 async def _from_home(body: dict[str, Any]) -> bool:
-    return pressed_in_home(body)
+    return pressed_in_home(body) or pressed_in_reminder(body)
 
 
 async def _direct(client: Any, user: str, message: str) -> None:

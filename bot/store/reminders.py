@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, column, delete, func, insert, or_, select, table, update
+from sqlalchemy import Row, and_, case, column, delete, func, insert, or_, select, table, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.home_tables import home_preferences, room_reminder_leads, room_reminders
@@ -309,10 +309,13 @@ class ReminderSchedule:
             )
 
     async def next_due(self) -> datetime | None:
-        """When the soonest pending reminder is due (None when none is), to sleep until."""
+        """When the soonest pending reminder can next be claimed (None when none is pending):
+        when it is due, or when its current lease runs out; a sleep until then."""
+        lease, due = room_reminders.c.lease_until, room_reminders.c.due_at
+        claimable_at = case((and_(lease.is_not(None), lease > due), lease), else_=due)
         async with self._engine.connect() as connection:
             value = await connection.scalar(
-                select(func.min(room_reminders.c.due_at)).where(room_reminders.c.state == PENDING)
+                select(func.min(claimable_at)).where(room_reminders.c.state == PENDING)
             )
         return UTCDateTime().process_result_value(value, self._engine.dialect)
 
