@@ -127,9 +127,8 @@ async def test_join_in_the_reminder_sends_the_personal_link(bot: LocalBot, clock
         "actions": [{**join["elements"][0], "block_id": join["block_id"], "action_ts": "1"}],
     }
     await bot.post_signed(interaction_body(payload), "application/x-www-form-urlencoded")
-    messages = await bot.slack.wait_for(
-        lambda s: len(s.direct_messages(bob)) > 1 and s.direct_messages(bob)
-    )
+    await bot.slack.wait_for(lambda s: len(s.direct_messages(bob)) > 1)
+    messages = bot.slack.direct_messages(bob)
     assert f"Your personal link to room `{room}`" in bot.slack.render_text(messages[-1])
 
 
