@@ -13,7 +13,7 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -42,17 +42,22 @@ from bot.parsing.parser import warm_up
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
+from bot.service.reminders import ReminderDispatcher
+from bot.service.room_watch import WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
+from bot.slack.home import HomeViews
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
+from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 from bot.slack.workflow_step import StepAnswerer
 from bot.store.errors import StoreUnavailable
+from bot.store.reminders import HomeStore, ReminderSchedule
 from bot.store.store import Store
 
 if TYPE_CHECKING:
@@ -80,6 +85,7 @@ class Options:
     worker_id: str | None = None
     worker_lease: timedelta | None = None  # default: the setting ROOMBOT_WORKER_LEASE_SECONDS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the reminder dispatcher's
     # `/healthz` turns 503 when a command has waited longer: Slack's response_url lives 30
     # minutes, and the worker's retries (ACS deadline, Slack backoff) end long before.
     stuck_command_after: timedelta = timedelta(minutes=15)
@@ -213,6 +219,7 @@ class Runtime:
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
         )
+        self.reminder_schedule = ReminderSchedule(self.store.engine)
         runner_worker_id: list[str] = []
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
@@ -224,8 +231,18 @@ class Runtime:
             ),
             journal=self.store.journal,
             registry=self.store.rooms,
-            # also completes the Workflow Builder steps it answers
-            answerer=StepAnswerer(self.answerer, client=self.slack, public_url=settings.public_url),
+            # keeps reminders and Homes in step; also completes the workflow steps it answers
+            answerer=StepAnswerer(
+                WatchedAnswerer(
+                    self.answerer,
+                    schedule=self.reminder_schedule,
+                    journal=self.store.journal,
+                    on_people=self._homes_changed,
+                    clock=options.clock,
+                ),
+                client=self.slack,
+                public_url=settings.public_url,
+            ),
             worker_id=lambda: runner_worker_id[0],
             clock=options.clock,
             on_delay=self.recovery.delayed,
@@ -240,6 +257,18 @@ class Runtime:
             clock=options.clock,
         )
         runner_worker_id.append(self.worker.worker_id)
+        home_store = HomeStore(self.store.engine)
+        self.home = HomeViews(
+            store=home_store,
+            registry=self.store.rooms,
+            people=self.people,
+            worker=self.worker,
+            may_change=self.service.may_change,
+            workspace_length=settings.default_length,
+            join_url=settings.join_url,
+            joins=self.joins,
+            clock=options.clock,
+        )
         # Closed in reverse: the worker drains first, then the watch its last commands used.
         self._stack.push_async_callback(self.recovery.aclose)
         self._stack.push_async_callback(self.worker.aclose)
@@ -259,9 +288,27 @@ class Runtime:
                 allowed_channels=options.allowed_channels,
                 clock=options.clock,
                 joins=self.joins,
+                home=self.home,
             ),
         )
+        self.reminders = ReminderDispatcher(
+            schedule=self.reminder_schedule,
+            registry=self.store.rooms,
+            preferences=home_store,
+            sender=SlackReminders(self.people, join_url=settings.join_url),
+            worker_id=self.worker.worker_id,
+            clock=options.clock,
+            sleep=options.sleep,
+        )
+        self._stack.push_async_callback(self.reminders.aclose)
         self.worker.start()
+        self.reminders.start()
+
+    def _homes_changed(self, team_id: str, users: frozenset[str]) -> None:
+        """A room these people are in changed: redraw their Homes, after the command, and
+        look for reminders due now (a room made less than its lead before it opens)."""
+        self.reminders.poke()
+        self.worker.spawn(self.home.refresh(team_id, users), name="home-refresh")
 
     async def _hurry_waiting(self) -> None:
         """ACS answers again: what waited on it is due now, here and on every replica."""

@@ -196,13 +196,15 @@ async def local_bot(
     emulator_state: Path | None = None,
     people_state: Path | None = None,
     join_url: str | None = None,
+    **options: Any,
 ) -> AsyncIterator[LocalBot]:
     """Emulator + fake Slack + the real bot server on loopback ports.
 
     With *emulator_state*, ACS rooms outlive the process like the database's records do; with
     *people_state*, so do the local people (their names and zones). The bot's public URL is its
     own server, so a Join press gives a link a browser here opens; *join_url* sets
-    ROOMBOT_JOIN_URL instead (a team's own calling app).
+    ROOMBOT_JOIN_URL instead (a team's own calling app). *options* override `Options` (tests
+    inject the clock and the sleep).
     """
     signing_secret = secrets.token_hex(16)
     listener = socket.create_server(("127.0.0.1", 0))  # its port is in the settings
@@ -225,12 +227,13 @@ async def local_bot(
                 ROOMBOT_PUBLIC_URL=f"http://localhost:{listener.getsockname()[1]}",
                 **overrides,
             )
-            options = Options(
+            chosen = Options(
                 channel_post_interval=0,
                 worker_poll_interval=0.5,
                 response_url_prefixes=(slack.base_url,),
+                **options,
             )
-            async with Runtime(settings, options) as runtime:
+            async with Runtime(settings, chosen) as runtime:
                 runner = web.AppRunner(web_app(runtime), access_log=None)
                 await runner.setup()
                 site = web.SockSite(runner, listener)

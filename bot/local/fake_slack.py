@@ -380,6 +380,10 @@ class FakeSlack:
             "conversations.join": _Method(self._conversations_join, "bot", "channels:join"),
             "apps.connections.open": _Method(self._apps_connections_open, "app", None),
         }
+        from bot.local.fake_slack_home import FakeHome  # here: that module imports this one
+
+        self.home = FakeHome(self)  # the App Home: `views.publish`, `app_home_opened`
+        self._methods["views.publish"] = _Method(self.home.publish, "bot", None)
         self._openid_methods: dict[str, Callable[[Params, str | None], dict[str, Any]]] = {
             "openid.connect.token": self._openid_token,
             "openid.connect.userInfo": self._openid_user_info,

@@ -38,6 +38,7 @@ from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
 from bot.slack import blocks, join_blocks, shortcut, unfurl, workflow_step
 from bot.slack.after_ack import after_ack
+from bot.slack.home import HomeViews, pressed_in_home
 from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
@@ -90,6 +91,7 @@ class SlackDeps:
     allowed_channels: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     joins: JoinService | None = None  # None without ROOMBOT_PUBLIC_URL
+    home: HomeViews | None = None  # the App Home (bot/slack/home.py)
 
     def response_url_allowed(self, url: str) -> bool:
         """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
@@ -112,6 +114,8 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
     )
     listeners = _Listeners(deps)
     app.middleware(_same_team)
+    if deps.home is not None:  # first: its Join answers presses in the Home
+        deps.home.register(app)
     app.command(COMMAND)(listeners.on_command)
     app.shortcut(SHORTCUT)(listeners.on_shortcut)
     app.view_submission(CALLBACK_ID)(listeners.on_modal_submit)
@@ -315,12 +319,13 @@ class _Listeners:
     ) -> None:
         deps = self._deps
         view = body.get("view")
+        submitter = str((body.get("user") or {}).get("id", ""))
         result = read_submission(
             view if isinstance(view, dict) else {},
             body.get("response_urls"),
             now=deps.clock(),
             response_url_allowed=deps.response_url_allowed,
-            default_length=deps.default_length,
+            default_length=await self._length_for(_team_of(body), submitter),
         )
         if isinstance(result, dict):
             deps.metrics.command("create", "refused")
@@ -375,6 +380,8 @@ class _Listeners:
         room_id = str(action.get("value") or "")
         user = body.get("user") or {}
         channel = str((body.get("channel") or {}).get("id") or "")
+        if not channel and _ROOM_ID.match(room_id) and pressed_in_home(body):
+            channel = await self._room_channel(_team_of(body), room_id)  # the Home has none
         if not _ROOM_ID.match(room_id) or not channel:
             logger.warning("ignored a button press with a malformed room id or no channel")
             return
@@ -472,13 +479,25 @@ class _Listeners:
             text=blocks.room_summary(room, tz),
         )
 
+    async def _room_channel(self, team: str, room_id: str) -> str:
+        """The channel of a room pressed in the App Home ("" when it is not this team's)."""
+        try:
+            return (await self._deps.service.room(team, room_id)).channel_id
+        except ServiceError:
+            return ""
+
+    async def _length_for(self, team: str, user: str) -> timedelta:
+        """A form's default length: the person's own (App Home), else the workspace's."""
+        home = self._deps.home
+        return self._deps.default_length if home is None else await home.personal_length(team, user)
+
     async def _open_modal(self, trigger_id: str, team: str, user: str, channel: str | None) -> None:
         client = self._deps.people.client
         try:
             zone = await self._deps.people.zone(team, user)
             view = room_modal(
                 ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel),
-                default_length=self._deps.default_length,
+                default_length=await self._length_for(team, user),
             )
             await client.views_open(trigger_id=trigger_id, view=view)
         except (SlackApiError, TryLater) as exc:

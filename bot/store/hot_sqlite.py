@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -289,6 +290,11 @@ class Checkpointer:
         self._interval = interval
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        # Cancelling the task does not stop a checkpoint already running in its thread:
+        # closing the connection under it crashed the process (SIGSEGV in sqlite3). The
+        # thread and the close take turns on this lock; once closed, no checkpoint starts.
+        self._guard = threading.Lock()
+        self._closed = False
 
     def start(self) -> None:
         if self._task is None:
@@ -300,9 +306,14 @@ class Checkpointer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        await asyncio.to_thread(self._close)  # waits for a checkpoint still in its thread
+
+    def _close(self) -> None:
+        with self._guard:
+            self._closed = True
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     async def _run(self) -> None:
         while True:
@@ -313,6 +324,11 @@ class Checkpointer:
                 logger.warning("WAL checkpoint failed (%s); trying again shortly", exc)
 
     def checkpoint(self) -> None:
+        with self._guard:
+            if not self._closed:
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
         if self._connection is None:
             self._connection = sqlite3.connect(
                 self._database, isolation_level=None, check_same_thread=False

@@ -187,3 +187,7 @@ class KnockRow(Base):
     created_at: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None]
+
+
+# The App Home and reminder tables live in their own module, on this metadata.
+from bot.store import home_tables as _home_tables  # noqa: E402, F401

@@ -173,6 +173,7 @@ def test_recurring_rooms_are_refused_in_words_with_examples() -> None:
 ERRORS = [
     ("rename 99117812428622880", ErrorCode.MISSING_TITLE),
     ("rename 99117812428622880 design review", ErrorCode.MISSING_TITLE),
+    ("tomorrow 9am remind soon", ErrorCode.BAD_REMINDER),
     (f'create tomorrow "{"x" * 101}"', ErrorCode.TITLE_TOO_LONG),
     ("frobnicate the room", ErrorCode.UNKNOWN_COMMAND),
     ("creat tomorrow", ErrorCode.UNKNOWN_COMMAND),  # did you mean create

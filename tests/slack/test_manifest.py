@@ -164,3 +164,12 @@ def test_settings(manifest: dict[str, Any]) -> None:
     assert settings["token_rotation_enabled"] is False
     assert manifest["display_information"]["name"] == "roombot"
     assert manifest["features"]["bot_user"]["display_name"] == "roombot"
+
+
+def test_app_home_and_its_event(manifest: dict[str, Any]) -> None:
+    """The Home tab is on and `app_home_opened` reaches the bot, with no scope asked for it."""
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # reminders
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == EVENTS_URL
+    assert events["bot_events"] == ["app_home_opened"]
