@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
+from bot.local.fake_slack_calls import FakeCalls
 from bot.local.fake_socket_mode import (
     SOCKET_MODE_PATH,
     DisconnectReason,
@@ -76,6 +77,7 @@ DEFAULT_SCOPES = (
     "chat:write.public",
     "users:read",
     "usergroups:read",
+    "calls:write",
 )
 """What an install from manifest.yml grants."""
 HISTORY_MANIFEST_SCOPES = (
@@ -378,6 +380,9 @@ class FakeSlack:
             "conversations.join": _Method(self._conversations_join, "bot", "channels:join"),
             "apps.connections.open": _Method(self._apps_connections_open, "app", None),
         }
+        self.slack_calls = FakeCalls(error=_SlackError, users=self.users, clock=clock)
+        for name, (handler, scope) in self.slack_calls.methods().items():
+            self._methods[name] = _Method(handler, "bot", scope)
         self._openid_methods: dict[str, Callable[[Params, str | None], dict[str, Any]]] = {
             "openid.connect.token": self._openid_token,
             "openid.connect.userInfo": self._openid_user_info,
@@ -1444,6 +1449,7 @@ class FakeSlack:
         if len(text) > MAX_TEXT_LENGTH:
             raise _SlackError("msg_too_long")
         blocks = _blocks(params.get("blocks"), limit=MAX_MESSAGE_BLOCKS)
+        self.slack_calls.check_blocks(blocks)
         attachments = _json_list(params.get("attachments"), "invalid_attachments")
         return text, blocks, attachments
 

@@ -122,7 +122,14 @@ def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> N
     scopes = manifest["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}  # no user token is ever requested
     assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "chat:write.public", "users:read", "usergroups:read"]
+        [
+            "commands",
+            "chat:write",
+            "chat:write.public",
+            "users:read",
+            "usergroups:read",
+            "calls:write",
+        ]
     )
     assert not any(scope.endswith(":history") for scope in scopes["bot"])
     # the local fake grants exactly what an install from the manifest grants
