@@ -116,7 +116,7 @@ def _time(event: dict[str, Any]) -> datetime:
         text = value.strip().replace("Z", "+00:00")
         head, dot, rest = text.partition(".")
         if dot:
-            digits = "".join(c for c in rest if c.isdigit())
+            digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
             zone = rest[len(digits) :]
             text = f"{head}.{digits[:6]}{zone}"
         try:

@@ -51,7 +51,7 @@ def presence_text(call: RoomCall, tz: str) -> str:
         names = [_who(person) for person in present[:MAX_NAMED]]
         more = len(present) - MAX_NAMED
         tail = f" and {more} more" if more > 0 else ""
-        return f":telephone_receiver: *{len(present)} in the call:* {', '.join(names)}{tail}"
+        return f":telephone_receiver: {len(present)} in the call: {', '.join(names)}{tail}"
     if call.acs_ended_at is not None:
         ended = call.acs_ended_at
         epoch = int(ended.timestamp())
