@@ -6,7 +6,8 @@ too with a bot token; users are `{"slack_id"}` or `{"external_id", "display_name
 unknown call id is `invalid_call_id`, an ended call `inactive_call`; adding someone already in
 the call (or removing someone who is not) answers `ok: true` with `error: bad_users`, as
 Slack's own example shows. Every method needs `calls:write`. A message's `call` block must name
-a call this fake registered (`check_blocks`).
+a call id (`R…`); one this fake does not know is taken, as Slack keeps calls that a restarted
+fake (`roombot dev`) forgot.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +25,7 @@ from urllib.parse import urlsplit
 Params = dict[str, Any]
 Handler = Callable[[Params], dict[str, Any]]
 SCOPE = "calls:write"
+CALL_ID = re.compile(r"R[0-9A-Z]{6,20}")
 
 
 @dataclass
@@ -73,12 +77,12 @@ class FakeCalls:
         return [c for c in self.calls.values() if c.external_unique_id == external_unique_id]
 
     def check_blocks(self, blocks: Iterable[Mapping[str, Any]]) -> None:
-        """A `call` block must name a call registered with `calls.add`."""
+        """A `call` block must name a call id, as `calls.add` answers it."""
         for block in blocks:
             if block.get("type") != "call":
                 continue
             call_id = block.get("call_id")
-            if not isinstance(call_id, str) or call_id not in self.calls:
+            if not isinstance(call_id, str) or not CALL_ID.fullmatch(call_id):
                 raise self._error("invalid_blocks")
 
     # --- methods --------------------------------------------------------------------------
@@ -98,7 +102,7 @@ class FakeCalls:
         except (TypeError, ValueError):
             raise self._error("invalid_arguments") from None
         call = FakeCall(
-            id=f"R{next(self._numbers):09d}",
+            id=f"R{next(self._numbers):03d}{secrets.token_hex(4).upper()}",
             external_unique_id=external,
             join_url=join_url,
             created_by=created_by,

@@ -79,7 +79,7 @@ async def test_participants_and_end(slack: FakeSlack) -> None:
 
 async def test_a_call_block_must_name_a_registered_call(slack: FakeSlack) -> None:
     web = client(slack)
-    unknown = [{"type": "call", "call_id": "R404"}]
+    unknown = [{"type": "call", "call_id": "not a call"}]
     assert await refused(
         web.chat_postMessage(channel=DEFAULT_CHANNEL_ID, blocks=unknown, text="x")
     ) == ("invalid_blocks")
