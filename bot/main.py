@@ -263,6 +263,7 @@ class Runtime:
                 allowed_channels=options.allowed_channels,
                 clock=options.clock,
                 joins=self.joins,
+                calls=self.calls,
             ),
         )
         self.worker.start()

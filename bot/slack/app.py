@@ -38,6 +38,7 @@ from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
 from bot.slack import blocks, join_blocks
 from bot.slack.after_ack import after_ack
+from bot.slack.calls import SlackCallCards
 from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
@@ -90,6 +91,7 @@ class SlackDeps:
     allowed_channels: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     joins: JoinService | None = None  # None without ROOMBOT_PUBLIC_URL
+    calls: SlackCallCards | None = None  # likewise: cards carry the room's Slack call
 
     def response_url_allowed(self, url: str) -> bool:
         """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
@@ -122,6 +124,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
         people=deps.people,
         worker=deps.worker,
         allowed_channels=deps.allowed_channels,
+        calls=deps.calls,
     )
     app.action(blocks.ACTION_JOIN)(join.on_join)
     app.action(join_blocks.ACTION_OPEN_LINK)(_ack_only)

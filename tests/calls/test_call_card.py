@@ -41,7 +41,7 @@ def the_call(bot: Bot, room_id: str) -> FakeCall:
 
 
 def card_text(bot: Bot) -> str:
-    return bot.slack.render_text(bot.slack.messages[-1])
+    return bot.slack.render_text(bot.slack.channel_messages()[-1])
 
 
 async def raw_ids(bot: Bot, room_id: str) -> dict[str, str]:
@@ -226,3 +226,17 @@ async def test_without_a_public_url_there_is_no_call_and_no_webhook(sqlite_url: 
             url = f"{base(bot)}/acs/events?secret={SECRET}"
             async with http.post(url, data=json.dumps([])) as response:
                 assert response.status in (404, 405)
+
+
+async def test_admitting_a_knock_keeps_the_call_on_the_card(bot: Bot) -> None:
+    from bot.slack import join_blocks
+    from tests.join.helpers import CAROL, press_join
+    from tests.join.test_knock import answer, asks
+
+    room_id = await create_room(bot)
+    call = the_call(bot, room_id)
+    await press_join(bot, room_id, user=CAROL)
+    await answer(bot, asks(bot, ALICE)[0], join_blocks.ACTION_ADMIT, user=ALICE)
+    card = bot.slack.channel_messages()[-1]
+    assert f"<@{CAROL}>" in json.dumps(card.blocks)  # the card lists her now
+    assert {"type": "call", "call_id": call.id} in card.blocks
