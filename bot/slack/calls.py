@@ -149,6 +149,7 @@ class SlackCallCards:
             created_by=created_by,
             title=call_title(room),
             external_display_id=room.room_id,
+            date_start=int(room.valid_from.timestamp()),  # when the room opens, not now
         )
         call = response.get("call")
         call_id = call.get("id") if isinstance(call, dict) else None

@@ -70,6 +70,9 @@ async def test_a_new_room_is_a_slack_call_and_its_card_carries_the_call(bot: Bot
     assert call.join_url == f"http://localhost:{urlsplit(bot.events_url).port}/rooms/{room_id}"
     assert call.created_by == ME
     assert call.title == f"Room {room_id}"
+    room = await bot.runtime.store.rooms.get(room_id)
+    assert room is not None
+    assert call.date_start == int(room.valid_from.timestamp())
     card = bot.slack.messages[-1]
     assert {"type": "call", "call_id": call.id} in card.blocks
     # The call block sits above the buttons, which stay last.
