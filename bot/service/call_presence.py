@@ -55,6 +55,7 @@ class CallPresence:
         self._slack = slack
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sweeper: asyncio.Task[None] | None = None
+        self._showing: dict[str, asyncio.Lock] = {}
 
     async def handle(self, events: list[CallEvent]) -> int:
         """Record *events* (oldest first) and update Slack for each room they touched;
@@ -101,11 +102,14 @@ class CallPresence:
         )
 
     async def _show(self, room: RoomRecord) -> None:
-        call = await self._records.get(room.room_id)
-        if call is None:
-            return
-        await self._slack.tell_participants(call)
-        await self._slack.refresh_card(room)
+        # One delivery at a time per room here, so two at once do not both tell Slack the
+        # same change (across replicas a repeat is harmless: Slack answers `bad_users`).
+        async with self._showing.setdefault(room.room_id, asyncio.Lock()):
+            call = await self._records.get(room.room_id)
+            if call is None:
+                return
+            await self._slack.tell_participants(call)
+            await self._slack.refresh_card(room)
 
     async def end_closed(self) -> int:
         """End the Slack call of every room that closed (or went) with its call still open."""

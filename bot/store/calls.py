@@ -275,7 +275,37 @@ class CallRecords:
         slack_user_id: str | None,
         display_name: str,
     ) -> bool:
-        """Apply a participant added (*present*) or removed; True when it changed the row."""
+        """Apply a participant added (*present*) or removed; True when it changed the row.
+
+        Two deliveries racing to insert the same person's first row: the loser reads the
+        winner's row and applies its event to it, as if it had come second.
+        """
+
+        async def attempt() -> bool:
+            return await self._presence(
+                room_id,
+                acs_raw_id=acs_raw_id,
+                present=present,
+                at=at,
+                slack_user_id=slack_user_id,
+                display_name=display_name,
+            )
+
+        try:
+            return await attempt()
+        except IntegrityError:
+            return await attempt()
+
+    async def _presence(
+        self,
+        room_id: str,
+        *,
+        acs_raw_id: str,
+        present: bool,
+        at: datetime,
+        slack_user_id: str | None,
+        display_name: str,
+    ) -> bool:
         key = and_(call_presence.c.room_id == room_id, call_presence.c.acs_raw_id == acs_raw_id)
         async with self._sessions.write() as session:
             known = await session.scalar(

@@ -3,6 +3,7 @@ the emulator sending ACS's calling events to `/acs/events` as Event Grid would."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -243,3 +244,23 @@ async def test_admitting_a_knock_keeps_the_call_on_the_card(bot: Bot) -> None:
     card = bot.slack.channel_messages()[-1]
     assert f"<@{CAROL}>" in json.dumps(card.blocks)  # the card lists her now
     assert {"type": "call", "call_id": call.id} in card.blocks
+
+
+async def test_on_postgresql_concurrent_redeliveries_tell_slack_once(postgres_url: str) -> None:
+    """Event Grid may deliver the same batch to several replicas at once: one change stands."""
+    async with running_bot(postgres_url, join="public", events_secret=SECRET) as bot:
+        room_id = await create_room(bot)
+        call = the_call(bot, room_id)
+        ids = await raw_ids(bot, room_id)
+        assert bot.emulator.events is not None
+        made = (await people(bot, room_id, "join", ids[ALICE], "Alice"))["events"]
+        await bot.emulator.events.idle()
+        # Bob joins too; ACS's event for it comes to four replicas at once.
+        bob = json.loads(json.dumps(made[-1]).replace(ids[ALICE], ids[BOB]))
+        bob["id"], bob["data"]["displayName"] = "bob-joined", "Bob"
+        results = await asyncio.gather(*(post_events(bot, [bob]) for _ in range(4)))
+        assert all(status == 200 for status, _ in results), results
+        assert sum(answer["changed"] for _, answer in results) == 1
+        assert call.participants == [{"slack_id": ALICE}, {"slack_id": BOB}]
+        assert len(bot.slack.calls_to("calls.participants.add")) == 2
+        assert "2 in the call: @alice, @bob" in card_text(bot)
