@@ -39,6 +39,7 @@ _HINTS = {
     "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
     "ROOMBOT_WORKER_LEASE_SECONDS": "a number of seconds, e.g. 15",
     "ROOMBOT_DEFAULT_LENGTH": "a length such as 90 minutes, 1 hour or PT90M",
+    "ROOMBOT_EVENTS_SECRET": "a random string of 16+ characters, e.g. from `openssl rand -hex 24`",
 }
 
 
@@ -71,6 +72,15 @@ class Settings(BaseSettings):
     allowed_channels: str = Field(default="", alias="ROOMBOT_ALLOWED_CHANNELS")
     worker_lease_seconds: float = Field(default=15.0, gt=0, alias="ROOMBOT_WORKER_LEASE_SECONDS")
     default_length: timedelta = Field(default=DEFAULT_LENGTH, alias="ROOMBOT_DEFAULT_LENGTH")
+    events_secret: SecretStr | None = Field(default=None, alias="ROOMBOT_EVENTS_SECRET")
+
+    @field_validator("events_secret")
+    @classmethod
+    def _events_secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        """The only proof an ACS event is ACS's: never quoted, and not guessable."""
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
 
     @field_validator("default_length", mode="before")
     @classmethod
@@ -275,6 +285,7 @@ _PURPOSES = {
     "ROOMBOT_WORKER_LEASE_SECONDS": "how long a replica holds a command before another may",
     "ROOMBOT_DEFAULT_LENGTH": "how long a room with a start and no end lasts",
     "ACS_ENDPOINT": "instead of ACS_CONNECTION_STRING, to authenticate without a key",
+    "ROOMBOT_EVENTS_SECRET": "the secret ACS's Event Grid subscription sends to /acs/events",
 }
 
 _REQUIRED_FOR_SERVING = {

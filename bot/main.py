@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
 from bot.acs.entra import AsyncTokenCredential, EntraTokens, default_credential
 from bot.config import ConfigError, Settings
+from bot.eventgrid import routes as event_routes
 from bot.http_edge import (
     HEADER_TIMEOUT,
     MAX_UNPROVEN,
@@ -39,6 +40,7 @@ from bot.http_edge import (
 from bot.join import routes as join_routes
 from bot.join.signin import SlackSignIn
 from bot.parsing.parser import warm_up
+from bot.service.call_presence import CallPresence
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
@@ -50,6 +52,7 @@ from bot.service.worker import JournalWorker
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
+from bot.slack.calls import CLOSING_SWEEP, SlackCallCards
 from bot.slack.home import HomeViews
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
@@ -93,6 +96,7 @@ class Options:
     # connections open at once without a valid Slack signature yet.
     http_header_timeout: float = HEADER_TIMEOUT
     max_unproven_connections: int = MAX_UNPROVEN
+    call_sweep_interval: timedelta = CLOSING_SWEEP  # closed rooms' Slack calls are ended
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Options:
@@ -211,6 +215,24 @@ class Runtime:
                 web_url=settings.slack_web_url,
                 public_url=self.joins.public_url,
             )
+        self.calls: SlackCallCards | None = None  # Slack's native call card, with the link
+        self.call_presence: CallPresence | None = None
+        if settings.public_url is not None:
+            self.calls = SlackCallCards(
+                client=self.slack,
+                records=self.store.calls,
+                public_url=settings.public_url,
+                join_url=settings.join_url,
+                clock=options.clock,
+            )
+            self.call_presence = CallPresence(
+                records=self.store.calls,
+                registry=self.store.rooms,
+                slack=self.calls,
+                clock=options.clock,
+            )
+            self._stack.push_async_callback(self.call_presence.aclose)
+            self.call_presence.start_sweeping(options.call_sweep_interval)
         self.answerer = SlackAnswerer(
             client=self.slack,
             http=self.http,
@@ -218,6 +240,7 @@ class Runtime:
             join_url=settings.join_url,
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
+            calls=self.calls,
         )
         self.reminder_schedule = ReminderSchedule(self.store.engine)
         runner_worker_id: list[str] = []
@@ -289,6 +312,7 @@ class Runtime:
                 clock=options.clock,
                 joins=self.joins,
                 home=self.home,
+                calls=self.calls,
             ),
         )
         self.reminders = ReminderDispatcher(
@@ -418,6 +442,13 @@ def web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     join_routes.mount(app, runtime.joins, runtime.sign_in)
+    events_secret = runtime.settings.events_secret
+    event_routes.mount(
+        app,
+        runtime.call_presence,
+        events_secret.get_secret_value() if events_secret is not None else None,
+        on_proven=lambda request: guard.proven(request.transport),
+    )
     return app
 
 

@@ -208,9 +208,15 @@ async def local_bot(
     """
     signing_secret = secrets.token_hex(16)
     listener = socket.create_server(("127.0.0.1", 0))  # its port is in the settings
+    # ACS's calling events come to the bot as Event Grid would send them: a Join link opened
+    # puts its person in the room's call for ten minutes, shown on the card.
+    events_secret = secrets.token_hex(16)
+    events_url = f"http://127.0.0.1:{listener.getsockname()[1]}/acs/events?secret={events_secret}"
     try:
         async with (
-            EmulatorServer(state_file=emulator_state) as emulator,
+            EmulatorServer(
+                state_file=emulator_state, events_url=events_url, join_on_token=600
+            ) as emulator,
             FakeSlack(team_id=TEAM) as slack,
         ):
             slack.add_user(ME[0], ME[1], tz=ME[2])
@@ -225,6 +231,7 @@ async def local_bot(
                 DATABASE_URL=database,
                 # localhost: the calling SDK wants https or localhost, not 127.0.0.1
                 ROOMBOT_PUBLIC_URL=f"http://localhost:{listener.getsockname()[1]}",
+                ROOMBOT_EVENTS_SECRET=events_secret,
                 **overrides,
             )
             chosen = Options(

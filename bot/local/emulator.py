@@ -65,6 +65,7 @@ from bot.acs.models import (
     format_time,
 )
 from bot.domain import Role
+from bot.local import emulator_events
 from bot.local.entra import LocalEntraCredential, TokenRefused, random_secret, verify_token
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,9 @@ class EmulatorOptions:
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     seed: int | None = None
+    events_url: str | None = field(default=None, repr=False)  # may carry the webhook's secret
+    events_twice: bool = False
+    join_on_token: float | None = None  # a VoIP token joins its person's open rooms' calls
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
@@ -457,7 +461,26 @@ def build_app(state_or_options: EmulatorState | EmulatorOptions | None = None) -
     router.add_delete("/identities/{identity_id}", _delete_identity)
     router.add_post("/identities/{identity_id}/:revokeAccessTokens", _revoke_tokens)
     router.add_post("/identities/{identity_id}/:issueAccessToken", _issue_token)
+    events = emulator_events.CallEvents(
+        state.options.events_url,
+        twice=state.options.events_twice,
+        join_on_token=state.options.join_on_token,
+    )
+    emulator_events.mount(app, events, lambda room, user: _call_refusal(state, room, user))
     return app
+
+
+def _call_refusal(state: EmulatorState, room_id: str, raw_id: str) -> str | None:
+    """Why *raw_id* may not join the room's call now (ACS's rules for a rooms call), or None."""
+    room = state.rooms.get(room_id)
+    if room is None or room.deleted:
+        return f"room {room_id} does not exist"
+    if raw_id not in room.participants:
+        return f"{raw_id} is not a participant of room {room_id}"
+    now = datetime.now(UTC)
+    if not room.valid_from <= now < room.valid_until:
+        return f"room {room_id} is open from {room.valid_from} to {room.valid_until}, not now"
+    return None
 
 
 @web.middleware
@@ -467,6 +490,8 @@ async def _gateway(request: web.Request, handler: _Handler) -> web.StreamRespons
     Order: added latency, an injected fault, the signature (401 before anything else the
     service could say), then the handler, whose ServiceError becomes the error body.
     """
+    if request.path.startswith(emulator_events.ADMIN_PREFIX):
+        return await handler(request)  # people joining calls, not a signed ACS request
     state = request.app[STATE_KEY]
     state.requests += 1
     if request.method == "POST" and request.path == "/rooms":
@@ -778,6 +803,7 @@ async def _delete_room(request: web.Request) -> web.Response:
     if not room.deleted:
         room.deleted = True
         state.version += 1
+        request.app[emulator_events.EVENTS_KEY].end_room(room.id)
     return web.Response(status=204)
 
 
@@ -960,7 +986,11 @@ async def _issue_token(request: web.Request) -> web.Response:
     data = await _identity_body(request)
     scopes = _scopes(data.get("scopes"), "Scopes", required=True) or []
     minutes = _minutes(data.get("expiresInMinutes"))
-    return _json_response(_issue(state, identity, scopes, minutes))
+    issued = _issue(state, identity, scopes, minutes)
+    if "voip" in scopes:
+        open_rooms = [r for r in state.rooms if _call_refusal(state, r, identity.id) is None]
+        request.app[emulator_events.EVENTS_KEY].token_issued(identity.id, open_rooms)
+    return _json_response(issued)
 
 
 # --- serving --------------------------------------------------------------------------------
@@ -1050,6 +1080,9 @@ class EmulatorServer:
         tls: bool = False,
         state_file: str | Path | None = None,
         ca_file: str | Path | None = None,
+        events_url: str | None = None,
+        events_twice: bool = False,
+        join_on_token: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -1064,8 +1097,12 @@ class EmulatorServer:
                 latency_ms=latency_ms,
                 fault_rate=fault_rate,
                 seed=seed,
+                events_url=events_url,
+                events_twice=events_twice,
+                join_on_token=join_on_token,
             )
         )
+        self.events: emulator_events.CallEvents | None = None  # set at start
         self.endpoint = ""
         self.ssl_context_for_clients: ssl.SSLContext | None = None
         self.ca_file: str | None = None
@@ -1121,9 +1158,9 @@ class EmulatorServer:
             self._tls = _self_signed_tls(self.host, self._requested_ca_file)
             self.ssl_context_for_clients = self._tls.client
             self.ca_file = self._tls.ca_file
-        runner = web.AppRunner(
-            build_app(self.state), access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
+        app = build_app(self.state)
+        self.events = app[emulator_events.EVENTS_KEY]
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
         try:

@@ -111,6 +111,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="keep rooms and identities in this JSON file across restarts",
     )
+    parser.add_argument(
+        "--events-url",
+        default=None,
+        metavar="URL",
+        help="POST calling events here as Event Grid would, e.g. "
+        "http://127.0.0.1:8080/acs/events?secret=… (people join and leave with "
+        'POST /_emulator/calls/ROOM/join or /leave and {"user": "8:acs:…"})',
+    )
+    parser.add_argument(
+        "--events-twice",
+        action="store_true",
+        help="deliver every event twice, as Event Grid's at-least-once delivery may",
+    )
+    parser.add_argument(
+        "--join-on-token",
+        type=_non_negative,
+        default=None,
+        metavar="SECONDS",
+        help="a VoIP token issued joins its person to the calls of the open rooms they are in, "
+        "for SECONDS (what a join page does in a real call)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
 
 
@@ -143,6 +164,9 @@ async def _serve(args: argparse.Namespace) -> int:
         tls=args.tls,
         state_file=args.state,
         ca_file=args.ca_file,
+        events_url=args.events_url,
+        events_twice=args.events_twice,
+        join_on_token=args.join_on_token,
     )
     try:
         await emulator.start()

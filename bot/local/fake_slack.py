@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
+from bot.local.fake_slack_calls import FakeCalls
 from bot.local.fake_socket_mode import (
     SOCKET_MODE_PATH,
     DisconnectReason,
@@ -78,6 +79,7 @@ DEFAULT_SCOPES = (
     "usergroups:read",
     "links:read",
     "links:write",
+    "calls:write",
 )
 """What an install from manifest.yml grants."""
 HISTORY_MANIFEST_SCOPES = (
@@ -384,6 +386,9 @@ class FakeSlack:
 
         self.home = FakeHome(self)  # the App Home: `views.publish`, `app_home_opened`
         self._methods["views.publish"] = _Method(self.home.publish, "bot", None)
+        self.slack_calls = FakeCalls(error=_SlackError, users=self.users, clock=clock)
+        for name, (handler, scope) in self.slack_calls.methods().items():
+            self._methods[name] = _Method(handler, "bot", scope)
         self._openid_methods: dict[str, Callable[[Params, str | None], dict[str, Any]]] = {
             "openid.connect.token": self._openid_token,
             "openid.connect.userInfo": self._openid_user_info,
@@ -1453,6 +1458,7 @@ class FakeSlack:
         if len(text) > MAX_TEXT_LENGTH:
             raise _SlackError("msg_too_long")
         blocks = _blocks(params.get("blocks"), limit=MAX_MESSAGE_BLOCKS)
+        self.slack_calls.check_blocks(blocks)
         attachments = _json_list(params.get("attachments"), "invalid_attachments")
         return text, blocks, attachments
 

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -41,6 +41,9 @@ from bot.slack.errors import error_code
 from bot.slack.scopes import GrantedScopes
 from bot.store.journal import Journal
 from bot.store.records import JournalEntry, JournalState, PostedMessage
+
+if TYPE_CHECKING:
+    from bot.slack.calls import SlackCallCards
 
 logger = logging.getLogger("roombot.slack")
 
@@ -123,8 +126,10 @@ class SlackAnswerer:
         pacer: ChannelPacer | None = None,
         clock: Callable[[], datetime] | None = None,
         scopes: GrantedScopes | None = None,
+        calls: SlackCallCards | None = None,
     ) -> None:
         self._client = client
+        self._calls = calls  # with ROOMBOT_PUBLIC_URL: cards carry the room's Slack call
         self._scopes = scopes or GrantedScopes(client)
         self._http = http
         self._journal = journal
@@ -215,6 +220,10 @@ class SlackAnswerer:
             room, tz=tz, join_url=self._join_url, headline=headline, now=self._clock()
         )
         text = blocks.room_summary(room, tz)
+        if self._calls is not None and outcome.card_changed:
+            room_blocks = await self._calls.for_card(
+                room, room_blocks, verb=outcome.verb, created_by=entry.user_id
+            )
         if not outcome.card_changed:  # the command changed nothing: the card already shows it
             await self.tell(entry, [blocks.section(self._confirmation(outcome))])
             return None

@@ -38,6 +38,7 @@ from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
 from bot.slack import blocks, join_blocks, shortcut, unfurl, workflow_step
 from bot.slack.after_ack import after_ack
+from bot.slack.calls import SlackCallCards
 from bot.slack.home import HomeViews, pressed_in_home
 from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
@@ -92,6 +93,7 @@ class SlackDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     joins: JoinService | None = None  # None without ROOMBOT_PUBLIC_URL
     home: HomeViews | None = None  # the App Home (bot/slack/home.py)
+    calls: SlackCallCards | None = None  # likewise: cards carry the room's Slack call
 
     def response_url_allowed(self, url: str) -> bool:
         """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
@@ -126,6 +128,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
         people=deps.people,
         worker=deps.worker,
         allowed_channels=deps.allowed_channels,
+        calls=deps.calls,
     )
     app.action(blocks.ACTION_JOIN)(join.on_join)
     app.action(join_blocks.ACTION_OPEN_LINK)(_ack_only)

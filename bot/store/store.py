@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import migrate as migrations
+from bot.store.calls import CallRecords
 from bot.store.directory import IdentityDirectory
 from bot.store.engine import Sessions, create_engine, sqlite_write_problem
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
@@ -55,6 +56,7 @@ class Store:
         self.journal = Journal(sessions)
         self.join_codes = JoinCodes(sessions)
         self.knocks = Knocks(sessions)
+        self.calls = CallRecords(sessions)
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = False, **options: Any) -> _OpeningStore:

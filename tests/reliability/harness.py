@@ -270,6 +270,7 @@ async def running_bot(
     join: str = "external",
     sign_in: bool = False,
     keyless: bool = False,
+    events_secret: str | None = None,
 ) -> AsyncIterator[Bot]:
     """Emulator, fake Slack and the real bot server on loopback ports, as `roombot serve`
     would run them with these settings; Slack grants *scopes* (manifest.yml's by default).
@@ -290,6 +291,7 @@ async def running_bot(
             join=join,
             sign_in=sign_in,
             keyless=keyless,
+            events_secret=events_secret,
             secret=secret,
             clock=clock,
             fault_rate=fault_rate,
@@ -316,6 +318,7 @@ async def _running_bot(
     join: str,
     sign_in: bool,
     keyless: bool,
+    events_secret: str | None,
     secret: str,
     clock: Clock,
     fault_rate: float,
@@ -331,9 +334,16 @@ async def _running_bot(
     lease_seconds: float | None,
     scopes: Sequence[str],
 ) -> AsyncIterator[Bot]:
+    # With *events_secret*, the emulator sends calling events to the bot's /acs/events.
+    port = listener.getsockname()[1]
+    events_url = f"http://127.0.0.1:{port}/acs/events?secret={events_secret}"
     async with (
         EmulatorServer(
-            fault_rate=fault_rate, seed=seed, access_key=access_key, tls=keyless
+            fault_rate=fault_rate,
+            seed=seed,
+            access_key=access_key,
+            tls=keyless,
+            events_url=events_url if events_secret else None,
         ) as emulator,
         FakeSlack(team_id=TEAM, bot_token=slack_accepts or bot_token, scopes=scopes) as slack,
     ):
@@ -357,6 +367,8 @@ async def _running_bot(
             )
         if lease_seconds is not None:
             overrides["ROOMBOT_WORKER_LEASE_SECONDS"] = lease_seconds
+        if events_secret is not None:
+            overrides["ROOMBOT_EVENTS_SECRET"] = events_secret
         if sign_in:
             client_id, client_secret = "A0LOCAL.0001", secrets.token_hex(16)
             slack.enable_openid(client_id, client_secret)

@@ -130,6 +130,7 @@ def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> N
             "usergroups:read",
             "links:read",  # link_shared: room links unfurl
             "links:write",  # chat.unfurl
+            "calls:write",
         ]
     )
     assert not any(scope.endswith(":history") for scope in scopes["bot"])
