@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -258,6 +258,9 @@ async def test_on_postgresql_concurrent_redeliveries_tell_slack_once(postgres_ur
         # Bob joins too; ACS's event for it comes to four replicas at once.
         bob = json.loads(json.dumps(made[-1]).replace(ids[ALICE], ids[BOB]))
         bob["id"], bob["data"]["displayName"] = "bob-joined", "Bob"
+        # a second later than Alice: the card names people in the order they joined
+        joined = datetime.fromisoformat(bob["eventTime"]) + timedelta(seconds=1)
+        bob["eventTime"] = joined.isoformat()
         results = await asyncio.gather(*(post_events(bot, [bob]) for _ in range(4)))
         assert all(status == 200 for status, _ in results), results
         assert sum(answer["changed"] for _, answer in results) == 1
