@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
+from bot.acs.metrics import AcsCallMetrics
 from bot.config import ConfigError, Settings
 from bot.http_edge import (
     HEADER_TIMEOUT,
@@ -47,7 +50,7 @@ from bot.service.worker import JournalWorker
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
-from bot.slack.metrics import CONTENT_TYPE, Metrics
+from bot.slack.metrics import Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 from bot.store.errors import StoreUnavailable
@@ -101,7 +104,10 @@ class Runtime:
         settings.require_for_serving()
         self.settings = settings
         self.options = options or Options.from_settings(settings)
-        self.metrics = Metrics()
+        # One registry per runtime, so tests can run many in one process and read their own.
+        self.metrics_registry = CollectorRegistry()
+        self.metrics = Metrics(self.metrics_registry)
+        self.acs_metrics = AcsCallMetrics(self.metrics_registry)
         self._stack = contextlib.AsyncExitStack()
         self.socket_mode: SocketMode | None = None  # set by start_socket_mode
 
@@ -138,7 +144,7 @@ class Runtime:
         client_options: dict[str, Any] = {
             "session": self.http,
             "retry": options.acs_retry,
-            "observer": self.metrics.acs_call,
+            "observer": self.acs_metrics.observe,
         }
         self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
         self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
@@ -243,6 +249,10 @@ class Runtime:
             ),
         )
         self.worker.start()
+
+    def render_metrics(self) -> bytes:
+        """Every figure of this runtime, in Prometheus' text format, for `/metrics`."""
+        return generate_latest(self.metrics_registry)
 
     async def _hurry_waiting(self) -> None:
         """ACS answers again: what waited on it is due now, here and on every replica."""
@@ -362,8 +372,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[RUNTIME_KEY].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+    body = request.app[RUNTIME_KEY].render_metrics()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 __all__ = ["RUNTIME_KEY", "ConfigError", "EdgeSite", "Options", "Runtime", "web_app"]
