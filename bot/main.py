@@ -162,6 +162,10 @@ class Runtime:
                 RepeatableConnectionErrorRetryHandler(max_retry_count=2),
             ],
         )
+        # Posts to response_urls (hooks.slack.com) on a session of their own: the ACS session
+        # carries ACS's TLS settings and connection limit, and a slow ACS must not queue them.
+        self.response_url_http = aiohttp.ClientSession()
+        self._stack.push_async_callback(self.response_url_http.close)
         self.people = SlackPeople(self.slack)
         self.service = RoomService(
             rooms=self.rooms,
@@ -195,7 +199,7 @@ class Runtime:
             )
         self.answerer = SlackAnswerer(
             client=self.slack,
-            http=self.http,
+            http=self.response_url_http,
             journal=self.store.journal,
             join_url=settings.join_url,
             pacer=ChannelPacer(options.channel_post_interval),
