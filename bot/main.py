@@ -46,7 +46,7 @@ from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
-from bot.service.worker import JournalWorker
+from bot.service.worker import JournalWorker, default_worker_id
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
@@ -205,7 +205,9 @@ class Runtime:
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
         )
-        runner_worker_id: list[str] = []
+        # Named here, before the runner and the worker that share it: the runner writes under
+        # the leases the worker claims, and neither needs the other to exist first.
+        worker_id = options.worker_id or default_worker_id()
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
             service=self.service,
@@ -217,7 +219,7 @@ class Runtime:
             journal=self.store.journal,
             registry=self.store.rooms,
             answerer=self.answerer,
-            worker_id=lambda: runner_worker_id[0],
+            worker_id=worker_id,
             clock=options.clock,
             on_delay=self.recovery.delayed,
             on_failure=self.metrics.command_failure,
@@ -225,12 +227,11 @@ class Runtime:
         self.worker = JournalWorker(
             self.store.journal,
             self.runner,
-            worker_id=options.worker_id,
+            worker_id=worker_id,
             lease=options.worker_lease or timedelta(seconds=settings.worker_lease_seconds),
             poll_interval=options.worker_poll_interval,
             clock=options.clock,
         )
-        runner_worker_id.append(self.worker.worker_id)
         # Closed in reverse: the worker drains first, then the watch its last commands used.
         self._stack.push_async_callback(self.recovery.aclose)
         self._stack.push_async_callback(self.worker.aclose)

@@ -1,4 +1,4 @@
-"""Slack's answers travel on Slack's own HTTP session, opened and closed by the runtime."""
+"""How the runtime is put together: what shares what, and who closes it."""
 
 from __future__ import annotations
 
@@ -21,3 +21,14 @@ async def test_the_runtime_closes_the_response_url_session(tmp_path: Path) -> No
         session = running.runtime.response_url_http
         assert not session.closed
     assert session.closed
+
+
+async def test_the_runner_writes_under_the_leases_the_worker_claims(bot: LocalBot) -> None:
+    """One worker id, chosen before either is built: the journal's writes check the lease
+    holder, so a runner with another id would lose every command it ran."""
+    runtime = bot.runtime
+    assert isinstance(runtime.runner.worker_id, str)
+    assert runtime.runner.worker_id == runtime.worker.worker_id
+    await bot.command("/room create tomorrow")
+    await bot.settle()
+    assert len(bot.slack.messages) == 1  # answered under that lease
