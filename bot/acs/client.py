@@ -54,11 +54,40 @@ _MERGE_PATCH = "application/merge-patch+json"
 _Model = TypeVar("_Model", bound=BaseModel)
 _CREATED = frozenset({200, 201})
 _DONE = frozenset({200, 204})  # done, with or without a body
-_ALREADY_GONE = frozenset({404})  # met by a retried delete: the cut-off attempt did it
+_ALREADY_GONE = frozenset({404})
 
 
 def _dump(model: BaseModel) -> bytes:
     return model.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def _json_request(
+    method: str,
+    path_and_query: str,
+    operation: str,
+    model: BaseModel,
+    *,
+    content_type: str = _JSON,
+    **options: Any,
+) -> AcsRequest:
+    """A request whose body is *model*, serialised once: every attempt signs the same bytes."""
+    return AcsRequest(
+        method, path_and_query, operation, body=_dump(model), content_type=content_type, **options
+    )
+
+
+def _delete_request(
+    path_and_query: str, operation: str, *, not_found: type[AcsResponseError] = AcsResponseError
+) -> AcsRequest:
+    """A DELETE, done on 200 or 204, or on a 404 met by a retry: the cut-off attempt did it."""
+    return AcsRequest(
+        "DELETE",
+        path_and_query,
+        operation,
+        ok=_DONE,
+        ok_when_retried=_ALREADY_GONE,
+        not_found=not_found,
+    )
 
 
 def _parse(model: type[_Model], payload: bytes, operation: str) -> _Model:
@@ -120,6 +149,10 @@ class _BaseClient:
     def _query(self) -> str:
         return f"?api-version={self._api_version}"
 
+    async def _fetch(self, model: type[_Model], request: AcsRequest) -> _Model:
+        """Send *request*; its answer, read as *model*."""
+        return _parse(model, await self._http.send(request), request.operation)
+
     async def aclose(self) -> None:
         """Close the HTTP session if this client created it; later calls raise."""
         await self._http.aclose()
@@ -170,27 +203,26 @@ class RoomsClient(_BaseClient):
             "Repeatability-Request-ID": repeatability_request_id or str(uuid.uuid4()),
             "Repeatability-First-Sent": http_date(first_sent),
         }
-        payload = await self._http.send(
-            AcsRequest(
+        return await self._fetch(
+            RoomModel,
+            _json_request(
                 "POST",
                 "/rooms" + self._query(),
-                operation="create_room",
-                body=_dump(request),
-                content_type=_JSON,
+                "create_room",
+                request,
                 headers=headers,
                 ok=_CREATED,
-            )
+            ),
         )
-        return _parse(RoomModel, payload, "create_room")
 
     async def get_room(self, room_id: str) -> RoomModel:
         """The room; RoomNotFound if it does not exist or was deleted."""
-        payload = await self._http.send(
+        return await self._fetch(
+            RoomModel,
             AcsRequest(
                 "GET", _room_path(room_id) + self._query(), "get_room", not_found=RoomNotFound
-            )
+            ),
         )
-        return _parse(RoomModel, payload, "get_room")
 
     async def probe(self, *, within: float = 5.0) -> bool:
         """Whether the service answers now: one signed GET of a room that cannot exist, no
@@ -226,28 +258,23 @@ class RoomsClient(_BaseClient):
             valid_until=valid_until,
             pstn_dial_out_enabled=pstn_dial_out_enabled,
         )
-        payload = await self._http.send(
-            AcsRequest(
+        return await self._fetch(
+            RoomModel,
+            _json_request(
                 "PATCH",
                 _room_path(room_id) + self._query(),
-                operation="update_room",
-                body=_dump(request),
+                "update_room",
+                request,
                 content_type=_MERGE_PATCH,
                 not_found=RoomNotFound,
-            )
+            ),
         )
-        return _parse(RoomModel, payload, "update_room")
 
     async def delete_room(self, room_id: str) -> None:
         """Delete the room; a retried delete that meets 404 counts as done."""
         await self._http.send(
-            AcsRequest(
-                "DELETE",
-                _room_path(room_id) + self._query(),
-                operation="delete_room",
-                ok=_DONE,
-                ok_when_retried=_ALREADY_GONE,
-                not_found=RoomNotFound,
+            _delete_request(
+                _room_path(room_id) + self._query(), "delete_room", not_found=RoomNotFound
             )
         )
 
@@ -278,11 +305,11 @@ class RoomsClient(_BaseClient):
         self, room_id: str, participants: dict[str, ParticipantProperties | None]
     ) -> None:
         await self._http.send(
-            AcsRequest(
+            _json_request(
                 "PATCH",
                 _room_path(room_id) + "/participants" + self._query(),
-                operation="update_participants",
-                body=_dump(UpdateParticipantsRequest(participants=participants)),
+                "update_participants",
+                UpdateParticipantsRequest(participants=participants),
                 content_type=_MERGE_PATCH,
                 not_found=RoomNotFound,
             )
@@ -293,10 +320,8 @@ class RoomsClient(_BaseClient):
     ) -> AsyncIterator[Any]:
         path_and_query: str | None = first
         while path_and_query is not None:
-            payload = await self._http.send(
-                AcsRequest("GET", path_and_query, op, not_found=RoomNotFound)
-            )
-            page = _parse(model, payload, op)
+            request = AcsRequest("GET", path_and_query, op, not_found=RoomNotFound)
+            page = await self._fetch(model, request)
             yield page
             path_and_query = self._next(page.next_link, op)
 
@@ -355,16 +380,15 @@ class IdentityClient(_BaseClient):
             scopes=[CommunicationIdentityTokenScope(s) for s in scopes],
             expires_in_minutes=expires_in_minutes,
         )
-        payload = await self._http.send(
-            AcsRequest(
+        return await self._fetch(
+            CommunicationIdentityAccessToken,
+            _json_request(
                 "POST",
                 _identity_path(raw_id, "/:issueAccessToken") + self._query(),
-                operation="get_token",
-                body=_dump(request),
-                content_type=_JSON,
-            )
+                "get_token",
+                request,
+            ),
         )
-        return _parse(CommunicationIdentityAccessToken, payload, "get_token")
 
     async def revoke_tokens(self, raw_id: str) -> None:
         """Revoke every token issued to *raw_id* so far."""
@@ -380,29 +404,22 @@ class IdentityClient(_BaseClient):
     async def delete_user(self, raw_id: str) -> None:
         """Delete the identity and revoke its tokens; a retried delete meeting 404 is done."""
         await self._http.send(
-            AcsRequest(
-                "DELETE",
-                _identity_path(raw_id) + self._query(),
-                operation="delete_user",
-                ok=_DONE,
-                ok_when_retried=_ALREADY_GONE,
-            )
+            _delete_request(_identity_path(raw_id) + self._query(), "delete_user")
         )
 
     async def _create(
         self, request: CommunicationIdentityCreateRequest
     ) -> CommunicationIdentityAccessTokenResult:
-        payload = await self._http.send(
-            AcsRequest(
+        return await self._fetch(
+            CommunicationIdentityAccessTokenResult,
+            _json_request(
                 "POST",
                 "/identities" + self._query(),
-                operation="create_user",
-                body=_dump(request),
-                content_type=_JSON,
+                "create_user",
+                request,
                 ok=_CREATED,
-            )
+            ),
         )
-        return _parse(CommunicationIdentityAccessTokenResult, payload, "create_user")
 
 
 def _identity_path(raw_id: str, suffix: str = "") -> str:
