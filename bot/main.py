@@ -1,4 +1,4 @@
-"""The composition root: Settings -> store, HTTP session, clients, service, worker, web app.
+"""The composition root: Settings -> store, HTTP sessions, clients, service, worker, web app.
 
 `Runtime` opens everything in dependency order and closes it in reverse; `web_app` mounts
 Bolt's handler at `/slack/events` beside `/healthz` and `/metrics`. Nothing else in the
