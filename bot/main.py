@@ -1,4 +1,4 @@
-"""The composition root: Settings -> store, HTTP session, clients, service, worker, web app.
+"""The composition root: Settings -> store, HTTP sessions, clients, service, worker, web app.
 
 `Runtime` opens everything in dependency order and closes it in reverse; `web_app` mounts
 Bolt's handler at `/slack/events` beside `/healthz` and `/metrics`. Nothing else in the
@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
 from bot.acs.entra import AsyncTokenCredential, EntraTokens, default_credential
+from bot.acs.metrics import AcsCallMetrics
 from bot.config import ConfigError, Settings
 from bot.eventgrid import routes as event_routes
 from bot.http_edge import (
@@ -48,13 +51,13 @@ from bot.service.reminders import ReminderDispatcher
 from bot.service.room_watch import WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
-from bot.service.worker import JournalWorker
+from bot.service.worker import JournalWorker, default_worker_id
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
 from bot.slack.calls import CLOSING_SWEEP, SlackCallCards
 from bot.slack.home import HomeViews
-from bot.slack.metrics import CONTENT_TYPE, Metrics
+from bot.slack.metrics import Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
@@ -116,7 +119,10 @@ class Runtime:
         settings.require_for_serving()
         self.settings = settings
         self.options = options or Options.from_settings(settings)
-        self.metrics = Metrics()
+        # One registry per runtime, so tests can run many in one process and read their own.
+        self.metrics_registry = CollectorRegistry()
+        self.metrics = Metrics(self.metrics_registry)
+        self.acs_metrics = AcsCallMetrics(self.metrics_registry)
         self._stack = contextlib.AsyncExitStack()
         self.socket_mode: SocketMode | None = None  # set by start_socket_mode
 
@@ -152,7 +158,7 @@ class Runtime:
         client_options: dict[str, Any] = {
             "session": self.http,
             "retry": options.acs_retry,
-            "observer": self.metrics.acs_call,
+            "observer": self.acs_metrics.observe,
         }
         if settings.acs_endpoint is not None:
             # Keyless: one credential and one token cache for both clients.
@@ -184,6 +190,10 @@ class Runtime:
                 RepeatableConnectionErrorRetryHandler(max_retry_count=2),
             ],
         )
+        # Posts to response_urls (hooks.slack.com) on a session of their own: the ACS session
+        # carries ACS's TLS settings and connection limit, and a slow ACS must not queue them.
+        self.response_url_http = aiohttp.ClientSession()
+        self._stack.push_async_callback(self.response_url_http.close)
         self.people = SlackPeople(self.slack)
         self.service = RoomService(
             rooms=self.rooms,
@@ -235,7 +245,7 @@ class Runtime:
             self.call_presence.start_sweeping(options.call_sweep_interval)
         self.answerer = SlackAnswerer(
             client=self.slack,
-            http=self.http,
+            http=self.response_url_http,
             journal=self.store.journal,
             join_url=settings.join_url,
             pacer=ChannelPacer(options.channel_post_interval),
@@ -243,7 +253,9 @@ class Runtime:
             calls=self.calls,
         )
         self.reminder_schedule = ReminderSchedule(self.store.engine)
-        runner_worker_id: list[str] = []
+        # Named here, before the runner and the worker that share it: the runner writes under
+        # the leases the worker claims, and neither needs the other to exist first.
+        worker_id = options.worker_id or default_worker_id()
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
             service=self.service,
@@ -266,7 +278,7 @@ class Runtime:
                 client=self.slack,
                 public_url=settings.public_url,
             ),
-            worker_id=lambda: runner_worker_id[0],
+            worker_id=worker_id,
             clock=options.clock,
             on_delay=self.recovery.delayed,
             on_failure=self.metrics.command_failure,
@@ -274,12 +286,11 @@ class Runtime:
         self.worker = JournalWorker(
             self.store.journal,
             self.runner,
-            worker_id=options.worker_id,
+            worker_id=worker_id,
             lease=options.worker_lease or timedelta(seconds=settings.worker_lease_seconds),
             poll_interval=options.worker_poll_interval,
             clock=options.clock,
         )
-        runner_worker_id.append(self.worker.worker_id)
         home_store = HomeStore(self.store.engine)
         self.home = HomeViews(
             store=home_store,
@@ -333,6 +344,10 @@ class Runtime:
         look for reminders due now (a room made less than its lead before it opens)."""
         self.reminders.poke()
         self.worker.spawn(self.home.refresh(team_id, users), name="home-refresh")
+
+    def render_metrics(self) -> bytes:
+        """Every figure of this runtime, in Prometheus' text format, for `/metrics`."""
+        return generate_latest(self.metrics_registry)
 
     async def _hurry_waiting(self) -> None:
         """ACS answers again: what waited on it is due now, here and on every replica."""
@@ -459,8 +474,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[RUNTIME_KEY].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+    body = request.app[RUNTIME_KEY].render_metrics()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 __all__ = ["RUNTIME_KEY", "ConfigError", "EdgeSite", "Options", "Runtime", "web_app"]

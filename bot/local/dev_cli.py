@@ -75,6 +75,20 @@ def run(args: argparse.Namespace) -> int:
     return main(args)
 
 
+class NotSettled(Exception):
+    """Commands were still unanswered when `LocalBot.settle`'s deadline passed."""
+
+    def __init__(self, *, unanswered: int, running: int, within: float) -> None:
+        self.unanswered = unanswered
+        self.running = running
+        commands = "command" if unanswered == 1 else "commands"
+        super().__init__(
+            f"{unanswered} {commands} still unanswered after {within:g} s "
+            f"({running} being worked on, {max(unanswered - running, 0)} waiting in the "
+            "journal to be tried again)"
+        )
+
+
 @dataclass
 class LocalBot:
     """The running pieces, for the console (and tests) to drive."""
@@ -156,13 +170,22 @@ class LocalBot:
             return json.loads(text) if text.startswith("{") else {}
 
     async def settle(self, within: float = 30.0) -> None:
-        """Wait until every command in flight has been answered (polling, with a deadline)."""
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
-            await self.runtime.worker.drain(within=1.0)
-            if await self.runtime.store.journal.pending_count() == 0:
+        """Wait until every command in flight has been answered (polling, with a deadline).
+
+        Raises NotSettled, saying how many are left and where, when the deadline passes:
+        returning quietly would let a caller read a channel the answer has not reached.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        worker, journal = self.runtime.worker, self.runtime.store.journal
+        while True:
+            await worker.drain(within=min(1.0, max(deadline - loop.time(), 0.0)))
+            unanswered = await journal.pending_count()
+            if unanswered == 0:
                 return
-            await self.runtime.worker.run_once()
+            if loop.time() >= deadline:
+                raise NotSettled(unanswered=unanswered, running=worker.in_flight, within=within)
+            await worker.run_once()
             await asyncio.sleep(0.05)
 
 
@@ -258,6 +281,11 @@ async def local_bot(
                             people_state,
                         )
                 finally:
+                    # The emulator's event sender first: a delivery (or the validation
+                    # handshake) still on its way would otherwise meet a closing server and
+                    # leave the accepted socket open.
+                    if emulator.events is not None:
+                        await emulator.events.aclose()
                     await runner.cleanup()
     finally:
         listener.close()

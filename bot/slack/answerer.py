@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +96,12 @@ class ChannelPacer:
         interval: float = 1.0,
         burst: int = 3,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._interval = interval
         self._burst = burst
         self._monotonic = monotonic
+        self._sleep = sleep
         self._next: dict[str, float] = {}
 
     async def wait(self, channel: str) -> None:
@@ -110,7 +112,7 @@ class ChannelPacer:
         slot = max(self._next.get(channel, earliest), earliest)
         self._next[channel] = slot + self._interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
 
 class SlackAnswerer:
