@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.parsing import CreateRoom, ErrorCode, ParseError, parse, windows
+from bot.parsing import CreateRoom, ErrorCode, ParseError, dateparser_atoms, parse
 from bot.parsing.timemath import utc
 from tests.parsing.helpers import NOW, run
 
@@ -161,7 +161,7 @@ def test_common_forms_never_reach_dateparser(text: str, monkeypatch: pytest.Monk
     def no_dateparser(*_args: object, **_kwargs: object) -> None:
         pytest.fail(f"dateparser was asked about {text!r}")
 
-    monkeypatch.setattr(windows, "dateparser_date", no_dateparser)
+    monkeypatch.setattr(dateparser_atoms, "dateparser_date", no_dateparser)
     run(text)
 
 

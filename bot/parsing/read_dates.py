@@ -1,0 +1,480 @@
+"""Readers of days and periods: ``tomorrow``, ``next friday``, ``jan 20``, ``20/1``, ``next week``,
+``first wednesday of december``, ``the 15th of next month``.
+
+Each reader is a function ``(words, position) -> (DaySaid, next position) | None``; `read_day`
+tries them in order (`_DAY_READERS`). A new family of day phrases is one more reader in that list.
+A day is fixed here when the words fix it (``tomorrow``); a month-day without a year or a bare
+weekday is left for `resolve`, which knows the other end of a range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+
+from bot.parsing import dateparser_atoms
+from bot.parsing.said import DaySaid
+from bot.parsing.vocabulary import (
+    CLOCK,
+    CLOCK_WORDS,
+    DAY_PARTS,
+    DAYS_IN_MONTH,
+    GLUED_DAY_MONTH,
+    GLUED_MONTH_DAY,
+    HALF_DAYS,
+    ISO,
+    LAST,
+    MONTHS,
+    NTH,
+    NUMERIC,
+    ORDINAL,
+    PAST_YEARS,
+    PERIOD_ENDS,
+    PERIODS,
+    RELATIVE_DAYS,
+    STOP,
+    WEEKDAYS,
+    YEAR,
+    YEAR_FIRST,
+)
+from bot.parsing.words import Found, Words
+
+DayReader = Callable[[Words, int], Found[DaySaid]]
+
+
+def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
+    """A day or period at *pos* (after an optional ``on``), with any weekday of a week, day of a
+    month or part of the day said after it (``next week wednesday``, ``tomorrow morning``)."""
+    start = pos
+    pos = w.skip(pos, {"on"})
+    found = _day(w, pos, periods=periods)
+    if found is None and w.at(pos) in DAY_PARTS:  # "evening": this evening
+        found = DaySaid(resolved=w.today), pos
+    if found is None:
+        return None
+    day, pos = found
+    if day.is_week and w.at(pos) in WEEKDAYS:  # "next week wednesday"
+        assert day.resolved is not None
+        day = DaySaid(resolved=day.resolved + timedelta(days=WEEKDAYS[w.at(pos)]))
+        pos += 1
+    if day.is_month and w.at(pos) in {"on", "the"}:  # "next month on the 3rd"
+        assert day.resolved is not None
+        pos = w.skip(w.skip(pos, {"on"}), {"the"})
+        number = day_number(w.at(pos))
+        if number is None or number > days_in(day.resolved):
+            raise w.refusal(pos, " Say which day: `next month on the 3rd`.")
+        day = DaySaid(resolved=day.resolved.replace(day=number))
+        pos += 1
+    if day.period_end is None and day.part is None and w.at(pos) in HALF_DAYS:
+        day = replace(day, part=HALF_DAYS[w.at(pos)])  # "tomorrow am", "wed pm"
+        pos += 1
+    if day.period_end is None and day.part is None and w.at(pos) in DAY_PARTS:
+        day = replace(day, part=DAY_PARTS[w.at(pos)])  # "tomorrow morning", "friday night"
+        pos += 1
+    return replace(day, text=w.said(start, pos), at=start), pos
+
+
+def _day(w: Words, pos: int, *, periods: bool) -> Found[DaySaid]:
+    for reader in _DAY_READERS:
+        found = reader(w, pos)
+        if found is not None:
+            return found
+    which, after = _which(w, pos)
+    if which is not None:  # "next", "this", "coming": only a weekday or a period may follow
+        return _next_weekday_or_period(w, which, after, periods=periods)
+    if periods and (found := _weekend(w, pos)) is not None:
+        return found
+    return first_day(w, pos, _DATED_READERS)
+
+
+def first_day(w: Words, pos: int, readers: tuple[DayReader, ...]) -> Found[DaySaid]:
+    for reader in readers:
+        found = reader(w, pos)
+        if found is not None:
+            return found
+    return None
+
+
+# --- days named relative to today -------------------------------------------------------------
+
+
+def _day_after_tomorrow(w: Words, pos: int) -> Found[DaySaid]:
+    """``the day after tomorrow``, ``day after tomorrow``."""
+    after = w.take_words(pos, ("the", "day", "after", "tomorrow")) or w.take_words(
+        pos, ("day", "after", "tomorrow")
+    )
+    return None if after is None else (DaySaid(resolved=w.today + timedelta(days=2)), after)
+
+
+def _relative_day(w: Words, pos: int) -> Found[DaySaid]:
+    """``today``, ``tomorrow``, ``tonight`` (this evening), ``yesterday``."""
+    word = w.at(pos)
+    if word not in RELATIVE_DAYS:
+        return None
+    shift = RELATIVE_DAYS[word]
+    day = DaySaid(
+        resolved=w.today + timedelta(days=shift), is_today=shift == 0, part=DAY_PARTS.get(word)
+    )
+    return day, pos + 1
+
+
+def _this_day_part(w: Words, pos: int) -> Found[DaySaid]:
+    """``this afternoon``."""
+    if w.at(pos) == "this" and w.at(pos + 1) in DAY_PARTS:
+        return DaySaid(resolved=w.today, part=DAY_PARTS[w.at(pos + 1)]), pos + 2
+    return None
+
+
+def _period_end_word(w: Words, pos: int) -> Found[DaySaid]:
+    """``eow``, ``eom``: the rest of this week or month."""
+    unit = PERIOD_ENDS.get(w.at(pos))
+    return None if unit is None else (period(w, unit, coming=False), pos + 1)
+
+
+def _edge_of_period(w: Words, pos: int) -> Found[DaySaid]:
+    """``[the] end of [the|this|next] week`` (now until it is over), ``beginning of next month``
+    (its first day)."""
+    if w.at(pos) == "the" and w.at(pos + 1) in {"end", "beginning", "start"}:
+        pos += 1
+    edge = w.at(pos)
+    if edge not in {"end", "beginning", "start"} or w.at(pos + 1) != "of":
+        return None
+    skip = 3 if w.at(pos + 2) in {"the", "this", "next"} else 2
+    unit = w.at(pos + skip)
+    if unit not in {"week", "month"}:
+        return None
+    whole = period(w, unit, coming=w.at(pos + skip - 1) == "next")
+    assert whole.resolved is not None
+    if edge == "end":  # "end of next week": from now until it is over
+        return DaySaid(resolved=w.today, is_today=True, period_end=whole.period_end), pos + skip + 1
+    return DaySaid(resolved=whole.resolved), pos + skip + 1
+
+
+def _which(w: Words, pos: int) -> tuple[str | None, int]:
+    """``next``, ``this``, ``coming`` (also ``the next``, ``this upcoming``), and after it."""
+    if w.at(pos) == "the" and w.at(pos + 1) in {"next", "coming", "upcoming"}:
+        pos += 1  # "the coming week"
+    word = w.at(pos)
+    if word == "this" and w.at(pos + 1) in {"coming", "upcoming"}:
+        return "coming", pos + 2  # "this upcoming friday"
+    if word == "upcoming":
+        word = "coming"
+    return (word, pos + 1) if word in {"next", "this", "coming"} else (None, pos)
+
+
+def _next_day(w: Words, pos: int) -> Found[DaySaid]:
+    """``next day``: tomorrow."""
+    which, after = _which(w, pos)
+    if which in {"next", "coming"} and w.at(after) == "day":
+        return DaySaid(resolved=w.today + timedelta(days=1)), after + 1
+    return None
+
+
+def _in_month(w: Words, pos: int) -> Found[DaySaid]:
+    """``in may``: the whole month, its next occurrence."""
+    if w.at(pos) == "in" and w.at(pos + 1) in MONTHS and day_number(w.at(pos + 2)) is None:
+        return whole_month(w, MONTHS[w.at(pos + 1)]), pos + 2
+    return None
+
+
+def _next_weekday_or_period(w: Words, which: str, pos: int, *, periods: bool) -> Found[DaySaid]:
+    """After ``next``/``this``/``coming``: a weekday or (where periods are read) a period."""
+    following = w.at(pos)
+    if following in WEEKDAYS:
+        return DaySaid(weekday=WEEKDAYS[following], may_be_today=which == "this"), pos + 1
+    if periods and following in PERIODS:
+        return period(w, following, coming=which != "this"), pos + 1
+    return None
+
+
+def _weekend(w: Words, pos: int) -> Found[DaySaid]:
+    """``weekend``, ``the weekend``: this one."""
+    after = w.take_words(pos, ("weekend",)) or w.take_words(pos, ("the", "weekend"))
+    return None if after is None else (period(w, "weekend", coming=False), after)
+
+
+# --- weekdays and dates -----------------------------------------------------------------------
+
+
+def _weekday(w: Words, pos: int) -> Found[DaySaid]:
+    """``friday``, ``tuesday of next week``, ``tuesday the 8th``, ``tue jan 19``."""
+    word = w.at(pos)
+    if word not in WEEKDAYS:
+        return None
+    weekday = WEEKDAYS[word]
+    pos += 1
+    in_week = _week_after_weekday(w, pos)
+    if in_week is not None:  # "tuesday of next week", "friday this week"
+        monday, pos = in_week
+        return DaySaid(resolved=monday + timedelta(days=weekday)), pos
+    dated = read_date(w, pos)
+    if dated is None:
+        return DaySaid(weekday=weekday), pos
+    day, pos = dated
+    if day.month_free:  # "tuesday the 8th": the next such 8th
+        return _weekday_on(w, weekday, day), pos
+    return replace(day, must_be_weekday=weekday), pos  # "tue jan 19", "tuesday 19/1"
+
+
+def _week_after_weekday(w: Words, pos: int) -> Found[date]:
+    """The Monday of ``[of] next week`` / ``this week`` / ``the week`` after a weekday."""
+    pos = w.skip(pos, {"of"})
+    which = w.at(pos)
+    if which not in {"next", "this", "the", "coming"} or w.at(pos + 1) != "week":
+        return None
+    monday = w.today - timedelta(days=w.today.weekday())
+    return monday + timedelta(days=7 if which in {"next", "coming"} else 0), pos + 2
+
+
+def _weekday_on(w: Words, weekday: int, dated: DaySaid) -> DaySaid:
+    """``tuesday the 8th``: the first 8th to come that is a Tuesday (within a year)."""
+    first = w.today.replace(day=1)
+    for _ in range(13):
+        if dated.day <= days_in(first):
+            candidate = first.replace(day=dated.day)
+            if candidate >= w.today and candidate.weekday() == weekday:
+                return DaySaid(resolved=candidate)
+        first = next_month(first)
+    raise w.refusal(dated.at, " No such day in the coming year.")
+
+
+def _nth_weekday(w: Words, pos: int) -> Found[DaySaid]:
+    """``first wednesday of december``, ``last friday of the month``, ``2nd monday of next
+    month``."""
+    start = pos
+    pos = w.skip(pos, {"the"})
+    nth = NTH.get(w.at(pos))
+    if nth is None or w.at(pos + 1) not in WEEKDAYS:
+        return None
+    weekday = WEEKDAYS[w.at(pos + 1)]
+    after = w.take(pos + 2, {"of", "in"})
+    if after is None:
+        raise w.refusal(start, " Say which month: `first wednesday of december`.")
+    first, pos = _named_month(w, after, start)
+    days = _weekdays_in(first, weekday)
+    if nth != LAST and nth > len(days):
+        raise w.refusal(start, f" That month has only {len(days)} of them.")
+    chosen = days[-1] if nth == LAST else days[nth - 1]
+    if chosen < w.today and w.at(pos - 1) in MONTHS:  # "first wednesday of january": next
+        days = _weekdays_in(first.replace(year=first.year + 1), weekday)
+        chosen = days[-1] if nth == LAST or nth > len(days) else days[nth - 1]
+    return DaySaid(resolved=chosen), pos
+
+
+def _weekdays_in(first: date, weekday: int) -> list[date]:
+    every = (first + timedelta(days=offset) for offset in range(days_in(first)))
+    return [day for day in every if day.weekday() == weekday]
+
+
+def _named_month(w: Words, pos: int, start: int) -> tuple[date, int]:
+    """The first day of ``december [2027]``, ``the month``, ``this month``, ``next month``."""
+    word = w.at(pos)
+    if word in MONTHS:
+        month = MONTHS[word]
+        if YEAR.fullmatch(w.at(pos + 1)):
+            return checked_date(w, int(w.at(pos + 1)), month, 1, start), pos + 2
+        return date(w.today.year + (month < w.today.month), month, 1), pos + 1
+    if word in {"the", "this", "next"} and w.at(pos + 1) == "month":
+        first = w.today.replace(day=1)
+        return (next_month(first) if word == "next" else first), pos + 2
+    raise w.refusal(pos, " Say which month: `of december` or `of next month`.")
+
+
+def whole_month(w: Words, month: int) -> DaySaid:
+    """A whole month by name: this one (the rest of it) or its next occurrence."""
+    first = date(w.today.year + (month < w.today.month), month, 1)
+    return DaySaid(resolved=first, period_end=next_month(first))
+
+
+def period(w: Words, unit: str, *, coming: bool) -> DaySaid:
+    """This or the coming ``week``, ``weekend`` or ``month``, as a period."""
+    today = w.today
+    if unit == "month":
+        first = today.replace(day=1)
+        if coming:
+            first = next_month(first)
+        return DaySaid(resolved=first, period_end=next_month(first))
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7 if coming else 0)
+    if unit == "week":
+        return DaySaid(resolved=monday, period_end=monday + timedelta(days=7))
+    return DaySaid(resolved=monday + timedelta(days=5), period_end=monday + timedelta(days=7))
+
+
+def read_date(w: Words, pos: int) -> Found[DaySaid]:
+    """A calendar date: month names, ordinals, numeric forms; else dateparser."""
+    return first_day(w, pos, (_month_then_day, _day_then_month, _numeric_date, _dateparser_date))
+
+
+def _month_then_day(w: Words, pos: int) -> Found[DaySaid]:
+    """``jan 20``, ``june 28, 2027``."""
+    month = MONTHS.get(w.at(pos))
+    number = day_number(w.at(pos + 1))
+    if month is None or number is None:
+        return None
+    return _month_day(w, pos + 2, month, number, pos)
+
+
+def _day_then_month(w: Words, pos: int) -> Found[DaySaid]:
+    """``20 jan``, ``the 20th of june``, ``the 15th of next month``, ``the 20th``."""
+    start = pos
+    leading_the = w.at(pos) == "the"
+    number = day_number(w.at(pos + leading_the))
+    if number is None:
+        return None
+    pos = w.skip(pos + 1 + leading_the, {"of"})
+    month = MONTHS.get(w.at(pos))
+    if month is not None:
+        return _month_day(w, pos + 1, month, number, start)
+    if w.at(pos) in {"this", "next"} and w.at(pos + 1) == "month":
+        first, pos = _named_month(w, pos, start)  # "the 15th of next month", "23 next month"
+        if number > days_in(first):
+            raise w.refusal(start, f" There is no day {number} in that month.")
+        return DaySaid(resolved=first.replace(day=number)), pos
+    if leading_the or ORDINAL.fullmatch(w.at(start)):
+        found = _day_of_month(w, number, start)  # "the 20th", "20th"
+        return replace(found, month_free=True, day=number, at=start), pos
+    return None
+
+
+def _month_day(w: Words, pos: int, month: int, number: int, start: int) -> Found[DaySaid]:
+    """A month and day read (up to *pos*), with any year after them."""
+    if number > DAYS_IN_MONTH[month - 1]:
+        raise w.refusal(start, f" There is no day {number} in that month.")
+    if w.at(pos) in {"in", "of"} and YEAR.fullmatch(w.at(pos + 1)):
+        pos += 1  # "june 28 in 2027"
+    if YEAR.fullmatch(w.at(pos)):
+        return DaySaid(resolved=checked_date(w, int(w.at(pos)), month, number, start)), pos + 1
+    return DaySaid(month=month, day=number), pos
+
+
+def _day_of_month(w: Words, number: int, start: int) -> DaySaid:
+    first = w.today.replace(day=1)
+    for _ in range(3):
+        if number <= days_in(first):
+            candidate = first.replace(day=number)
+            if candidate >= w.today:
+                return DaySaid(resolved=candidate)
+        first = next_month(first)
+    raise w.refusal(start, f" There is no day {number} in the coming months.")
+
+
+def _numeric_date(w: Words, pos: int) -> Found[DaySaid]:
+    """``2027-01-20``, ``2027/1/20``, ``20/1``, ``1/20/27``, ``jan-20``, ``20-jan-2027``."""
+    word = w.at(pos)
+    if not word or not word[0].isalnum():
+        return None
+    if match := ISO.fullmatch(word) or YEAR_FIRST.fullmatch(word):
+        year, month, number = (int(part) for part in match.groups())
+        return DaySaid(resolved=checked_date(w, year, month, number, pos)), pos + 1
+    if match := NUMERIC.fullmatch(word):
+        first, separator, second, year_text = match.groups()
+        if separator == "." and year_text is None:
+            return None  # "9.30" is a clock time
+        if separator == "-" and (year_text is None or len(year_text) != 4):
+            return None
+        month, number = int(first), int(second)
+        if not w.month_first:
+            month, number = number, month
+        if month > 12 >= number:  # "24/12" is 24 December whatever the locale
+            month, number = number, month
+        order = "month/day" if w.month_first else "day/month"
+        if not 1 <= month <= 12 or not 1 <= number <= DAYS_IN_MONTH[month - 1]:
+            example = "1/20" if order == "month/day" else "20/1"
+            raise w.refusal(pos, f" Numeric dates here are {order}, e.g. `{example}`.")
+        return _with_year(w, month, number, year_text, pos), pos + 1
+    glued = GLUED_MONTH_DAY.fullmatch(word)
+    if glued and glued.group(1) in MONTHS:
+        month, number = MONTHS[glued.group(1)], int(glued.group(2))
+        return _glued(w, month, number, glued.group(3), pos), pos + 1
+    glued = GLUED_DAY_MONTH.fullmatch(word)
+    if glued and glued.group(2) in MONTHS:
+        month, number = MONTHS[glued.group(2)], int(glued.group(1))
+        return _glued(w, month, number, glued.group(3), pos), pos + 1
+    return None
+
+
+def _glued(w: Words, month: int, number: int, year_text: str | None, start: int) -> DaySaid:
+    if not 1 <= number <= DAYS_IN_MONTH[month - 1]:
+        raise w.refusal(start, f" There is no day {number} in that month.")
+    return _with_year(w, month, number, year_text, start)
+
+
+def _with_year(w: Words, month: int, number: int, year_text: str | None, start: int) -> DaySaid:
+    if year_text is None:
+        return DaySaid(month=month, day=number)
+    year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+    return DaySaid(resolved=checked_date(w, year, month, number, start))
+
+
+def _dateparser_date(w: Words, pos: int) -> Found[DaySaid]:
+    """Ask dateparser about a date atom we do not know, e.g. ``january the 20th``."""
+    end = pos
+    while end < len(w) and w.words[end] not in STOP:
+        word = w.words[end]
+        if (CLOCK.fullmatch(word) and not word.isdigit()) or word in CLOCK_WORDS:
+            break
+        end += 1
+    span = w.words[pos:end]
+    if not any(word[:3] in MONTHS for word in span):
+        return None  # only a phrase naming a month can be a date we do not read ourselves
+    found = dateparser_atoms.dateparser_date(" ".join(span), w.now, month_first=w.month_first)
+    if found is None:
+        return None
+    year, month, number = found
+    if year is None:
+        return DaySaid(month=month, day=number), end
+    return DaySaid(resolved=checked_date(w, year, month, number, pos)), end
+
+
+_DAY_READERS: tuple[DayReader, ...] = (
+    _day_after_tomorrow,
+    _relative_day,
+    _this_day_part,
+    _period_end_word,
+    _edge_of_period,
+    _next_day,
+    _in_month,
+)
+"""Tried first, in order: phrases that begin with a word of their own."""
+_DATED_READERS: tuple[DayReader, ...] = (_weekday, _nth_weekday, read_date)
+"""Tried last: a weekday (with whatever date follows it), an nth weekday, a date."""
+
+
+# --- calendar helpers -------------------------------------------------------------------------
+
+
+def checked_date(w: Words, year: int, month: int, number: int, start: int) -> date:
+    """The date, or a refusal quoting the words from *start* if it is absurd or does not exist."""
+    if abs(year - w.today.year) > PAST_YEARS:
+        raise w.refusal(start, f" The year {year} is too far from now.")
+    try:
+        return date(year, month, number)
+    except ValueError:
+        raise w.refusal(start, " That date does not exist.") from None
+
+
+def day_number(word: str) -> int | None:
+    """1 to 31 from ``20`` or ``20th``; else None."""
+    match = ORDINAL.fullmatch(word)
+    text = match.group(1) if match else word
+    if text.isascii() and text.isdigit() and len(text) <= 2 and 1 <= int(text) <= 31:
+        return int(text)
+    return None
+
+
+def next_month(first: date) -> date:
+    """The first day of the month after *first*'s."""
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def days_in(first: date) -> int:
+    return (next_month(first) - first).days
+
+
+def exists(year: int, month: int, number: int) -> bool:
+    try:
+        date(year, month, number)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,269 @@
+"""Readers of whole windows: a start, a separator, an end or a length.
+
+``tomorrow 9am-5pm``, ``from jan 20 to jan 22``, ``between 1pm and 3pm``, ``for 2 hours``,
+``next 3 days``, ``within 2 weeks``, ``3 days starting monday``. `read_window` returns a frozen
+`Reading`; `resolve` turns it into instants. Points (one end) are read by `read_point` from the day
+readers (`read_dates`), the clock readers (`read_clock`) and the length readers
+(`read_lengths`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.parsing.commands import Duration, ErrorCode
+from bot.parsing.read_clock import at_clock, military, read_clock
+from bot.parsing.read_dates import checked_date, period, read_day
+from bot.parsing.read_lengths import expect_duration, read_duration, unit_length
+from bot.parsing.resolve import pair
+from bot.parsing.said import DaySaid, PointSaid, Reading
+from bot.parsing.vocabulary import (
+    ALL_DAY,
+    AT,
+    END_WORDS,
+    FILLER,
+    FRENCH_CLOCK,
+    NOON,
+    NOW,
+    START_WORDS,
+    TODAY_IS_OVER,
+    UNITS,
+    WHOLE_PERIODS,
+    YEAR,
+)
+from bot.parsing.words import Found, Words
+
+
+def read_window(w: Words, pos: int) -> tuple[Reading, int]:
+    """The window said from *pos*: its ends, its length, or nothing (now, for the default
+    length). Refuses words that must be a point or a length and are not."""
+    if pos >= len(w):
+        return Reading(), pos
+    if list(w.words[pos:]) in TODAY_IS_OVER:  # "eod", "later today": now until midnight
+        point = PointSaid(w.said(pos, len(w)), pos, day=DaySaid(resolved=w.today))
+        return Reading(point), len(w)
+    span = _span(w, pos)
+    if span is not None:
+        return span
+    if (after := w.take(pos, {"for"})) is not None:
+        return _for_window(w, after)
+    if (after := w.take(pos, {"between"})) is not None:
+        first, pos = expect_point(w, after)
+        after = w.take(pos, {"and"})
+        if after is None:
+            raise w.refusal(pos, " “between” needs “and”: `between 1pm and 3pm`.")
+        last, pos = expect_point(w, after)
+        return Reading(first, last), pos
+    if (after := w.take(pos, END_WORDS)) is not None:
+        last, pos = expect_point(w, after)
+        return Reading(end=last), pos
+    of_a_period = w.at(pos) in {"beginning", "start"} and w.at(pos + 1) == "of"
+    opened = not of_a_period and w.is_in(pos, START_WORDS)
+    first, pos = expect_point(w, pos + opened)
+    day = first.day
+    if day is not None and w.at(pos) in {"from", "between"}:
+        if first.clock is None and day.period_end is None:
+            # "tomorrow from 9 to 5", "friday between 1pm and 3pm": clock times on that day
+            inner, pos = read_window(w, pos)
+            return replace(inner, start=_on(inner.start, day), end=_on(inner.end, day)), pos
+        if day.is_week:  # "this week from tue to thu": weekdays of that week
+            inner, pos = read_window(w, pos)
+            start, end = _in_week(inner.start, day), _in_week(inner.end, day)
+            return replace(inner, start=start, end=end), pos
+    if (after := w.take(pos, END_WORDS)) is not None:
+        last, pos = expect_point(w, after)
+        return _range_year(w, pos, first, last)
+    if (after := w.take(pos, {"for"})) is not None:
+        if day is not None and first.clock is None:
+            whole = _whole_day(w, after)
+            if whole is not None:  # "tomorrow for the whole day": the day covers itself
+                return Reading(first), whole[1]
+        length, pos = _for_length(w, after)
+        return Reading(first, length=length), pos
+    return Reading(first, open_ended=opened), pos
+
+
+def _for_window(w: Words, pos: int) -> tuple[Reading, int]:
+    """After ``for``: ``the day`` / ``the rest of the week``, or a length and maybe a start."""
+    whole = _whole_day(w, pos)
+    if whole is not None:  # "for the day", "for the rest of the week"
+        return Reading(whole[0]), whole[1]
+    length, pos = _for_length(w, pos)  # "for 2 hours", "for the next hour"
+    start = None
+    if pos < len(w):
+        start, pos = expect_point(w, w.skip(pos, START_WORDS))
+    return Reading(start=start, length=length), pos
+
+
+def _on(point: PointSaid | None, day: DaySaid) -> PointSaid | None:
+    """A clock time alone, put on *day* (the same value for both ends)."""
+    if point is not None and point.day is None and point.clock is not None:
+        return replace(point, day=day)
+    return point
+
+
+def _in_week(point: PointSaid | None, week: DaySaid) -> PointSaid | None:
+    """A weekday, put in *week*."""
+    if point is None or point.day is None or point.day.weekday < 0:
+        return point
+    assert week.resolved is not None
+    resolved = week.resolved + timedelta(days=point.day.weekday)
+    return replace(point, day=replace(point.day, resolved=resolved))
+
+
+def _range_year(w: Words, pos: int, first: PointSaid, last: PointSaid) -> tuple[Reading, int]:
+    """``5/1-5/7, 2027``, ``august 10 - 22, 2027``: a year after a range is both ends'."""
+    if YEAR.fullmatch(w.at(pos + 1)):
+        pos = w.skip(pos, {"in", "of"})
+    if not YEAR.fullmatch(w.at(pos)):
+        return Reading(first, last), pos
+    year = int(w.at(pos))
+    first, last = pair(w, first, last)
+    shared = first.day is last.day
+    first = _in_year(w, first, year)
+    last = replace(last, day=first.day) if shared else _in_year(w, last, year)
+    return Reading(first, last), pos + 1
+
+
+def _in_year(w: Words, point: PointSaid, year: int) -> PointSaid:
+    day = point.day
+    if day is None or not day.floating:
+        return point
+    resolved = checked_date(w, year, day.month, day.day, day.at)
+    return replace(point, day=replace(day, resolved=resolved))
+
+
+def _for_length(w: Words, pos: int) -> tuple[Duration, int]:
+    """The length after ``for``: ``2 hours``, ``the next 2 hours``, ``the next hour``."""
+    after = w.take_words(pos, ("the", "next"))
+    if after is not None:
+        if w.at(after) in UNITS:
+            return unit_length(w.at(after)), after + 1
+        pos = after
+    return expect_duration(w, pos, ErrorCode.WINDOW_TOO_LONG)
+
+
+def _whole_day(w: Words, pos: int) -> Found[PointSaid]:
+    """After ``for``: ``the day``, ``the whole day``, ``the rest of the day`` (today, as a
+    whole), ``the week`` / ``the rest of the week`` (this week); else None."""
+    for words, unit in WHOLE_PERIODS:
+        after = w.take_words(pos, words)
+        if after is not None:
+            day = (
+                DaySaid(resolved=w.today, is_today=True)
+                if unit == "day"
+                else period(w, unit, coming=False)
+            )
+            return PointSaid(w.said(pos, after), pos, day=day), after
+    return None
+
+
+def _span(w: Words, pos: int) -> Found[Reading]:
+    """A window said as a length: ``2 hours`` (from now), ``within 2 weeks`` (now until
+    then), ``next 3 days`` (from tomorrow), ``next 5 hrs`` (from now), ``a week starting
+    tomorrow``. None for anything else."""
+    start = pos
+    if (after := w.take(pos, {"within"})) is not None:
+        within, pos = expect_duration(w, after, ErrorCode.WINDOW_TOO_LONG)
+        return Reading(end=PointSaid(w.said(start, pos), start, offset=within)), pos
+    after_the = pos + 1 if w.at(pos) == "the" and w.at(pos + 1) == "next" else pos
+    if (after := w.take(after_the, {"next"})) is not None:
+        found = read_duration(w, after, ErrorCode.WINDOW_TOO_LONG)
+        if found is None and w.at(after) in {"hour", "minute"}:  # "next hour"
+            found = unit_length(w.at(after)), after + 1
+        if found is None:
+            return None
+        length, pos = found
+        if length.months or length.days:  # "next 3 days": whole days, from tomorrow
+            tomorrow = DaySaid(resolved=w.today + timedelta(days=1))
+            return Reading(PointSaid(w.said(start, pos), start, day=tomorrow), length=length), pos
+        return Reading(length=length), pos  # "next 5 hrs": from now
+    if (clock := FRENCH_CLOCK.fullmatch(w.at(pos))) and int(clock.group(1)) > NOON:
+        return None  # "15h30" is half past three in the afternoon; "1h30" is a length
+    found = read_duration(w, pos, ErrorCode.WINDOW_TOO_LONG)
+    if found is None:
+        return None
+    length, pos = found
+    if pos >= len(w):  # "/room 2 hours", "/room a fortnight"
+        return Reading(length=length), pos
+    after = w.take(pos, {"starting", "beginning", "from"})
+    if after is not None and w.at(after) not in {"now", "today"}:
+        point, pos = expect_point(w, after)  # "3 days starting monday"
+        return Reading(point, length=length), pos
+    return None
+
+
+def expect_point(w: Words, pos: int) -> tuple[PointSaid, int]:
+    """A point that must come here; refused, quoting the words, otherwise."""
+    found = read_point(w, pos)
+    if found is None:
+        raise w.refusal(pos)
+    return found
+
+
+def read_point(w: Words, pos: int) -> Found[PointSaid]:
+    """One end of a window: now (``+ 40 minutes``), an offset, a day with a time, or a time."""
+    start = pos
+    pos = w.skip(pos, FILLER)  # "around 3pm"
+    for words in ALL_DAY:  # "all day tomorrow" is tomorrow
+        after = w.take_words(pos, words)
+        if after is not None:
+            pos = after
+            break
+    word = w.at(pos)
+    if word in NOW or (word == "right" and w.at(pos + 1) == "now"):
+        pos += 1 + (word == "right")
+        if (after := w.take(pos, {"+", "plus"})) is not None:  # "now + 40 minutes"
+            later, pos = expect_duration(w, after, ErrorCode.START_TOO_FAR_AHEAD)
+            return PointSaid(w.said(start, pos), start, offset=later), pos
+        return PointSaid(w.said(start, pos), start, now=True), pos
+    if (offset_found := _offset(w, pos)) is not None:
+        return _offset_point(w, start, *offset_found)
+    if (day_found := read_day(w, pos)) is not None:
+        day, pos = day_found
+        clock = None
+        if day.period_end is None:
+            clock, pos = at_clock(w, pos)
+            if clock is None and w.at(pos) in {"all", "whole"} and w.at(pos + 1) == "day":
+                pos += 2  # "tomorrow all day" is tomorrow
+        return PointSaid(w.said(start, pos), start, day=day, clock=clock), pos
+    at = w.take(pos, AT)
+    clock_found = (military(w, at) if at else None) or read_clock(w, at or pos)
+    if clock_found is None:
+        return None
+    clock, pos = clock_found
+    pos = w.skip(pos, {"sharp"})
+    on: DaySaid | None = None
+    if (day_found := read_day(w, pos, periods=False)) is not None:
+        on, pos = day_found
+    weak = clock.bare and not at and on is None
+    return PointSaid(w.said(start, pos), start, day=on, clock=clock, weak=weak), pos
+
+
+def _offset_point(w: Words, start: int, offset: Duration, pos: int) -> tuple[PointSaid, int]:
+    """``in 2 hours`` (an instant); ``3 days from today``, ``in 2 days at 3pm`` (a day)."""
+    if offset.seconds == 0 and w.at(pos - 1) == "today":
+        on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.now).date())
+        clock, pos = at_clock(w, pos)  # "3 days from today": that day; "… at 3pm"
+        return PointSaid(w.said(start, pos), start, day=on, clock=clock), pos
+    if offset.seconds == 0:
+        clock, pos = at_clock(w, pos)
+        if clock is not None:  # "in 2 days at 3pm": that day, at that time
+            on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.now).date())
+            return PointSaid(w.said(start, pos), start, day=on, clock=clock), pos
+    return PointSaid(w.said(start, pos), start, offset=offset), pos
+
+
+def _offset(w: Words, pos: int) -> Found[Duration]:
+    """``in 2 hours``, ``2 hours from now``, ``2 hours later``."""
+    leading_in = w.take(pos, {"in"})
+    found = read_duration(w, leading_in or pos, ErrorCode.START_TOO_FAR_AHEAD)
+    if found is None:
+        return None
+    offset, pos = found
+    if leading_in:
+        return offset, pos
+    after = w.take_words(pos, ("from", "now")) or w.take_words(pos, ("from", "today"))
+    after = after or w.take(pos, {"later"})
+    return None if after is None else (offset, after)

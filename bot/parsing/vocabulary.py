@@ -1,0 +1,196 @@
+"""The words of the /room time language, and the patterns of its atoms: one table per family.
+
+Why a module of its own: every reader (`read_dates`, `read_clock`, `read_lengths`, `read_spans`)
+looks words up here, and `parser` asks `is_window_word` to tell a time word from a misspelt role;
+a new phrase family adds its words here and its reader next to the others.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+WEEKDAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("mon", "monday"),
+            ("tue", "tues", "tuesday"),
+            ("wed", "weds", "wednesday"),
+            ("thu", "thur", "thurs", "thursday"),
+            ("fri", "friday"),
+            ("sat", "saturday"),
+            ("sun", "sunday"),
+        )
+    )
+    for name in names
+}
+RELATIVE_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1, "yesterday": -1}
+# day parts: (first hour, hour it ends), on the day they follow or today; "tonight" is this evening
+DAY_PARTS = {
+    "morning": (6, 12),
+    "afternoon": (12, 18),
+    "evening": (18, 24),
+    "tonight": (18, 24),
+    "night": (20, 24),
+}
+# "6 in the morning", "10 at night": a clock time's am/pm from the part of the day it names
+PART_SUFFIXES = {
+    ("in", "the", "morning"): "am",
+    ("in", "the", "afternoon"): "pm",
+    ("in", "the", "evening"): "pm",
+    ("at", "night"): "pm",
+    ("tonight",): "pm",
+}
+HALF_DAYS = {"am": (6, 12), "pm": (12, 18)}
+LUNCH = frozenset({"lunch", "lunchtime", "noon-ish"})
+FILLER = frozenset({"around", "about", "approximately", "approx", "roughly", "~", "sharp"})
+BUSINESS_PM = range(1, 7)  # a bare 1 to 6 is afternoon: "tomorrow 3 to 4" is 15:00-16:00
+OVERNIGHT = timedelta(hours=12)  # "11pm-1am" ends the next day when that is at most this long
+SMALL_NUMBERS = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
+    *("eighteen", "nineteen"),
+)
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "ninety": 90}
+NUMBER_WORDS: dict[str, int] = (
+    {word: value for value, word in enumerate(SMALL_NUMBERS)}
+    | TENS
+    | {
+        f"{tens}-{unit}": value + index
+        for tens, value in TENS.items()
+        if value <= 50
+        for index, unit in enumerate(SMALL_NUMBERS[1:10], start=1)
+    }
+    | {"a": 1, "an": 1, "couple": 2}
+)
+# unit word -> (what it counts, how many): "s" elapsed seconds, "d" calendar days, "m" months
+UNITS: dict[str, tuple[str, int]] = (
+    dict.fromkeys(("m", "min", "mins", "minute", "minutes"), ("s", 60))
+    | dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("s", 3600))
+    | dict.fromkeys(("d", "day", "days"), ("d", 1))
+    | dict.fromkeys(("w", "wk", "wks", "week", "weeks"), ("d", 7))
+    | dict.fromkeys(("fortnight", "fortnights"), ("d", 14))
+    | dict.fromkeys(("mo", "mos", "mth", "mths", "month", "months"), ("m", 1))
+)
+END_WORDS = frozenset({"to", "until", "till", "til", "through", "thru", "-"})
+START_WORDS = frozenset({"from", "starting", "beginning", "start", "after"})
+TODAY_IS_OVER = (
+    ["eod"],
+    ["later", "today"],
+    ["later"],
+    ["end", "of", "day"],
+    ["end", "of", "the", "day"],
+    ["rest", "of", "the", "day"],
+    ["rest", "of", "today"],
+)
+PERIOD_ENDS = {"eow": "week", "eom": "month"}
+WHOLE_PERIODS = (
+    (("the", "whole", "day"), "day"),
+    (("the", "rest", "of", "the", "day"), "day"),
+    (("the", "day"), "day"),
+    (("the", "whole", "week"), "week"),
+    (("the", "rest", "of", "the", "week"), "week"),
+    (("the", "week"), "week"),
+)
+ALL_DAY = (("all", "day"), ("the", "whole", "day"), ("whole", "day"))
+FRACTIONS = {"1/2": 0.5, "1/4": 0.25, "3/4": 0.75}
+LAST = 99
+NTH = {
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "last": LAST,
+}
+AT = frozenset({"at", "@"})
+NOW = frozenset({"now", "asap", "immediately"})
+PERIODS = frozenset({"week", "weekend", "month"})
+STOP = END_WORDS | START_WORDS | AT | {"and", "for", "between", "in", "on"}
+CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "eod"})
+DANGLING = STOP | {"next", "this", "coming", "the", "of", "half", "a", "an", "end", "right"}
+VOCABULARY = frozenset(
+    MONTHS.keys()
+    | WEEKDAYS.keys()
+    | RELATIVE_DAYS.keys()
+    | NUMBER_WORDS.keys()
+    | UNITS.keys()
+    | STOP
+    | NOW
+    | PERIODS
+    | CLOCK_WORDS
+    | {"next", "this", "coming", "the", "of", "day", "after", "half", "am", "pm", "o'clock"}
+    | {"right", "end", "from", "later", "all", "whole"}
+    | DAY_PARTS.keys()
+    | {"quarter", "past", "within", "upcoming", "eow", "eom", "plus", "+", "rest"}
+    | NTH.keys()
+    | LUNCH
+    | FILLER
+    | {"beginning", "start"}
+)
+
+CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
+FRENCH_CLOCK = re.compile(r"([0-9]{1,2})h([0-9]{2})?")  # 15h, 15h30
+NUMBER = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,3})?")
+COMPACT = re.compile(
+    r"([0-9]{1,12}(?:\.[0-9]{1,3})?)(m|mins?|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?|mo|mos|months?)"
+)
+HOURS_MINUTES = re.compile(r"([0-9]{1,3})h([0-9]{1,2})(?:m|mins?)?")
+ORDINAL = re.compile(r"([0-9]{1,2})(st|nd|rd|th)")
+ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+YEAR_FIRST = re.compile(r"([0-9]{4})[/.]([0-9]{1,2})[/.]([0-9]{1,2})")
+NUMERIC = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})(?:\2([0-9]{4}|[0-9]{2}))?")
+GLUED_MONTH_DAY = re.compile(r"([a-z]{3,9})-([0-9]{1,2})(?:-([0-9]{4}))?")
+GLUED_DAY_MONTH = re.compile(r"([0-9]{1,2})-([a-z]{3,9})-([0-9]{2,4})")
+YEAR = re.compile(r"(19|20|21)[0-9][0-9]")
+MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "GU", "AS", "MP", "PR", "UM", "VI"})
+MONTH_FIRST_LANGUAGES = frozenset({"ja", "zh", "ko", "hu", "lt", "mn"})
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+HUGE_DAYS = 36_600  # a hundred years: far past any limit, and safe for datetime arithmetic
+NOON = 12
+LAST_HOUR = 23
+END_OF_DAY = 24
+PAST_YEARS = 100
+
+EXAMPLES = "`/room create tomorrow 9am-5pm` or `/room create next monday for 2 hours`"
+
+
+def is_window_word(word: str) -> bool:
+    """Whether *word* can be part of a time window (so it is not, say, a misspelt role)."""
+    return word in VOCABULARY or any(char.isdigit() for char in word)
+
+
+def month_first(locale: str) -> bool:
+    """Whether numeric dates put the month first (``1/2`` = January 2) in *locale* (``en-US``)."""
+    language, _, region = locale.replace("_", "-").partition("-")
+    region = region.split("-")[-1].upper()
+    if region:
+        return region in MONTH_FIRST_REGIONS or language.lower() in MONTH_FIRST_LANGUAGES
+    return language.lower() in {"en", *MONTH_FIRST_LANGUAGES}
