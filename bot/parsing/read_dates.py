@@ -14,12 +14,18 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.parsing import dateparser_atoms
+from bot.parsing.commands import Duration, ErrorCode
+from bot.parsing.days import checked_date, day_number, days_in, fixed_day, monday_of, next_month
+from bot.parsing.read_holidays import HOLIDAY_LEADS, read_holiday
+from bot.parsing.read_lengths import read_duration
+from bot.parsing.read_period_parts import PART_LEADS, read_period_part
 from bot.parsing.said import DaySaid
 from bot.parsing.vocabulary import (
     CLOCK,
     CLOCK_WORDS,
     DAY_PARTS,
     DAYS_IN_MONTH,
+    FRACTIONS,
     GLUED_DAY_MONTH,
     GLUED_MONTH_DAY,
     HALF_DAYS,
@@ -27,9 +33,9 @@ from bot.parsing.vocabulary import (
     LAST,
     MONTHS,
     NTH,
+    NUMBER_WORDS,
     NUMERIC,
     ORDINAL,
-    PAST_YEARS,
     PERIOD_ENDS,
     PERIODS,
     RELATIVE_DAYS,
@@ -48,16 +54,20 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
     month or part of the day said after it (``next week wednesday``, ``tomorrow morning``)."""
     start = pos
     pos = w.skip(pos, {"on"})
+    pos = w.skip(pos, {"later"})  # "later this week", "later tonight"
+    shade = w.at(pos) if w.at(pos) in _SHADES and w.at(pos + 1) not in _SHADE_BLOCKERS else None
+    pos += shade is not None  # "early tomorrow", "late friday"
     found = _day(w, pos, periods=periods)
-    if found is None and w.at(pos) in DAY_PARTS:  # "evening": this evening
+    if found is None and (part := _part_of_day(w, pos)) is not None:  # "(in the) evening"
         found = DaySaid(resolved=w.today), pos
     if found is None:
         return None
     day, pos = found
-    if day.is_week and w.at(pos) in WEEKDAYS:  # "next week wednesday"
+    weekday_at = w.skip(pos, {"on"})
+    if day.is_week and w.at(weekday_at) in WEEKDAYS:  # "next week wednesday", "… on wednesday"
         assert day.resolved is not None
-        day = DaySaid(resolved=day.resolved + timedelta(days=WEEKDAYS[w.at(pos)]))
-        pos += 1
+        day = DaySaid(resolved=day.resolved + timedelta(days=WEEKDAYS[w.at(weekday_at)]))
+        pos = weekday_at + 1
     if day.is_month and w.at(pos) in {"on", "the"}:  # "next month on the 3rd"
         assert day.resolved is not None
         pos = w.skip(w.skip(pos, {"on"}), {"the"})
@@ -69,14 +79,33 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
     if day.period_end is None and day.part is None and w.at(pos) in HALF_DAYS:
         day = replace(day, part=HALF_DAYS[w.at(pos)])  # "tomorrow am", "wed pm"
         pos += 1
-    if day.period_end is None and day.part is None and w.at(pos) in DAY_PARTS:
-        day = replace(day, part=DAY_PARTS[w.at(pos)])  # "tomorrow morning", "friday night"
-        pos += 1
-    return replace(day, text=w.said(start, pos), at=start), pos
+    if day.period_end is None and day.part is None and (part := _part_of_day(w, pos)):
+        day = replace(day, part=part[0])  # "tomorrow morning", "friday in the evening"
+        pos = part[1]
+    if shade is not None and day.period_end is None and day.part in _SHADED:
+        day = replace(day, part=_SHADES[shade])  # "early tomorrow": its morning
+    return day.said_as(w.said(start, pos), start), pos
+
+
+_SHADES = {"early": DAY_PARTS["morning"], "late": DAY_PARTS["night"]}
+_SHADED = frozenset({None, DAY_PARTS["evening"]})  # "late tonight" is its night
+_SHADE_BLOCKERS = frozenset({"next", "this", "week", "month", "-", "of", *MONTHS})
+
+
+def _part_of_day(w: Words, pos: int) -> Found[tuple[int, int]]:
+    """``morning``, ``in the morning``, ``at night``: hours [first, end) of a day."""
+    if w.at(pos) in DAY_PARTS:
+        return DAY_PARTS[w.at(pos)], pos + 1
+    after = w.take_words(pos, ("in", "the")) or w.take(pos, {"at"})
+    if after is not None and w.at(after) in DAY_PARTS and w.at(after) != "tonight":
+        if w.at(after - 1) == "at" and w.at(after) != "night":
+            return None
+        return DAY_PARTS[w.at(after)], after + 1
+    return None
 
 
 def _day(w: Words, pos: int, *, periods: bool) -> Found[DaySaid]:
-    for reader in _DAY_READERS:
+    for reader in _LED_READERS.get(w.at(pos), _UNLED_READERS):
         found = reader(w, pos)
         if found is not None:
             return found
@@ -163,6 +192,15 @@ def _which(w: Words, pos: int) -> tuple[str | None, int]:
     return (word, pos + 1) if word in {"next", "this", "coming"} else (None, pos)
 
 
+def _week_after_next(w: Words, pos: int) -> Found[DaySaid]:
+    """``the week after next``: the week after the coming one."""
+    after = w.take_words(w.skip(pos, {"the"}), ("week", "after", "next"))
+    if after is None:
+        return None
+    monday = monday_of(w.today) + timedelta(days=14)
+    return DaySaid(resolved=monday, period_end=monday + timedelta(days=7)), after
+
+
 def _next_day(w: Words, pos: int) -> Found[DaySaid]:
     """``next day``: tomorrow."""
     which, after = _which(w, pos)
@@ -174,8 +212,27 @@ def _next_day(w: Words, pos: int) -> Found[DaySaid]:
 def _in_month(w: Words, pos: int) -> Found[DaySaid]:
     """``in may``: the whole month, its next occurrence."""
     if w.at(pos) == "in" and w.at(pos + 1) in MONTHS and day_number(w.at(pos + 2)) is None:
-        return whole_month(w, MONTHS[w.at(pos + 1)]), pos + 2
+        return _month_maybe_year(w, pos + 1)
+    if w.at(pos) == "in" and YEAR.fullmatch(w.at(pos + 1)):  # "in 2027": the whole year
+        first = checked_date(w, int(w.at(pos + 1)), 1, 1, pos + 1)
+        return DaySaid(resolved=first, period_end=first.replace(year=first.year + 1)), pos + 2
     return None
+
+
+def _month_year(w: Words, pos: int) -> Found[DaySaid]:
+    """``june 2027``: that whole month."""
+    if w.at(pos) in MONTHS and YEAR.fullmatch(w.at(pos + 1)):
+        return _month_maybe_year(w, pos)
+    return None
+
+
+def _month_maybe_year(w: Words, pos: int) -> Found[DaySaid]:
+    """A month by name (at *pos*), of the year said after it or its next occurrence."""
+    month = MONTHS[w.at(pos)]
+    if YEAR.fullmatch(w.at(pos + 1)):
+        first = checked_date(w, int(w.at(pos + 1)), month, 1, pos)
+        return DaySaid(resolved=first, period_end=next_month(first)), pos + 2
+    return whole_month(w, month), pos + 1
 
 
 def _next_weekday_or_period(w: Words, which: str, pos: int, *, periods: bool) -> Found[DaySaid]:
@@ -204,6 +261,9 @@ def _weekday(w: Words, pos: int) -> Found[DaySaid]:
         return None
     weekday = WEEKDAYS[word]
     pos += 1
+    later = _weeks_later(w, weekday, pos)
+    if later is not None:  # "monday in 2 weeks", "tuesday after next", "thursday week"
+        return later
     in_week = _week_after_weekday(w, pos)
     if in_week is not None:  # "tuesday of next week", "friday this week"
         monday, pos = in_week
@@ -215,6 +275,94 @@ def _weekday(w: Words, pos: int) -> Found[DaySaid]:
     if day.month_free:  # "tuesday the 8th": the next such 8th
         return _weekday_on(w, weekday, day), pos
     return replace(day, must_be_weekday=weekday), pos  # "tue jan 19", "tuesday 19/1"
+
+
+def _weeks_later(w: Words, weekday: int, pos: int) -> Found[DaySaid]:
+    """After a weekday: ``in 2 weeks`` / ``2 weeks from now`` (that weekday in the week two weeks
+    on), ``after next`` and ``week`` (a week after the next one)."""
+    if (after := w.take_words(pos, ("after", "next"))) is None and w.at(pos) == "week":
+        after = pos + 1 if w.at(pos + 1) not in {"of", "from"} else None  # "thursday week"
+    if after is not None:
+        first = fixed_day(w, DaySaid(weekday=weekday)).resolved
+        assert first is not None
+        return DaySaid(resolved=first + timedelta(days=7)), after
+    found = _later_by(w, pos)
+    if found is None:
+        return None
+    length, after = found
+    return DaySaid(resolved=_weekday_in_week_of(w, length, weekday)), after
+
+
+def _later_by(w: Words, pos: int) -> Found[Duration]:
+    """``in 2 weeks``, ``2 weeks from now``, ``2 weeks later``: whole days only."""
+    leading_in = w.take(pos, {"in"})
+    found = read_duration(w, leading_in or pos, ErrorCode.START_TOO_FAR_AHEAD)
+    if found is None or found[0].seconds:
+        return None
+    length, after = found
+    if leading_in:
+        return length, after
+    ending = w.take_words(after, ("from", "now")) or w.take_words(after, ("from", "today"))
+    return None if ending is None else (length, ending)
+
+
+def _weekday_in_week_of(w: Words, length: Duration, weekday: int) -> date:
+    """The *weekday* of the week that holds today + *length*: ``in 2 weeks on monday``."""
+    there = _shifted(w.today, length)
+    return monday_of(there) + timedelta(days=weekday)
+
+
+def weekday_after_offset(w: Words, length: Duration, pos: int) -> Found[DaySaid]:
+    """After ``in 2 weeks``: ``[on] monday``, that weekday in the week two weeks on."""
+    at = w.skip(pos, {"on"})
+    if w.at(at) not in WEEKDAYS or length.seconds:
+        return None
+    return DaySaid(resolved=_weekday_in_week_of(w, length, WEEKDAYS[w.at(at)])), at + 1
+
+
+def _shifted(day: date, length: Duration, sign: int = 1) -> date:
+    """*day* moved by whole months (day clamped to the month's end) and days."""
+    if length.months:
+        index = day.month - 1 + sign * length.months
+        year, month = day.year + index // 12, index % 12 + 1
+        first = date(year, month, 1)
+        day = first.replace(day=min(day.day, days_in(first)))
+    return day + timedelta(days=sign * length.days)
+
+
+def _shifted_day(w: Words, pos: int) -> Found[DaySaid]:
+    """``2 weeks from friday``, ``a week from tomorrow``, ``3 days after christmas``,
+    ``2 days before new year's eve``, ``the day before christmas``, ``a week on thursday``."""
+    word = w.at(pos)
+    if word in {"the", "day"}:
+        after = w.take_words(pos, ("the", "day")) or w.take_words(pos, ("day",))
+        found = None if after is None else (Duration(days=1), after)
+    elif word in _NOT_A_LENGTH or not (word[:1].isdigit() or word in _LENGTH_LEADS):
+        return None
+    else:
+        found = read_duration(w, pos, ErrorCode.START_TOO_FAR_AHEAD)
+    if found is None or found[0].seconds:
+        return None
+    length, after = found
+    relation = w.at(after)
+    if relation == "on" and w.at(after + 1) in WEEKDAYS:  # "a week on thursday": a week after it
+        base = DaySaid(weekday=WEEKDAYS[w.at(after + 1)])
+        end = after + 2
+    elif relation in {"from", "after", "before"}:
+        said = read_day(w, after + 1)
+        if said is None or said[0].period_end is not None:
+            return None
+        base, end = said
+    else:
+        return None
+    fixed = fixed_day(w, base).resolved
+    assert fixed is not None
+    shifted = _shifted(fixed, length, -1 if relation == "before" else 1)
+    return DaySaid(resolved=shifted, part=base.part), end
+
+
+_LENGTH_LEADS = frozenset({*NUMBER_WORDS, "half", *FRACTIONS})
+_NOT_A_LENGTH = frozenset({*WEEKDAYS, *MONTHS, "next", "this", "today", "tomorrow", "tonight"})
 
 
 def _week_after_weekday(w: Words, pos: int) -> Found[date]:
@@ -259,6 +407,31 @@ def _nth_weekday(w: Words, pos: int) -> Found[DaySaid]:
     if chosen < w.today and w.at(pos - 1) in MONTHS:  # "first wednesday of january": next
         days = _weekdays_in(first.replace(year=first.year + 1), weekday)
         chosen = days[-1] if nth == LAST or nth > len(days) else days[nth - 1]
+    return DaySaid(resolved=chosen), pos
+
+
+def _nth_of_month(w: Words, pos: int) -> Found[DaySaid]:
+    """``the first of next month``, ``first of the month``, ``the last day of february``."""
+    start = pos
+    pos = w.skip(pos, {"the"})
+    nth = NTH.get(w.at(pos))
+    if nth is None:
+        return None
+    after = w.take_words(pos + 1, ("day", "of")) or w.take(pos + 1, {"of"})
+    if after is None or not (
+        w.at(after) in MONTHS
+        or (w.at(after) in {"the", "this", "next"} and w.at(after + 1) == "month")
+    ):
+        return None
+    first, pos = _named_month(w, after, start)
+    number = days_in(first) if nth == LAST else nth
+    chosen = first.replace(day=number)
+    if chosen < w.today and w.at(after) in MONTHS and not YEAR.fullmatch(w.at(pos - 1)):
+        first = first.replace(year=first.year + 1)  # "the first of january" said in January
+        chosen = first.replace(day=days_in(first) if nth == LAST else nth)
+    elif chosen < w.today and w.at(after) == "the":  # "first of the month": the next one
+        first = next_month(first)
+        chosen = first.replace(day=days_in(first) if nth == LAST else nth)
     return DaySaid(resolved=chosen), pos
 
 
@@ -427,54 +600,28 @@ def _dateparser_date(w: Words, pos: int) -> Found[DaySaid]:
     return DaySaid(resolved=checked_date(w, year, month, number, pos)), end
 
 
-_DAY_READERS: tuple[DayReader, ...] = (
-    _day_after_tomorrow,
-    _relative_day,
-    _this_day_part,
-    _period_end_word,
-    _edge_of_period,
-    _next_day,
-    _in_month,
+_DAY_READERS: tuple[tuple[DayReader, frozenset[str] | None], ...] = (
+    (_day_after_tomorrow, frozenset({"the", "day"})),
+    (_relative_day, frozenset(RELATIVE_DAYS)),
+    (_this_day_part, frozenset({"this"})),
+    (_period_end_word, frozenset(PERIOD_ENDS)),
+    (_edge_of_period, frozenset({"the", "end", "beginning", "start"})),
+    (read_period_part, PART_LEADS),
+    (_week_after_next, frozenset({"the", "week"})),
+    (_next_day, frozenset({"the", "next", "coming", "upcoming", "this"})),
+    (_in_month, frozenset({"in"})),
+    (_month_year, frozenset(MONTHS)),
+    (read_holiday, HOLIDAY_LEADS),
+    (_shifted_day, None),
+    (_nth_of_month, frozenset({"the", *NTH})),
 )
-"""Tried first, in order: phrases that begin with a word of their own."""
+"""Tried first, in order, each with the words it can begin with (None: any word). A new family
+of day phrases is one more line here."""
+_UNLED_READERS = tuple(reader for reader, leads in _DAY_READERS if leads is None)
+_LED_READERS = {
+    word: tuple(reader for reader, leads in _DAY_READERS if leads is None or word in leads)
+    for word in frozenset[str]().union(*(leads for _, leads in _DAY_READERS if leads is not None))
+}
+"""The readers to try by the first word: most words begin no phrase of these families."""
 _DATED_READERS: tuple[DayReader, ...] = (_weekday, _nth_weekday, read_date)
 """Tried last: a weekday (with whatever date follows it), an nth weekday, a date."""
-
-
-# --- calendar helpers -------------------------------------------------------------------------
-
-
-def checked_date(w: Words, year: int, month: int, number: int, start: int) -> date:
-    """The date, or a refusal quoting the words from *start* if it is absurd or does not exist."""
-    if abs(year - w.today.year) > PAST_YEARS:
-        raise w.refusal(start, f" The year {year} is too far from now.")
-    try:
-        return date(year, month, number)
-    except ValueError:
-        raise w.refusal(start, " That date does not exist.") from None
-
-
-def day_number(word: str) -> int | None:
-    """1 to 31 from ``20`` or ``20th``; else None."""
-    match = ORDINAL.fullmatch(word)
-    text = match.group(1) if match else word
-    if text.isascii() and text.isdigit() and len(text) <= 2 and 1 <= int(text) <= 31:
-        return int(text)
-    return None
-
-
-def next_month(first: date) -> date:
-    """The first day of the month after *first*'s."""
-    return (first + timedelta(days=32)).replace(day=1)
-
-
-def days_in(first: date) -> int:
-    return (next_month(first) - first).days
-
-
-def exists(year: int, month: int, number: int) -> bool:
-    try:
-        date(year, month, number)
-    except ValueError:
-        return False
-    return True

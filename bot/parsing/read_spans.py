@@ -13,14 +13,16 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.parsing.commands import Duration, ErrorCode
+from bot.parsing.days import checked_date, days_in
 from bot.parsing.read_clock import at_clock, military, read_clock
-from bot.parsing.read_dates import checked_date, period, read_day
+from bot.parsing.read_dates import period, read_day, weekday_after_offset
 from bot.parsing.read_lengths import expect_duration, read_duration, unit_length
 from bot.parsing.resolve import pair
-from bot.parsing.said import DaySaid, PointSaid, Reading
+from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading
 from bot.parsing.vocabulary import (
     ALL_DAY,
     AT,
+    DAYS_IN_MONTH,
     END_WORDS,
     FILLER,
     FRENCH_CLOCK,
@@ -40,7 +42,7 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
     length). Refuses words that must be a point or a length and are not."""
     if pos >= len(w):
         return Reading(), pos
-    if list(w.words[pos:]) in TODAY_IS_OVER:  # "eod", "later today": now until midnight
+    if w.words[pos:] in TODAY_IS_OVER:  # "eod", "later today": now until midnight
         point = PointSaid(w.said(pos, len(w)), pos, day=DaySaid(resolved=w.today))
         return Reading(point), len(w)
     span = _span(w, pos)
@@ -55,8 +57,10 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
             raise w.refusal(pos, " “between” needs “and”: `between 1pm and 3pm`.")
         last, pos = expect_point(w, after)
         return Reading(first, last), pos
-    if (after := w.take(pos, END_WORDS)) is not None:
+    if (after := w.take(pos, END_WORDS | _DEADLINES)) is not None:
         last, pos = expect_point(w, after)
+        if w.at(after - 1) == "before":  # "before friday": until friday starts
+            last = _start_of(last)
         return Reading(end=last), pos
     of_a_period = w.at(pos) in {"beginning", "start"} and w.at(pos + 1) == "of"
     opened = not of_a_period and w.is_in(pos, START_WORDS)
@@ -72,8 +76,8 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
             start, end = _in_week(inner.start, day), _in_week(inner.end, day)
             return replace(inner, start=start, end=end), pos
     if (after := w.take(pos, END_WORDS)) is not None:
-        last, pos = expect_point(w, after)
-        return _range_year(w, pos, first, last)
+        found = _day_of_same_month(w, after, first) or expect_point(w, after)
+        return _range_year(w, found[1], first, found[0])
     if (after := w.take(pos, {"for"})) is not None:
         if day is not None and first.clock is None:
             whole = _whole_day(w, after)
@@ -82,6 +86,47 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
         length, pos = _for_length(w, after)
         return Reading(first, length=length), pos
     return Reading(first, open_ended=opened), pos
+
+
+_DEADLINES = frozenset({"by", "before"})
+
+
+def _start_of(point: PointSaid) -> PointSaid:
+    """A day as the end of ``before …``: the moment it starts (its part's first hour)."""
+    day = point.day
+    if day is None or point.clock is not None or day.is_today:
+        return point  # a time is its own start; "before the end of next week" is its end
+    hour = day.part[0] if day.part is not None else 0
+    day = replace(day, part=None, period_end=None)
+    return replace(point, day=day, clock=ClockSaid(point.text, hour, 0, twenty_four=True))
+
+
+def _day_of_same_month(w: Words, pos: int, first: PointSaid) -> Found[PointSaid]:
+    """``jan 20-25``, ``january 20 to 31``: a bare number ending a range of days of one month.
+
+    Only a number a clock cannot be (24 to 31); 1 to 23 stay weak clock times that `resolve.pair`
+    reads as days of the month when the start is a month-day.
+    """
+    day, word = first.day, w.at(pos)
+    if day is None or first.clock is not None or day.period_end is not None:
+        return None
+    if not (word.isascii() and word.isdigit() and 24 <= int(word) <= 31):
+        return None
+    if w.at(pos + 1) not in {"", "in", "of"} and not YEAR.fullmatch(w.at(pos + 1)):
+        return None
+    number = int(word)
+    if day.resolved is not None:
+        first_of = day.resolved.replace(day=1)
+        if number > days_in(first_of):
+            raise w.refusal(pos, " That day does not exist.")
+        end = DaySaid(word, pos, resolved=first_of.replace(day=number))
+    elif day.month:
+        if number > DAYS_IN_MONTH[day.month - 1]:
+            raise w.refusal(pos, " That day does not exist.")
+        end = DaySaid(word, pos, month=day.month, day=number)
+    else:
+        return None
+    return PointSaid(word, pos, day=end), pos + 1
 
 
 def _for_window(w: Words, pos: int) -> tuple[Reading, int]:
@@ -188,6 +233,8 @@ def _span(w: Words, pos: int) -> Found[Reading]:
     if pos >= len(w):  # "/room 2 hours", "/room a fortnight"
         return Reading(length=length), pos
     after = w.take(pos, {"starting", "beginning", "from"})
+    if w.at(pos) == "from" and not length.seconds:
+        return None  # "2 weeks from friday" is a day (read_dates), not a fortnight from friday
     if after is not None and w.at(after) not in {"now", "today"}:
         point, pos = expect_point(w, after)  # "3 days starting monday"
         return Reading(point, length=length), pos
@@ -228,7 +275,10 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
             if clock is None and w.at(pos) in {"all", "whole"} and w.at(pos + 1) == "day":
                 pos += 2  # "tomorrow all day" is tomorrow
         return PointSaid(w.said(start, pos), start, day=day, clock=clock), pos
+    filler = pos > start  # "around 3": a time, as "at 3" is
     at = w.take(pos, AT)
+    if at is not None:
+        at = w.skip(at, FILLER)  # "at about 3pm"
     clock_found = (military(w, at) if at else None) or read_clock(w, at or pos)
     if clock_found is None:
         return None
@@ -237,7 +287,7 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
     on: DaySaid | None = None
     if (day_found := read_day(w, pos, periods=False)) is not None:
         on, pos = day_found
-    weak = clock.bare and not at and on is None
+    weak = clock.bare and not at and not filler and on is None
     return PointSaid(w.said(start, pos), start, day=on, clock=clock, weak=weak), pos
 
 
@@ -247,6 +297,10 @@ def _offset_point(w: Words, start: int, offset: Duration, pos: int) -> tuple[Poi
         on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.now).date())
         clock, pos = at_clock(w, pos)  # "3 days from today": that day; "… at 3pm"
         return PointSaid(w.said(start, pos), start, day=on, clock=clock), pos
+    if offset.seconds == 0 and (on_weekday := weekday_after_offset(w, offset, pos)):
+        day, pos = on_weekday  # "in 2 weeks on monday"
+        clock, pos = at_clock(w, pos)
+        return PointSaid(w.said(start, pos), start, day=day, clock=clock), pos
     if offset.seconds == 0:
         clock, pos = at_clock(w, pos)
         if clock is not None:  # "in 2 days at 3pm": that day, at that time

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from bot.parsing.commands import Duration
-from bot.parsing.read_dates import days_in, exists
+from bot.parsing.days import days_in, fixed_day, in_year, next_year
 from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading
 from bot.parsing.timemath import at_wall_clock, utc
 from bot.parsing.vocabulary import DAYS_IN_MONTH, NOON, OVERNIGHT
@@ -40,7 +40,7 @@ def _part_meridiem(point: PointSaid | None) -> PointSaid | None:
     if point is None or point.clock is None or point.day is None or point.day.part is None:
         return point
     meridiem = "am" if point.day.part[0] < NOON else "pm"
-    return replace(point, clock=point.clock.with_meridiem(meridiem))
+    return point.at_clock(point.clock.with_meridiem(meridiem), weak=point.weak)
 
 
 def _business_hours(
@@ -53,7 +53,7 @@ def _business_hours(
     if point.clock is None:
         return point
     clock = point.clock.in_business_hours()
-    return point if clock is point.clock else replace(point, clock=clock)
+    return point if clock is point.clock else point.at_clock(clock, weak=point.weak)
 
 
 def pair(w: Words, first: PointSaid, last: PointSaid) -> tuple[PointSaid, PointSaid]:
@@ -87,13 +87,13 @@ def pair(w: Words, first: PointSaid, last: PointSaid) -> tuple[PointSaid, PointS
             raise w.refusal(last.at, " That day does not exist.")
     single_day = first.day is not None and first.day.period_end is None
     if last.clock is not None and last.day is None and first.day is not None and single_day:
-        last = replace(last, day=first.day)
+        last = last.on(first.day)
     elif first.clock is not None and first.day is None and last.clock is not None:
-        first = replace(first, day=last.day)
+        first = first.on(last.day)
     if first.clock is not None and last.clock is not None and first.day is last.day:
         start_clock, end_clock = share_meridiem(first.clock, last.clock)
-        first = replace(first, clock=start_clock, weak=False)
-        last = replace(last, clock=end_clock, weak=False)
+        first = first.at_clock(start_clock, weak=False)
+        last = last.at_clock(end_clock, weak=False)
     return first, last
 
 
@@ -131,68 +131,40 @@ def _resolve_days(
     shared = start_day is end_day
     if start_day is not None and end_day is not None and not shared:
         start_day, end_day = _resolve_range(w, start_day, end_day)
-    start_day = _checked(w, _resolve_alone(w, start_day)) if start_day else None
+    start_day = _checked(w, fixed_day(w, start_day)) if start_day else None
     if shared:
         end_day = start_day
     elif end_day is not None:
-        end_day = _checked(w, _resolve_alone(w, end_day))
+        end_day = _checked(w, fixed_day(w, end_day))
     return _on_day(first, start_day), _on_day(last, end_day)
 
 
 def _on_day(point: PointSaid | None, day: DaySaid | None) -> PointSaid | None:
     if point is None or point.day is day:
         return point
-    return replace(point, day=day)
+    return point.on(day)
 
 
 def _resolve_range(w: Words, first: DaySaid, last: DaySaid) -> tuple[DaySaid, DaySaid]:
     if first.floating and last.floating:  # the year that makes the end the next to come
-        year = _next_year(w, last)
-        last = replace(last, resolved=_in_year(w, last, year))
-        first = replace(first, resolved=_in_year(w, first, year - (first.month > last.month)))
+        year = next_year(w, last)
+        last = replace(last, resolved=in_year(w, last, year))
+        first = replace(first, resolved=in_year(w, first, year - (first.month > last.month)))
         return first, last
     if first.floating:
-        last = _resolve_alone(w, last)
+        last = fixed_day(w, last)
         assert last.resolved is not None
         year = last.resolved.year - (first.month > last.resolved.month)
-        return replace(first, resolved=_in_year(w, first, year)), last
-    first = _resolve_alone(w, first)
+        return replace(first, resolved=in_year(w, first, year)), last
+    first = fixed_day(w, first)
     assert first.resolved is not None
     if last.floating:
         year = first.resolved.year + (last.month < first.resolved.month)
-        return first, replace(last, resolved=_in_year(w, last, year))
+        return first, replace(last, resolved=in_year(w, last, year))
     if last.weekday >= 0:  # the first such day on or after the start's
         ahead = (last.weekday - first.resolved.weekday()) % 7
         return first, replace(last, resolved=first.resolved + timedelta(days=ahead))
-    return first, _resolve_alone(w, last)
-
-
-def _resolve_alone(w: Words, day: DaySaid) -> DaySaid:
-    if day.resolved is not None:
-        return day
-    if day.weekday >= 0:
-        ahead = (day.weekday - w.today.weekday()) % 7
-        if ahead == 0 and not day.may_be_today:
-            ahead = 7
-        return replace(day, resolved=w.today + timedelta(days=ahead))
-    return replace(day, resolved=_in_year(w, day, _next_year(w, day)))
-
-
-def _next_year(w: Words, day: DaySaid) -> int:
-    """The year of the next occurrence (today counts) of a month-day."""
-    year = w.today.year
-    for candidate in range(year, year + 9):
-        if exists(candidate, day.month, day.day) and (
-            date(candidate, day.month, day.day) >= w.today
-        ):
-            return candidate
-    return year  # unreachable: every month-day recurs within 8 years
-
-
-def _in_year(w: Words, day: DaySaid, year: int) -> date:
-    if not exists(year, day.month, day.day):
-        raise w.refusal(day.at, f" There is no {day.day} February in {year}.")
-    return date(year, day.month, day.day)
+    return first, fixed_day(w, last)
 
 
 def _checked(w: Words, day: DaySaid) -> DaySaid:

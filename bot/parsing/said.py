@@ -7,7 +7,7 @@ A value read never changes afterwards; where a range's ends lend each other a da
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.parsing.commands import Duration
@@ -57,6 +57,23 @@ class DaySaid:
             and (self.period_end - self.resolved).days > 7
         )
 
+    def said_as(self, text: str, at: int) -> DaySaid:
+        """This day with the words that said it (`replace` is slow on a hot path)."""
+        return DaySaid(
+            text,
+            at,
+            self.resolved,
+            self.month,
+            self.day,
+            self.weekday,
+            self.may_be_today,
+            self.period_end,
+            self.is_today,
+            self.must_be_weekday,
+            self.part,
+            self.month_free,
+        )
+
     def end(self) -> date:
         """The (exclusive) day after the day or period."""
         if self.period_end is not None:
@@ -89,14 +106,15 @@ class ClockSaid:
         hour = self.hour
         if 1 <= hour <= NOON:
             hour = hour % NOON + (NOON if meridiem == "pm" else 0)
-        return replace(self, hour=hour, meridiem=meridiem)
+        return ClockSaid(self.text, hour, self.minute, meridiem, None, self.bare, False)
 
     def in_business_hours(self) -> ClockSaid:
         """A bare 1 to 6 is afternoon; 7 to 11 morning; 12 noon."""
         if not self.unmarked:
             return self
         hour = self.hour + NOON if self.hour in BUSINESS_PM else self.hour
-        return replace(self, hour=hour, meridiem="pm" if hour >= NOON else "am")
+        meridiem = "pm" if hour >= NOON else "am"
+        return ClockSaid(self.text, hour, self.minute, meridiem, None, self.bare, False)
 
     def hour_as(self, *, end: bool) -> int:
         if self.word == "midnight":
@@ -121,6 +139,14 @@ class PointSaid:
     now: bool = False
     offset: Duration | None = None
     weak: bool = False  # a lone bare hour ("3"): a time only as one end of a range
+
+    def on(self, day: DaySaid | None) -> PointSaid:
+        """This point on *day* (`replace` is slow on a hot path)."""
+        return PointSaid(self.text, self.at, day, self.clock, self.now, self.offset, self.weak)
+
+    def at_clock(self, clock: ClockSaid | None, *, weak: bool) -> PointSaid:
+        """This point at *clock*."""
+        return PointSaid(self.text, self.at, self.day, clock, self.now, self.offset, weak)
 
 
 @dataclass(frozen=True, slots=True)

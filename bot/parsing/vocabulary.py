@@ -64,7 +64,7 @@ PART_SUFFIXES = {
     ("tonight",): "pm",
 }
 HALF_DAYS = {"am": (6, 12), "pm": (12, 18)}
-LUNCH = frozenset({"lunch", "lunchtime", "noon-ish"})
+LUNCH = frozenset({"lunch", "lunchtime", "noon-ish", "noonish"})
 FILLER = frozenset({"around", "about", "approximately", "approx", "roughly", "~", "sharp"})
 BUSINESS_PM = range(1, 7)  # a bare 1 to 6 is afternoon: "tomorrow 3 to 4" is 15:00-16:00
 OVERNIGHT = timedelta(hours=12)  # "11pm-1am" ends the next day when that is at most this long
@@ -96,14 +96,16 @@ UNITS: dict[str, tuple[str, int]] = (
 )
 END_WORDS = frozenset({"to", "until", "till", "til", "through", "thru", "-"})
 START_WORDS = frozenset({"from", "starting", "beginning", "start", "after"})
-TODAY_IS_OVER = (
-    ["eod"],
-    ["later", "today"],
-    ["later"],
-    ["end", "of", "day"],
-    ["end", "of", "the", "day"],
-    ["rest", "of", "the", "day"],
-    ["rest", "of", "today"],
+TODAY_IS_OVER: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("eod",),
+        ("later", "today"),
+        ("later",),
+        ("end", "of", "day"),
+        ("end", "of", "the", "day"),
+        ("rest", "of", "the", "day"),
+        ("rest", "of", "today"),
+    }
 )
 PERIOD_ENDS = {"eow": "week", "eom": "month"}
 WHOLE_PERIODS = (
@@ -136,6 +138,76 @@ PERIODS = frozenset({"week", "weekend", "month"})
 STOP = END_WORDS | START_WORDS | AT | {"and", "for", "between", "in", "on"}
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "eod"})
 DANGLING = STOP | {"next", "this", "coming", "the", "of", "half", "a", "an", "end", "right"}
+# Fixed-date holidays: (month, day), each under the ways people write it (apostrophes are
+# optional; "st." reaches us as "st"). The same date every year, so reading one never guesses;
+# holidays whose date moves (MOVING_HOLIDAYS) are refused with their own answer.
+_HOLIDAY_NAMES: dict[tuple[int, int], tuple[str, ...]] = {
+    (1, 1): ("new year's day", "new years day", "new year day", "new year's", "new years"),
+    (1, 26): ("australia day",),
+    (2, 2): ("groundhog day",),
+    (2, 6): ("waitangi day",),
+    (2, 14): ("valentine's day", "valentines day", "valentine day", "valentine's", "valentines"),
+    (3, 1): ("st david's day", "saint david's day"),
+    (3, 8): ("international women's day", "women's day", "womens day"),
+    (3, 17): (
+        "st patrick's day",
+        "st patricks day",
+        "saint patrick's day",
+        "saint patricks day",
+        "st paddy's day",
+        "paddy's day",
+    ),
+    (4, 1): ("april fools day", "april fool's day", "april fools' day", "april fools"),
+    (4, 22): ("earth day",),
+    (4, 23): ("st george's day", "saint george's day"),
+    (4, 25): ("anzac day",),
+    (5, 5): ("cinco de mayo",),
+    (6, 19): ("juneteenth",),
+    (7, 1): ("canada day",),
+    (7, 4): ("independence day", "fourth of july", "the fourth of july", "the 4th of july"),
+    (7, 14): ("bastille day",),
+    (10, 31): ("halloween", "hallowe'en", "all hallows eve", "all hallows' eve"),
+    (11, 1): ("all saints day", "all saints' day", "all saint's day"),
+    (11, 5): ("guy fawkes night", "guy fawkes day", "bonfire night"),
+    (11, 11): ("veterans day", "veteran's day", "remembrance day", "armistice day"),
+    (11, 30): ("st andrew's day", "saint andrew's day"),
+    (12, 24): ("christmas eve", "xmas eve"),
+    (12, 25): ("christmas day", "christmas", "xmas day", "xmas"),
+    (12, 26): ("boxing day", "st stephen's day"),
+    (12, 31): ("new year's eve", "new years eve", "new year eve", "nye"),
+}
+HOLIDAYS: dict[str, tuple[tuple[tuple[str, ...], tuple[int, int]], ...]] = {}
+"""Holiday phrases by first word, longest first: ((words…), (month, day))."""
+for _date, _names in _HOLIDAY_NAMES.items():
+    for _name in _names:
+        _words = tuple(_name.split())
+        HOLIDAYS[_words[0]] = (*HOLIDAYS.get(_words[0], ()), (_words, _date))
+HOLIDAYS = {
+    first: tuple(sorted(phrases, key=lambda phrase: -len(phrase[0])))
+    for first, phrases in HOLIDAYS.items()
+}
+MOVING_HOLIDAYS = {
+    tuple(name.split()): name
+    for name in (
+        "thanksgiving", "thanksgiving day", "easter", "easter sunday", "easter monday",
+        "good friday", "mother's day", "mothers day", "father's day", "fathers day",
+        "labor day", "labour day", "memorial day", "mlk day", "presidents day",
+        "presidents' day", "columbus day", "indigenous peoples day", "victoria day",
+        "black friday", "cyber monday", "mardi gras", "shrove tuesday", "ash wednesday",
+        "pentecost", "whit monday", "ascension day", "diwali", "hanukkah", "chanukah",
+        "passover", "rosh hashanah", "yom kippur", "ramadan", "eid", "holi",
+        "lunar new year", "chinese new year", "bank holiday", "golden week",
+    )
+}  # fmt: skip
+"""Holidays whose date moves from year to year (or country to country): refused, never guessed."""
+MOVING_FIRST_WORDS = frozenset(words[0] for words in MOVING_HOLIDAYS)
+# parts of a week or a month: "early next week" Mon-Tue, "mid-week" Tue-Thu, "late next month" the
+# 21st to its end; as (first, last) day offsets into the week, or days of the month
+WEEK_PARTS = {"early": (0, 1), "mid": (1, 3), "late": (3, 4)}
+MONTH_PARTS = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
+PART_WORDS = frozenset({"early", "mid", "late", "middle", "midweek", "mid-week", "midmonth"})
+ALTERNATIVE = "or"
+
 VOCABULARY = frozenset(
     MONTHS.keys()
     | WEEKDAYS.keys()
@@ -154,6 +226,10 @@ VOCABULARY = frozenset(
     | LUNCH
     | FILLER
     | {"beginning", "start"}
+    | HOLIDAYS.keys()
+    | MOVING_FIRST_WORDS
+    | PART_WORDS
+    | {"before", "by", "eve"}
 )
 
 CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")

@@ -34,7 +34,7 @@ The rules (all on the user's wall clock; DST handled by `timemath`):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.parsing.commands import Duration, ErrorCode, Refusal, Window
@@ -54,6 +54,7 @@ from bot.parsing.timemath import (
     utc,
 )
 from bot.parsing.vocabulary import (
+    ALTERNATIVE,
     END_WORDS,
     EXAMPLES,
     MONTHS,
@@ -103,6 +104,7 @@ def read_window(
     it cannot read and windows the rules refuse.
     """
     w = Words.of(tokens, now, locale)
+    refuse_alternatives(w)
     reading, pos = read_reading(w, 0)
     if pos < len(w):
         raise w.refusal(pos)
@@ -144,6 +146,7 @@ def read_extension(
             "or `/room extend 99117812428622880 to friday 5pm`."
         )
         raise Refusal(ErrorCode.UNRECOGNISED_TIME, message)
+    refuse_alternatives(w)
     length: Duration | None = None
     until: datetime | None = None
     by = w.take(0, {"by", "for", "+"})
@@ -176,6 +179,48 @@ def read_extension(
         )
         raise Refusal(ErrorCode.WINDOW_IN_PAST, message)
     return None, until
+
+
+def refuse_alternatives(w: Words) -> None:
+    """``tomorrow or friday``: two windows offered. We never pick one; the person does.
+
+    Each side that reads as a window on its own is offered back as a working example.
+    """
+    if ALTERNATIVE not in w.words:
+        return
+    sides: list[tuple[int, int]] = []
+    begin = 1 if w.words[0] == "either" else 0
+    for index, word in enumerate(w.words):
+        if word == ALTERNATIVE:
+            sides.append((begin, index))
+            begin = index + 1
+    sides.append((begin, len(w)))
+    quoted = w.said(0, len(w))
+    examples = [
+        f"`/room create {w.said(first, last)}`"
+        for first, last in sides
+        if first < last and _reads_alone(w, first, last)
+    ]
+    offer = " or ".join(examples) if len(examples) > 1 else EXAMPLES
+    message = (
+        f"“{quoted}” offers a choice, and I never pick one for you. Say the one you mean, "
+        f"e.g. {offer}."
+    )
+    raise Refusal(ErrorCode.UNRECOGNISED_TIME, message)
+
+
+def _reads_alone(w: Words, first: int, last: int) -> bool:
+    """Whether the words *first* to *last* read as a window by themselves."""
+    part = replace(w, words=w.words[first:last], raws=w.raws[first:last])
+    try:
+        reading, pos = read_reading(part, 0)
+        if pos < len(part):
+            return False
+        start, end = resolve(part, reading)
+        judge(start, end, part.now)
+    except Refusal:
+        return False
+    return True
 
 
 def judge(
