@@ -21,8 +21,15 @@ from bot.parsing.vocabulary import (
     NOON,
     NUMBER_WORDS,
     PART_SUFFIXES,
+    TENS,
+    UNITS,
+    YEAR,
 )
 from bot.parsing.words import Found, Words
+
+_TENS_VALUES = frozenset(TENS.values())
+_MINUTES_TO_WORDS = frozenset({"quarter", "five", "ten", "twenty", "twenty-five"})
+UNIT_WORDS = frozenset(UNITS)
 
 
 def read_clock(w: Words, pos: int) -> Found[ClockSaid]:
@@ -39,6 +46,10 @@ def read_clock(w: Words, pos: int) -> Found[ClockSaid]:
         return None
     if (idiom := _clock_idiom(w, pos)) is not None:
         return idiom
+    if (spoken := _spoken_clock(w, pos)) is not None:
+        return spoken
+    if len(word) == 4 and not YEAR.fullmatch(word) and (found := military(w, pos)):
+        return found  # "tomorrow 0930", "1630": a 24-hour time (never a year)
     match = CLOCK.fullmatch(word)
     french = None if match else FRENCH_CLOCK.fullmatch(word)
     if match is None and french is None:
@@ -142,23 +153,69 @@ def _part_suffix(w: Words, pos: int, clock: ClockSaid) -> tuple[ClockSaid, int]:
 
 
 def _clock_idiom(w: Words, pos: int) -> Found[ClockSaid]:
-    """``half past seven``, ``quarter to seven``, ``quarter past 8``."""
-    start, word, relation = pos, w.at(pos), w.at(pos + 1)
-    if word not in {"half", "quarter"} or relation not in {"past", "to"}:
+    """``half past seven``, ``quarter to seven``, ``quarter past 8``, ``twenty past four``,
+    ``10 to 5``, ``5 minutes past 3``, and the British ``half seven`` (7:30)."""
+    start, word = pos, w.at(pos)
+    if word in {"half", "quarter"}:
+        minutes, after = (30 if word == "half" else 15), pos + 1
+    elif (number := _number(word)) is not None and 1 <= number <= 29:
+        minutes, after = number, w.skip(pos + 1, {"minutes", "mins", "min"})
+    else:
         return None
-    if word == "half" and relation == "to":
+    relation = w.at(after)
+    if relation in {"to", "til"} and not _minutes_to(w, pos, after):
+        return None  # "10 to 11" is a range
+    if relation not in {"past", "after", "to", "til", "of"}:
+        if word != "half" or (hour := _hour_word(w.at(after))) is None:
+            return None
+        relation, after = "past", after - 1  # "half seven": half past seven
+    elif (hour := _hour_word(w.at(after + 1))) is None or (word == "half" and relation != "past"):
         return None
-    hour_word = w.at(pos + 2)
-    hour = NUMBER_WORDS.get(hour_word) if hour_word not in {"a", "an"} else None
-    if hour is None and hour_word.isdigit() and len(hour_word) <= 2:
-        hour = int(hour_word)
-    if hour is None or not 1 <= hour <= NOON:
-        return None
-    minutes = 30 if word == "half" else 15
     said_pm = hour in BUSINESS_PM or hour == NOON  # business hours, by the hour said
-    if relation == "to":
+    if relation in {"to", "til", "of"}:
         hour, minute = (hour - 1) or NOON, 60 - minutes
     else:
         minute = minutes
-    clock, pos = _clock_from(w, start, pos + 3, hour, minute, minutes_said=True)
+    clock, pos = _clock_from(w, start, after + 2, hour, minute, minutes_said=True)
     return clock.with_meridiem("pm" if said_pm else "am"), pos
+
+
+def _minutes_to(w: Words, pos: int, after: int) -> bool:
+    """Whether ``… to 5`` counts minutes to an hour (``ten to five``, ``10 minutes to 5``,
+    ``quarter to 5``) rather than starting a range (``10 to 11``, ``from ten to five``)."""
+    if w.at(pos - 1) in {"from", "between"}:
+        return False
+    return after > pos + 1 or w.at(pos) in _MINUTES_TO_WORDS
+
+
+def _spoken_clock(w: Words, pos: int) -> Found[ClockSaid]:
+    """``seven thirty``, ``two fifteen pm``, ``nine oh five``: an hour and minutes in words."""
+    hour = NUMBER_WORDS.get(w.at(pos)) if w.at(pos) not in {"a", "an"} else None
+    if hour is None or not 1 <= hour <= NOON:
+        return None
+    after = pos + 1
+    if w.at(after) in {"oh", "o"} and (unit := NUMBER_WORDS.get(w.at(after + 1), 0)) in range(
+        1, 10
+    ):
+        minute, after = unit, after + 2  # "nine oh five"
+    elif (tens := NUMBER_WORDS.get(w.at(after), 0)) in range(10, 60):
+        minute, after = tens, after + 1
+        if tens in _TENS_VALUES and (unit := NUMBER_WORDS.get(w.at(after), 0)) in range(1, 10):
+            minute, after = tens + unit, after + 1  # "seven forty five"
+    else:
+        return None
+    if w.at(after) in UNIT_WORDS:
+        return None  # "two twenty minutes" is not a time
+    clock, after = _clock_from(w, pos, after, hour, minute, minutes_said=True)
+    return clock, after
+
+
+def _number(word: str) -> int | None:
+    if word.isascii() and word.isdigit() and len(word) <= 2:
+        return int(word)
+    return NUMBER_WORDS.get(word) if word not in {"a", "an", "couple"} else None
+
+
+def _hour_word(word: str) -> int | None:
+    hour = _number(word)
+    return hour if hour is not None and 1 <= hour <= NOON else None

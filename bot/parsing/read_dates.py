@@ -194,11 +194,15 @@ def _which(w: Words, pos: int) -> tuple[str | None, int]:
 
 def _week_after_next(w: Words, pos: int) -> Found[DaySaid]:
     """``the week after next``: the week after the coming one."""
-    after = w.take_words(w.skip(pos, {"the"}), ("week", "after", "next"))
-    if after is None:
-        return None
+    at = w.skip(pos, {"the"})
+    after = w.take_words(at, ("week", "after", "next"))
     monday = monday_of(w.today) + timedelta(days=14)
-    return DaySaid(resolved=monday, period_end=monday + timedelta(days=7)), after
+    if after is not None:
+        return DaySaid(resolved=monday, period_end=monday + timedelta(days=7)), after
+    after = w.take_words(at, ("weekend", "after", "next"))
+    if after is not None:
+        return DaySaid(resolved=monday + timedelta(days=5), period_end=monday + timedelta(7)), after
+    return None
 
 
 def _next_day(w: Words, pos: int) -> Found[DaySaid]:
@@ -239,7 +243,13 @@ def _next_weekday_or_period(w: Words, which: str, pos: int, *, periods: bool) ->
     """After ``next``/``this``/``coming``: a weekday or (where periods are read) a period."""
     following = w.at(pos)
     if following in WEEKDAYS:
-        return DaySaid(weekday=WEEKDAYS[following], may_be_today=which == "this"), pos + 1
+        weekday = WEEKDAYS[following]
+        dated = read_date(w, pos + 1)
+        if dated is not None and dated[0].month_free:  # "next thursday the 21st"
+            return _weekday_on(w, weekday, dated[0]), dated[1]
+        if dated is not None:  # "this friday jan 15": the date has to be a Friday
+            return replace(dated[0], must_be_weekday=weekday), dated[1]
+        return DaySaid(weekday=weekday, may_be_today=which == "this"), pos + 1
     if periods and following in PERIODS:
         return period(w, following, coming=which != "this"), pos + 1
     return None
@@ -607,7 +617,7 @@ _DAY_READERS: tuple[tuple[DayReader, frozenset[str] | None], ...] = (
     (_period_end_word, frozenset(PERIOD_ENDS)),
     (_edge_of_period, frozenset({"the", "end", "beginning", "start"})),
     (read_period_part, PART_LEADS),
-    (_week_after_next, frozenset({"the", "week"})),
+    (_week_after_next, frozenset({"the", "week", "weekend"})),
     (_next_day, frozenset({"the", "next", "coming", "upcoming", "this"})),
     (_in_month, frozenset({"in"})),
     (_month_year, frozenset(MONTHS)),

@@ -28,6 +28,7 @@ from bot.parsing.vocabulary import (
     FRENCH_CLOCK,
     NOON,
     NOW,
+    NOW_PHRASES,
     START_WORDS,
     TODAY_IS_OVER,
     UNITS,
@@ -89,6 +90,7 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
 
 
 _DEADLINES = frozenset({"by", "before"})
+_WITHIN_THE_NEXT = frozenset({"in", "over", "during", "within"})
 
 
 def _start_of(point: PointSaid) -> PointSaid:
@@ -209,8 +211,13 @@ def _span(w: Words, pos: int) -> Found[Reading]:
     then), ``next 3 days`` (from tomorrow), ``next 5 hrs`` (from now), ``a week starting
     tomorrow``. None for anything else."""
     start = pos
-    if (after := w.take(pos, {"within"})) is not None:
-        within, pos = expect_duration(w, after, ErrorCode.WINDOW_TOO_LONG)
+    if w.at(pos) in _WITHIN_THE_NEXT and w.at(pos + 1) == "the" and w.at(pos + 2) == "next":
+        pos += 1  # "in the next hour", "over the next 3 days", "within the next 2 weeks"
+    elif (after := w.take(pos, {"within"})) is not None:
+        if w.at(after) == "the" and w.at(after + 1) in {"hour", "day", "week"}:
+            within, pos = unit_length(w.at(after + 1)), after + 2  # "within the hour"
+        else:
+            within, pos = expect_duration(w, after, ErrorCode.WINDOW_TOO_LONG)
         return Reading(end=PointSaid(w.said(start, pos), start, offset=within)), pos
     after_the = pos + 1 if w.at(pos) == "the" and w.at(pos + 1) == "next" else pos
     if (after := w.take(after_the, {"next"})) is not None:
@@ -259,8 +266,9 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
             pos = after
             break
     word = w.at(pos)
-    if word in NOW or (word == "right" and w.at(pos + 1) == "now"):
-        pos += 1 + (word == "right")
+    now_at = pos + 1 if word in NOW else _now_phrase(w, pos)
+    if now_at is not None:
+        pos = now_at
         if (after := w.take(pos, {"+", "plus"})) is not None:  # "now + 40 minutes"
             later, pos = expect_duration(w, after, ErrorCode.START_TOO_FAR_AHEAD)
             return PointSaid(w.said(start, pos), start, offset=later), pos
@@ -291,6 +299,14 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
     return PointSaid(w.said(start, pos), start, day=on, clock=clock, weak=weak), pos
 
 
+def _now_phrase(w: Words, pos: int) -> int | None:
+    """``right now``, ``right away``, ``straight away``."""
+    for words in NOW_PHRASES:
+        if (after := w.take_words(pos, words)) is not None:
+            return after
+    return None
+
+
 def _offset_point(w: Words, start: int, offset: Duration, pos: int) -> tuple[PointSaid, int]:
     """``in 2 hours`` (an instant); ``3 days from today``, ``in 2 days at 3pm`` (a day)."""
     if offset.seconds == 0 and w.at(pos - 1) == "today":
@@ -317,7 +333,7 @@ def _offset(w: Words, pos: int) -> Found[Duration]:
         return None
     offset, pos = found
     if leading_in:
-        return offset, pos
+        return offset, w.skip(pos, {"time"})  # "in 2 hours time"
     after = w.take_words(pos, ("from", "now")) or w.take_words(pos, ("from", "today"))
     after = after or w.take(pos, {"later"})
     return None if after is None else (offset, after)

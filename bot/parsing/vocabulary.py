@@ -46,7 +46,17 @@ WEEKDAYS = {
     )
     for name in names
 }
-RELATIVE_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1, "yesterday": -1}
+RELATIVE_DAYS = {
+    "today": 0,
+    "tonight": 0,
+    "tomorrow": 1,
+    "tmrw": 1,
+    "tmr": 1,
+    "tmw": 1,
+    "2moro": 1,
+    "2morrow": 1,
+    "yesterday": -1,
+}
 # day parts: (first hour, hour it ends), on the day they follow or today; "tonight" is this evening
 DAY_PARTS = {
     "morning": (6, 12),
@@ -65,7 +75,10 @@ PART_SUFFIXES = {
 }
 HALF_DAYS = {"am": (6, 12), "pm": (12, 18)}
 LUNCH = frozenset({"lunch", "lunchtime", "noon-ish", "noonish"})
-FILLER = frozenset({"around", "about", "approximately", "approx", "roughly", "~", "sharp"})
+FILLER = frozenset(
+    {"around", "about", "approximately", "approx", "roughly", "~", "sharp"}
+    | {"sometime", "anytime", "during", "over"}  # "sometime tomorrow", "over the weekend"
+)
 BUSINESS_PM = range(1, 7)  # a bare 1 to 6 is afternoon: "tomorrow 3 to 4" is 15:00-16:00
 OVERNIGHT = timedelta(hours=12)  # "11pm-1am" ends the next day when that is at most this long
 SMALL_NUMBERS = (
@@ -133,7 +146,8 @@ NTH = {
     "last": LAST,
 }
 AT = frozenset({"at", "@"})
-NOW = frozenset({"now", "asap", "immediately"})
+NOW = frozenset({"now", "asap", "immediately", "straightaway"})
+NOW_PHRASES = (("right", "now"), ("right", "away"), ("straight", "away"), ("any", "time", "now"))
 PERIODS = frozenset({"week", "weekend", "month"})
 STOP = END_WORDS | START_WORDS | AT | {"and", "for", "between", "in", "on"}
 CLOCK_WORDS = frozenset({"noon", "midday", "midnight", "eod"})
@@ -229,7 +243,7 @@ VOCABULARY = frozenset(
     | HOLIDAYS.keys()
     | MOVING_FIRST_WORDS
     | PART_WORDS
-    | {"before", "by", "eve"}
+    | {"before", "by", "eve", "straight", "away", "minutes", "past"}
 )
 
 CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
