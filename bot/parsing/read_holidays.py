@@ -8,6 +8,8 @@ than computed for one country and silently wrong for another.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.parsing.days import checked_date
 from bot.parsing.said import DaySaid
 from bot.parsing.vocabulary import HOLIDAYS, MOVING_FIRST_WORDS, MOVING_HOLIDAYS, YEAR
@@ -33,10 +35,11 @@ def read_holiday(w: Words, pos: int) -> Found[DaySaid]:
     if word in MOVING_FIRST_WORDS:
         for words, name in MOVING_HOLIDAYS.items():
             if w.take_words(pos, words) is not None:
+                soon = w.today + timedelta(days=14)  # an example that works whenever said
                 why = (
                     f" {name[0].upper()}{name[1:]} falls on a different date from year to year "
                     "(or country to country), so I don't guess it: say its date, "
-                    "e.g. `/room create nov 26`."
+                    f"e.g. `/room create {soon:%b} {soon.day}`.".lower()
                 )
                 raise w.refusal(start, why)
     return None

@@ -48,7 +48,7 @@ def read_period_part(w: Words, pos: int) -> Found[DaySaid]:
     unit = w.at(pos)
     if unit == "week":
         return _week_part(w, part, which, pos + 1)
-    if unit == "month" and which is not None:
+    if unit == "month":
         return _month_part(w, part, which, w.today.month, None, pos + 1, start)
     if unit in MONTHS and which in {None, "the"}:
         year = int(w.at(pos + 1)) if YEAR.fullmatch(w.at(pos + 1)) else None
