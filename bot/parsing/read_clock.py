@@ -28,6 +28,7 @@ from bot.parsing.vocabulary import (
 from bot.parsing.words import Found, Words
 
 _TENS_VALUES = frozenset(TENS.values())
+COB_HOUR = 17  # close of business, as offices and deadlines mean it
 _MINUTES_TO_WORDS = frozenset({"quarter", "five", "ten", "twenty", "twenty-five"})
 UNIT_WORDS = frozenset(UNITS)
 
@@ -39,6 +40,11 @@ def read_clock(w: Words, pos: int) -> Found[ClockSaid]:
         return ClockSaid(word, NOON, 0, word="noon"), pos + 1
     if word == "midnight":
         return ClockSaid(word, 0, 0, word="midnight"), pos + 1
+    if (after := close_of_business(w, pos)) is not None:  # "cob": 17:00
+        return ClockSaid(w.said(start, after), COB_HOUR, 0, twenty_four=True), after
+    if (after := _same_time(w, pos)) is not None:  # "same time tomorrow": the time it is now
+        now = w.now
+        return ClockSaid(w.said(start, after), now.hour, now.minute, twenty_four=True), after
     if word == "eod" or (word == "end" and w.at(pos + 1) == "of"):
         skip = 1 if word == "eod" else 3 + (w.at(pos + 2) == "the")
         if word == "eod" or w.at(pos + skip - 1) == "day":
@@ -73,6 +79,23 @@ def read_clock(w: Words, pos: int) -> Found[ClockSaid]:
     if (len(match.group(1)) == 2 and match.group(1).startswith("0")) or hour == 0:
         clock = replace(clock, twenty_four=clock.meridiem is None and clock.word is None)
     return clock, pos
+
+
+def close_of_business(w: Words, pos: int) -> int | None:
+    """``cob``, ``close of business``, ``end of business``: the position after it."""
+    if w.at(pos) == "cob":
+        return pos + 1
+    return w.take_words(pos, ("close", "of", "business")) or w.take_words(
+        pos, ("end", "of", "business")
+    )
+
+
+def _same_time(w: Words, pos: int) -> int | None:
+    """``this time``, ``same time``, ``the same time``."""
+    pos = w.skip(pos, {"the"})
+    if w.at(pos) in {"this", "same"} and w.at(pos + 1) == "time":
+        return pos + 2
+    return None
 
 
 def military(w: Words, pos: int) -> Found[ClockSaid]:
@@ -120,6 +143,8 @@ def _clock_from(
     pos += oclock
     if hour == NOON and not meridiem and not minutes_said and w.at(pos) == "noon":
         return ClockSaid(w.said(start, pos + 1), NOON, 0, word="noon"), pos + 1
+    if hour == NOON and not meridiem and not minutes_said and w.at(pos) == "midnight":
+        return ClockSaid(w.said(start, pos + 1), 0, 0, word="midnight"), pos + 1
     if meridiem:
         if not 1 <= hour <= NOON:
             raise w.refusal(start, " With am or pm the hour is 1 to 12.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from bot.parsing import dateparser_atoms
 from bot.parsing.commands import Duration, ErrorCode
@@ -20,6 +20,7 @@ from bot.parsing.read_holidays import HOLIDAY_LEADS, read_holiday
 from bot.parsing.read_lengths import read_duration
 from bot.parsing.read_period_parts import PART_LEADS, read_period_part
 from bot.parsing.said import DaySaid
+from bot.parsing.timemath import at_wall_clock
 from bot.parsing.vocabulary import (
     CLOCK,
     CLOCK_WORDS,
@@ -57,16 +58,22 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
     pos = w.skip(pos, {"later"})  # "later this week", "later tonight"
     shade = w.at(pos) if w.at(pos) in _SHADES and w.at(pos + 1) not in _SHADE_BLOCKERS else None
     pos += shade is not None  # "early tomorrow", "late friday"
+    if shade is None and (after := w.take_words(pos, _FIRST_THING)) is not None:
+        shade, pos = "early", after  # "first thing tomorrow": its morning
     found = _day(w, pos, periods=periods)
     if found is None and (part := _part_of_day(w, pos)) is not None:  # "(in the) evening"
-        found = DaySaid(resolved=w.today), pos
+        over = at_wall_clock(w.today, part[0][1], 0, w.now.tzinfo or UTC) <= w.now
+        found = DaySaid(resolved=w.today + timedelta(days=over)), pos  # else tomorrow's
     if found is None:
         return None
     day, pos = found
+    if (after := w.take_words(pos, _FIRST_THING)) is not None and day.period_end is None:
+        day, pos = replace(day, part=day.part or DAY_PARTS["morning"]), after
     weekday_at = w.skip(pos, {"on"})
-    if day.is_week and w.at(weekday_at) in WEEKDAYS:  # "next week wednesday", "… on wednesday"
+    if (day.is_week or day.is_weekend) and w.at(weekday_at) in WEEKDAYS:  # "next week wednesday"
         assert day.resolved is not None
-        day = DaySaid(resolved=day.resolved + timedelta(days=WEEKDAYS[w.at(weekday_at)]))
+        monday = monday_of(day.resolved)
+        day = DaySaid(resolved=monday + timedelta(days=WEEKDAYS[w.at(weekday_at)]))
         pos = weekday_at + 1
     if day.is_month and w.at(pos) in {"on", "the"}:  # "next month on the 3rd"
         assert day.resolved is not None
@@ -88,6 +95,7 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
 
 
 _SHADES = {"early": DAY_PARTS["morning"], "late": DAY_PARTS["night"]}
+_FIRST_THING = ("first", "thing")
 _SHADED = frozenset({None, DAY_PARTS["evening"]})  # "late tonight" is its night
 _SHADE_BLOCKERS = frozenset({"next", "this", "week", "month", "-", "of", *MONTHS})
 
@@ -171,7 +179,7 @@ def _edge_of_period(w: Words, pos: int) -> Found[DaySaid]:
         return None
     skip = 3 if w.at(pos + 2) in {"the", "this", "next"} else 2
     unit = w.at(pos + skip)
-    if unit not in {"week", "month"}:
+    if unit not in {"week", "month", "year"}:
         return None
     whole = period(w, unit, coming=w.at(pos + skip - 1) == "next")
     assert whole.resolved is not None
@@ -182,14 +190,39 @@ def _edge_of_period(w: Words, pos: int) -> Found[DaySaid]:
 
 def _which(w: Words, pos: int) -> tuple[str | None, int]:
     """``next``, ``this``, ``coming`` (also ``the next``, ``this upcoming``), and after it."""
-    if w.at(pos) == "the" and w.at(pos + 1) in {"next", "coming", "upcoming"}:
+    if w.at(pos) == "the" and w.at(pos + 1) in {"next", "coming", "upcoming", "following"}:
         pos += 1  # "the coming week"
     word = w.at(pos)
     if word == "this" and w.at(pos + 1) in {"coming", "upcoming"}:
         return "coming", pos + 2  # "this upcoming friday"
-    if word == "upcoming":
+    if word in {"upcoming", "following"}:  # "the following monday"
         word = "coming"
     return (word, pos + 1) if word in {"next", "this", "coming"} else (None, pos)
+
+
+def _business_day(w: Words, pos: int) -> Found[DaySaid]:
+    """``next business day``, ``the next working day``, ``in 2 business days``: Monday to Friday
+    (public holidays differ by country and are not counted)."""
+    count, after = 1, None
+    if w.at(pos) == "in" and (number := NUMBER_WORDS.get(w.at(pos + 1))) is not None:
+        count, after = number, pos + 2
+    elif w.at(pos) == "in" and w.at(pos + 1).isdigit() and len(w.at(pos + 1)) <= 3:
+        count, after = int(w.at(pos + 1)), pos + 2
+    else:
+        which, after = _which(w, pos)
+        if which not in {"next", "coming"}:
+            return None
+    if w.at(after) not in {"business", "working", "work"} or w.at(after + 1) not in _DAY_WORDS:
+        return None
+    day = w.today
+    while count > 0:
+        day += timedelta(days=1)
+        count -= day.weekday() < 5
+    return DaySaid(resolved=day), after + 2
+
+
+_DAY_WORDS = frozenset({"day", "days"})
+_WEEK_BASES = frozenset({"today", "tomorrow", *WEEKDAYS})
 
 
 def _week_after_next(w: Words, pos: int) -> Found[DaySaid]:
@@ -358,6 +391,11 @@ def _shifted_day(w: Words, pos: int) -> Found[DaySaid]:
     if relation == "on" and w.at(after + 1) in WEEKDAYS:  # "a week on thursday": a week after it
         base = DaySaid(weekday=WEEKDAYS[w.at(after + 1)])
         end = after + 2
+    elif relation in _WEEK_BASES and not length.months and length.days % 7 == 0:
+        base = DaySaid(resolved=w.today + timedelta(days=relation == "tomorrow"))
+        if relation in WEEKDAYS:  # "a week tuesday": a week after tuesday
+            base = DaySaid(weekday=WEEKDAYS[relation])
+        end = after + 1  # "a week today", "a week tomorrow"
     elif relation in {"from", "after", "before"}:
         said = read_day(w, after + 1)
         if said is None or said[0].period_end is not None:
@@ -379,7 +417,7 @@ def _week_after_weekday(w: Words, pos: int) -> Found[date]:
     """The Monday of ``[of] next week`` / ``this week`` / ``the week`` after a weekday."""
     pos = w.skip(pos, {"of"})
     which = w.at(pos)
-    if which not in {"next", "this", "the", "coming"} or w.at(pos + 1) != "week":
+    if which not in {"next", "this", "the", "coming"} or w.at(pos + 1) not in {"week", "weekend"}:
         return None
     monday = w.today - timedelta(days=w.today.weekday())
     return monday + timedelta(days=7 if which in {"next", "coming"} else 0), pos + 2
@@ -473,6 +511,9 @@ def whole_month(w: Words, month: int) -> DaySaid:
 def period(w: Words, unit: str, *, coming: bool) -> DaySaid:
     """This or the coming ``week``, ``weekend`` or ``month``, as a period."""
     today = w.today
+    if unit == "year":  # "end of the year"
+        first = date(today.year + coming, 1, 1)
+        return DaySaid(resolved=first, period_end=first.replace(year=first.year + 1))
     if unit == "month":
         first = today.replace(day=1)
         if coming:
@@ -618,7 +659,8 @@ _DAY_READERS: tuple[tuple[DayReader, frozenset[str] | None], ...] = (
     (_edge_of_period, frozenset({"the", "end", "beginning", "start"})),
     (read_period_part, PART_LEADS),
     (_week_after_next, frozenset({"the", "week", "weekend"})),
-    (_next_day, frozenset({"the", "next", "coming", "upcoming", "this"})),
+    (_next_day, frozenset({"the", "next", "coming", "upcoming", "this", "following"})),
+    (_business_day, frozenset({"the", "next", "in", "following"})),
     (_in_month, frozenset({"in"})),
     (_month_year, frozenset(MONTHS)),
     (read_holiday, HOLIDAY_LEADS),

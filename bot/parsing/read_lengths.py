@@ -116,6 +116,11 @@ def _quantity(w: Words, pos: int) -> Found[float]:
         return 0.5, pos + 2
     if word == "half":  # "half an hour", "half a day", "half hour"
         return 0.5, w.skip(pos + 1, {"a", "an"})
+    if word == "quarter" or (word == "a" and following == "quarter"):  # "a quarter of an hour"
+        after = pos + 1 + (word == "a")
+        return 0.25, w.skip(w.skip(after, {"of"}), {"a", "an"})
+    if following in {"quarters", "quarter"} and NUMBER_WORDS.get(word) == 3:  # three quarters
+        return 0.75, w.skip(w.skip(pos + 2, {"of"}), {"a", "an"})
     if word in {"a", "an"} and following == "couple":  # "a couple of days"
         return 2, w.skip(pos + 2, {"of"})
     if NUMBER.fullmatch(word):

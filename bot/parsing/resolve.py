@@ -15,7 +15,7 @@ from bot.parsing.commands import Duration
 from bot.parsing.days import days_in, fixed_day, in_year, next_year
 from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading
 from bot.parsing.timemath import at_wall_clock, utc
-from bot.parsing.vocabulary import DAYS_IN_MONTH, NOON, OVERNIGHT
+from bot.parsing.vocabulary import DAYS_IN_MONTH, END_OF_DAY, NOON, OVERNIGHT
 from bot.parsing.words import Words
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -39,6 +39,9 @@ def _part_meridiem(point: PointSaid | None) -> PointSaid | None:
     """``tomorrow morning at 8``: the day part gives a bare clock its am/pm."""
     if point is None or point.clock is None or point.day is None or point.day.part is None:
         return point
+    if point.clock.word == "midnight" and point.day.part[1] == END_OF_DAY:
+        clock = ClockSaid(point.clock.text, END_OF_DAY, 0, word="eod")  # "midnight tonight"
+        return point.at_clock(clock, weak=point.weak)
     meridiem = "am" if point.day.part[0] < NOON else "pm"
     return point.at_clock(point.clock.with_meridiem(meridiem), weak=point.weak)
 

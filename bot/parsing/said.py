@@ -47,6 +47,16 @@ class DaySaid:
         )
 
     @property
+    def is_weekend(self) -> bool:
+        """A whole weekend (``this weekend``), whose days a phrase may name."""
+        return (
+            self.resolved is not None
+            and self.period_end is not None
+            and (self.period_end - self.resolved).days == 2
+            and self.resolved.weekday() == 5
+        )
+
+    @property
     def is_month(self) -> bool:
         """A whole month (``next month``), whose days a phrase may name."""
         return (

@@ -100,10 +100,10 @@ NUMBER_WORDS: dict[str, int] = (
 )
 # unit word -> (what it counts, how many): "s" elapsed seconds, "d" calendar days, "m" months
 UNITS: dict[str, tuple[str, int]] = (
-    dict.fromkeys(("m", "min", "mins", "minute", "minutes"), ("s", 60))
-    | dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), ("s", 3600))
-    | dict.fromkeys(("d", "day", "days"), ("d", 1))
-    | dict.fromkeys(("w", "wk", "wks", "week", "weeks"), ("d", 7))
+    dict.fromkeys(("m", "min", "mins", "minute", "minutes", "minute's"), ("s", 60))
+    | dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "hour's"), ("s", 3600))
+    | dict.fromkeys(("d", "day", "days", "day's"), ("d", 1))
+    | dict.fromkeys(("w", "wk", "wks", "week", "weeks", "week's"), ("d", 7))
     | dict.fromkeys(("fortnight", "fortnights"), ("d", 14))
     | dict.fromkeys(("mo", "mos", "mth", "mths", "month", "months"), ("m", 1))
 )
@@ -243,7 +243,8 @@ VOCABULARY = frozenset(
     | HOLIDAYS.keys()
     | MOVING_FIRST_WORDS
     | PART_WORDS
-    | {"before", "by", "eve", "straight", "away", "minutes", "past"}
+    | {"before", "by", "eve", "straight", "away", "minutes", "past", "cob", "business"}
+    | {"following", "working", "same", "time", "thing", "year", "quarters"}
 )
 
 CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
