@@ -56,6 +56,20 @@ def read_clock(w: Words, pos: int) -> Found[ClockSaid]:
         return spoken
     if len(word) == 4 and not YEAR.fullmatch(word) and (found := military(w, pos)):
         return found  # "tomorrow 0930", "1630": a 24-hour time (never a year)
+    if word.endswith("ish") and CLOCK.fullmatch(word[:-3]):
+        about = _clock_from_word(w, start, pos, word[:-3])  # "8ish": about 8, a time
+        return None if about is None else (replace(about[0], bare=False), about[1])
+    clock_found = _clock_from_word(w, start, pos, word)
+    if clock_found is None:
+        return None
+    clock, after = clock_found
+    if (ish := w.take_words(after, ("-", "ish")) or w.take(after, {"ish"})) is not None:
+        return replace(clock, bare=False), ish  # "8pm-ish"
+    return clock, after
+
+
+def _clock_from_word(w: Words, start: int, pos: int, word: str) -> Found[ClockSaid]:
+    """The clock time *word* (at *pos*) spells: ``3pm``, ``15:30``, ``9a``, ``15h30``…"""
     match = CLOCK.fullmatch(word)
     french = None if match else FRENCH_CLOCK.fullmatch(word)
     if match is None and french is None:

@@ -62,6 +62,9 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
         shade, pos = "early", after  # "first thing tomorrow": its morning
     found = _day(w, pos, periods=periods)
     if found is None and (part := _part_of_day(w, pos)) is not None:  # "(in the) evening"
+        later = _day(w, part[1], periods=False)  # "mid morning tomorrow"
+        if later is not None and later[0].part is None and later[0].period_end is None:
+            return replace(later[0], part=part[0]).said_as(w.said(start, later[1]), start), later[1]
         over = at_wall_clock(w.today, part[0][1], 0, w.now.tzinfo or UTC) <= w.now
         found = DaySaid(resolved=w.today + timedelta(days=over)), pos  # else tomorrow's
     if found is None:
@@ -97,11 +100,27 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
 _SHADES = {"early": DAY_PARTS["morning"], "late": DAY_PARTS["night"]}
 _FIRST_THING = ("first", "thing")
 _SHADED = frozenset({None, DAY_PARTS["evening"]})  # "late tonight" is its night
-_SHADE_BLOCKERS = frozenset({"next", "this", "week", "month", "-", "of", *MONTHS})
+_SHADE_BLOCKERS = frozenset({"next", "this", "week", "month", "-", "of", *MONTHS, *DAY_PARTS}) - {
+    "tonight"
+}
+_PART_SHADES: dict[str, Callable[[int, int], tuple[int, int]]] = {
+    "early": lambda first, end: (first, first + (end - first) // 2),
+    "mid": lambda first, end: (first + (end - first) // 4, end - (end - first) // 4),
+    "late": lambda first, end: (end - (end - first) // 2, end),
+}
 
 
 def _part_of_day(w: Words, pos: int) -> Found[tuple[int, int]]:
-    """``morning``, ``in the morning``, ``at night``: hours [first, end) of a day."""
+    """``morning``, ``in the morning``, ``at night``, ``late afternoon``, ``mid-morning``: hours
+    [first, end) of a day; early and late are the first and second half of the part, mid its
+    middle."""
+    shade = w.at(pos)
+    if shade in _PART_SHADES:
+        named = w.skip(pos + 1, {"-"})
+        if w.at(named) in DAY_PARTS and w.at(named) != "tonight":
+            first, end = DAY_PARTS[w.at(named)]
+            return _PART_SHADES[shade](first, end), named + 1
+        return None
     if w.at(pos) in DAY_PARTS:
         return DAY_PARTS[w.at(pos)], pos + 1
     after = w.take_words(pos, ("in", "the")) or w.take(pos, {"at"})
@@ -225,6 +244,28 @@ _DAY_WORDS = frozenset({"day", "days"})
 _WEEK_BASES = frozenset({"today", "tomorrow", *WEEKDAYS})
 
 
+def whole_period(w: Words, pos: int) -> Found[DaySaid]:
+    """``the rest of the month`` (from now), ``all week``, ``the whole of next week``,
+    ``all next month``: a week, weekend, month or year as a whole."""
+    pos = w.skip(pos, {"the"})
+    if w.at(pos) in {"rest", "remainder"} and w.at(pos + 1) == "of":
+        after = w.skip(pos + 2, {"the", "this"})
+        unit = w.at(after)
+        if unit not in {"week", "month", "year", "weekend"}:
+            return None
+        whole = period(w, unit, coming=False)
+        return DaySaid(resolved=w.today, is_today=True, period_end=whole.period_end), after + 1
+    if w.at(pos) not in {"all", "whole"}:
+        return None
+    after = w.skip(pos + 1, {"of"})
+    which = w.at(after) if w.at(after) in {"this", "next", "the", "coming"} else None
+    after += which is not None
+    unit = w.at(after)
+    if unit not in {"week", "month", "weekend"}:
+        return None
+    return period(w, unit, coming=which in {"next", "coming"}), after + 1
+
+
 def _week_after_next(w: Words, pos: int) -> Found[DaySaid]:
     """``the week after next``: the week after the coming one."""
     at = w.skip(pos, {"the"})
@@ -323,6 +364,8 @@ def _weekday(w: Words, pos: int) -> Found[DaySaid]:
 def _weeks_later(w: Words, weekday: int, pos: int) -> Found[DaySaid]:
     """After a weekday: ``in 2 weeks`` / ``2 weeks from now`` (that weekday in the week two weeks
     on), ``after next`` and ``week`` (a week after the next one)."""
+    if w.at(pos) == "next" and w.at(pos + 1) not in {"week", "month", "weekend"}:
+        return DaySaid(weekday=weekday), pos + 1  # "wednesday next": next wednesday
     if (after := w.take_words(pos, ("after", "next"))) is None and w.at(pos) == "week":
         after = pos + 1 if w.at(pos + 1) not in {"of", "from"} else None  # "thursday week"
     if after is not None:
@@ -659,6 +702,7 @@ _DAY_READERS: tuple[tuple[DayReader, frozenset[str] | None], ...] = (
     (_edge_of_period, frozenset({"the", "end", "beginning", "start"})),
     (read_period_part, PART_LEADS),
     (_week_after_next, frozenset({"the", "week", "weekend"})),
+    (whole_period, frozenset({"the", "rest", "remainder", "all", "whole"})),
     (_next_day, frozenset({"the", "next", "coming", "upcoming", "this", "following"})),
     (_business_day, frozenset({"the", "next", "in", "following"})),
     (_in_month, frozenset({"in"})),

@@ -15,7 +15,7 @@ from datetime import timedelta
 from bot.parsing.commands import Duration, ErrorCode
 from bot.parsing.days import checked_date, days_in
 from bot.parsing.read_clock import at_clock, military, read_clock
-from bot.parsing.read_dates import period, read_day, weekday_after_offset
+from bot.parsing.read_dates import period, read_day, weekday_after_offset, whole_period
 from bot.parsing.read_lengths import expect_duration, read_duration, unit_length
 from bot.parsing.resolve import pair
 from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading
@@ -136,6 +136,8 @@ def _for_window(w: Words, pos: int) -> tuple[Reading, int]:
     whole = _whole_day(w, pos)
     if whole is not None:  # "for the day", "for the rest of the week"
         return Reading(whole[0]), whole[1]
+    if (found := whole_period(w, pos)) is not None:  # "for the rest of the month"
+        return Reading(PointSaid(w.said(pos, found[1]), pos, day=found[0])), found[1]
     length, pos = _for_length(w, pos)  # "for 2 hours", "for the next hour"
     start = None
     if pos < len(w):
@@ -332,8 +334,8 @@ def _offset(w: Words, pos: int) -> Found[Duration]:
     if found is None:
         return None
     offset, pos = found
-    if leading_in:
-        return offset, w.skip(pos, {"time"})  # "in 2 hours time"
+    if leading_in:  # "in 2 hours time", "in 2 weeks from now"
+        return offset, w.take_words(pos, ("from", "now")) or w.skip(pos, {"time"})
     after = w.take_words(pos, ("from", "now")) or w.take_words(pos, ("from", "today"))
     after = after or w.take(pos, {"later"})
     return None if after is None else (offset, after)

@@ -244,7 +244,7 @@ VOCABULARY = frozenset(
     | MOVING_FIRST_WORDS
     | PART_WORDS
     | {"before", "by", "eve", "straight", "away", "minutes", "past", "cob", "business"}
-    | {"following", "working", "same", "time", "thing", "year", "quarters"}
+    | {"following", "working", "same", "time", "thing", "year", "quarters", "ish", "rest"}
 )
 
 CLOCK = re.compile(r"([0-9]{1,2})(?:[:.]([0-9]{2})(?::([0-9]{2}))?)?(am|pm|a|p)?")
