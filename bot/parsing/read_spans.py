@@ -76,6 +76,11 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
             inner, pos = read_window(w, pos)
             start, end = _in_week(inner.start, day), _in_week(inner.end, day)
             return replace(inner, start=start, end=end), pos
+    if day is not None and first.clock is None and day.period_end is None and w.at(pos) == "and":
+        last, after = expect_point(w, pos + 1)  # "friday and saturday", "today and tomorrow"
+        if last.clock is None and last.day is not None and last.day.period_end is None:
+            return Reading(first, last, joined=True), after
+        raise w.refusal(pos)
     if (after := w.take(pos, END_WORDS)) is not None:
         found = _day_of_same_month(w, after, first) or expect_point(w, after)
         return _range_year(w, found[1], first, found[0])

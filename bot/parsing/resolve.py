@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 
-from bot.parsing.commands import Duration
+from bot.parsing.commands import Duration, ErrorCode, Refusal
 from bot.parsing.days import days_in, fixed_day, in_year, next_year
 from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading
 from bot.parsing.timemath import at_wall_clock, utc
@@ -29,6 +29,8 @@ def resolve(w: Words, reading: Reading) -> tuple[datetime, datetime | None]:
     first = _business_hours(w, first, until_a_bare_hour=False)
     last = _business_hours(w, last, until_a_bare_hour=first is None or first.now)
     first, last = _resolve_days(w, first, last)
+    if reading.joined:
+        _check_joined(w, first, last)
     start, last = _start(w, first, last)
     if reading.open_ended:
         return start, None
@@ -168,6 +170,23 @@ def _resolve_range(w: Words, first: DaySaid, last: DaySaid) -> tuple[DaySaid, Da
         ahead = (last.weekday - first.resolved.weekday()) % 7
         return first, replace(last, resolved=first.resolved + timedelta(days=ahead))
     return first, fixed_day(w, last)
+
+
+def _check_joined(w: Words, first: PointSaid | None, last: PointSaid | None) -> None:
+    """``friday and saturday`` is one room across both days; two days apart are two rooms."""
+    start_day = first.day.resolved if first is not None and first.day is not None else None
+    end_day = last.day.resolved if last is not None and last.day is not None else None
+    assert first is not None
+    assert last is not None
+    if start_day is not None and end_day is not None and (end_day - start_day).days == 1:
+        return
+    both = w.said(first.at, len(w))
+    message = (
+        f"“{both}” names two days that are not one after the other, and a room has one window. "
+        f"For one room across them say `/room create {first.text} to {last.text}`; "
+        "or create one room for each day."
+    )
+    raise Refusal(ErrorCode.UNRECOGNISED_TIME, message)
 
 
 def _checked(w: Words, day: DaySaid) -> DaySaid:

@@ -167,3 +167,4 @@ class Reading:
     end: PointSaid | None = None
     length: Duration | None = None
     open_ended: bool = False  # "from monday", "starting tomorrow": a start, not a whole day
+    joined: bool = False  # "friday and saturday": two days that must follow one another

@@ -167,6 +167,24 @@ PHRASES = [
     ("next business day", "2027-01-15T10:00", "2027-01-18 00:00", "2027-01-19 00:00"),
     ("in 3 working days", NOW, "2027-01-18 00:00", "2027-01-19 00:00"),
     ("end of the year", "2027-10-01T10:00", "2027-10-01 10:00", "2028-01-01 00:00"),
+    # parts of a part of the day, ish, wholes, two days
+    ("early evening", NOW, "2027-01-13 18:00", "2027-01-13 21:00"),
+    ("late afternoon", NOW, "2027-01-13 15:10", "2027-01-13 18:00"),
+    ("tomorrow late afternoon", NOW, "2027-01-14 15:00", "2027-01-14 18:00"),
+    ("friday early morning", NOW, "2027-01-15 06:00", "2027-01-15 09:00"),
+    ("mid morning tomorrow", NOW, "2027-01-14 07:00", "2027-01-14 11:00"),
+    ("8ish", NOW, "2027-01-14 08:00", "2027-01-14 09:00"),
+    ("8pm-ish", NOW, "2027-01-13 20:00", "2027-01-13 21:00"),
+    ("in 2 weeks from now", NOW, "2027-01-27 15:10", "2027-01-27 16:10"),
+    ("rest of the month", NOW, "2027-01-13 15:10", "2027-02-01 00:00"),
+    ("for the rest of the month", NOW, "2027-01-13 15:10", "2027-02-01 00:00"),
+    ("all week", NOW, "2027-01-13 15:10", "2027-01-18 00:00"),
+    ("all next week", NOW, "2027-01-18 00:00", "2027-01-25 00:00"),
+    ("the whole of next week", NOW, "2027-01-18 00:00", "2027-01-25 00:00"),
+    ("wednesday next", NOW, "2027-01-20 00:00", "2027-01-21 00:00"),
+    ("friday and saturday", NOW, "2027-01-15 00:00", "2027-01-17 00:00"),
+    ("today and tomorrow", NOW, "2027-01-13 15:10", "2027-01-15 00:00"),
+    ("this sat and sun", NOW, "2027-01-16 00:00", "2027-01-18 00:00"),
     # clocks in words
     ("seven thirty", NOW, "2027-01-14 07:30", "2027-01-14 08:30"),
     ("seven thirty pm", NOW, "2027-01-13 19:30", "2027-01-13 20:30"),
@@ -281,6 +299,9 @@ def test_alternatives_that_do_not_read_alone_get_the_usual_examples() -> None:
         ("early this week", NOW, ErrorCode.WINDOW_IN_PAST),  # Monday-Tuesday is over
         ("every christmas", NOW, ErrorCode.RECURRING_NOT_SUPPORTED),
         ("every monday", NOW, ErrorCode.RECURRING_NOT_SUPPORTED),
+        ("each monday", NOW, ErrorCode.RECURRING_NOT_SUPPORTED),
+        ("once a week", NOW, ErrorCode.RECURRING_NOT_SUPPORTED),
+        ("friday and saturday 3pm", NOW, ErrorCode.UNRECOGNISED_TIME),
     ],
 )
 def test_refused_not_guessed(text: str, now: str, code: ErrorCode) -> None:
@@ -298,3 +319,12 @@ def test_from_a_day_is_a_day_but_from_a_time_starts_a_span() -> None:
     assert isinstance(span, CreateRoom)
     assert (day.valid_until - day.valid_from).days == 1
     assert f"{span.valid_from:%H:%M}-{span.valid_until:%H:%M}" == "15:00-17:00"
+
+
+def test_two_days_apart_are_refused_with_a_range_that_works() -> None:
+    """``monday and wednesday`` is not one window: the answer offers the range instead."""
+    result = _read("create monday and wednesday")
+    assert isinstance(result, ParseError)
+    assert "“monday and wednesday”" in result.message
+    assert working_examples(result.message) == ["create monday to wednesday"]
+    assert isinstance(_read("create monday to wednesday"), CreateRoom)
