@@ -95,6 +95,7 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
 
 
 _DEADLINES = frozenset({"by", "before"})
+_NOW_LEADS = frozenset(words[0] for words in NOW_PHRASES)
 _WITHIN_THE_NEXT = frozenset({"in", "over", "during", "within"})
 
 
@@ -308,6 +309,8 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
 
 def _now_phrase(w: Words, pos: int) -> int | None:
     """``right now``, ``right away``, ``straight away``."""
+    if w.at(pos) not in _NOW_LEADS:
+        return None
     for words in NOW_PHRASES:
         if (after := w.take_words(pos, words)) is not None:
             return after

@@ -53,24 +53,23 @@ class Words:
             return ""
 
     def is_in(self, pos: int, options: Collection[str]) -> bool:
-        word = self.at(pos)
-        return bool(word) and word in options
+        words = self.words
+        return pos < len(words) and words[pos] in options
 
     def take(self, pos: int, options: Collection[str]) -> int | None:
         """The position after the word at *pos* if it is one of *options*, else None."""
-        return pos + 1 if self.is_in(pos, options) else None
+        words = self.words
+        return pos + 1 if pos < len(words) and words[pos] in options else None
 
     def skip(self, pos: int, options: Collection[str]) -> int:
         """Past the word at *pos* if it is one of *options*: an optional word."""
-        return pos + 1 if self.is_in(pos, options) else pos
+        words = self.words
+        return pos + 1 if pos < len(words) and words[pos] in options else pos
 
-    def take_words(self, pos: int, words: Sequence[str]) -> int | None:
+    def take_words(self, pos: int, words: tuple[str, ...]) -> int | None:
         """The position after *words* if all of them come next, in order, else None."""
-        if self.at(pos) != words[0]:
-            return None
-        if all(self.at(pos + index) == word for index, word in enumerate(words)):
-            return pos + len(words)
-        return None
+        end = pos + len(words)
+        return end if self.words[pos:end] == words else None
 
     def said(self, start: int, end: int) -> str:
         """The words from *start* to *end* as typed, for messages."""
