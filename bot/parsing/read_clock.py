@@ -74,7 +74,7 @@ def _clock_from_word(w: Words, start: int, pos: int, word: str) -> Found[ClockSa
     french = None if match else FRENCH_CLOCK.fullmatch(word)
     if match is None and french is None:
         hour_word = word not in {"a", "an"} and 1 <= NUMBER_WORDS.get(word, 0) <= NOON
-        if hour_word and w.at(pos + 1) in {"am", "pm", "o'clock", "oclock"}:  # "seven pm"
+        if hour_word and w.at(pos + 1) not in UNIT_WORDS:  # "seven pm", "at two"
             return _clock_from(w, start, pos + 1, NUMBER_WORDS[word], 0, minutes_said=False)
         return None
     if french is not None:

@@ -10,12 +10,18 @@ readers (`read_dates`), the clock readers (`read_clock`) and the length readers
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.parsing.commands import Duration, ErrorCode
-from bot.parsing.days import checked_date, days_in
+from bot.parsing.days import checked_date, days_in, next_month
 from bot.parsing.read_clock import at_clock, military, read_clock
-from bot.parsing.read_dates import period, read_day, weekday_after_offset, whole_period
+from bot.parsing.read_dates import (
+    period,
+    read_day,
+    weekday_after_offset,
+    whole_month,
+    whole_period,
+)
 from bot.parsing.read_lengths import expect_duration, read_duration, unit_length
 from bot.parsing.resolve import pair
 from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading
@@ -26,6 +32,7 @@ from bot.parsing.vocabulary import (
     END_WORDS,
     FILLER,
     FRENCH_CLOCK,
+    MONTHS,
     NOON,
     NOW,
     NOW_PHRASES,
@@ -65,6 +72,8 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
         return Reading(end=last), pos
     of_a_period = w.at(pos) in {"beginning", "start"} and w.at(pos + 1) == "of"
     opened = not of_a_period and w.is_in(pos, START_WORDS)
+    if (months := _month_range(w, pos + opened)) is not None:  # "from may to june"
+        return months
     first, pos = expect_point(w, pos + opened)
     day = first.day
     if day is not None and w.at(pos) in {"from", "between"}:
@@ -95,6 +104,7 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
 
 
 _DEADLINES = frozenset({"by", "before"})
+_NEXT = frozenset({"next", "following"})
 _NOW_LEADS = frozenset(words[0] for words in NOW_PHRASES)
 _WITHIN_THE_NEXT = frozenset({"in", "over", "during", "within"})
 
@@ -227,8 +237,8 @@ def _span(w: Words, pos: int) -> Found[Reading]:
         else:
             within, pos = expect_duration(w, after, ErrorCode.WINDOW_TOO_LONG)
         return Reading(end=PointSaid(w.said(start, pos), start, offset=within)), pos
-    after_the = pos + 1 if w.at(pos) == "the" and w.at(pos + 1) == "next" else pos
-    if (after := w.take(after_the, {"next"})) is not None:
+    after_the = pos + 1 if w.at(pos) == "the" and w.at(pos + 1) in _NEXT else pos
+    if (after := w.take(after_the, _NEXT)) is not None:
         found = read_duration(w, after, ErrorCode.WINDOW_TOO_LONG)
         if found is None and w.at(after) in {"hour", "minute"}:  # "next hour"
             found = unit_length(w.at(after)), after + 1
@@ -305,6 +315,27 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
         on, pos = day_found
     weak = clock.bare and not at and not filler and on is None
     return PointSaid(w.said(start, pos), start, day=on, clock=clock, weak=weak), pos
+
+
+def _month_range(w: Words, pos: int) -> Found[Reading]:
+    """``may to june``, ``march through may 2027``: whole months, the end's the next to come
+    (or of the year said) and the start's the one before it."""
+    begin, end_at = w.at(pos), pos + 2
+    if begin not in MONTHS or w.at(pos + 1) not in END_WORDS or w.at(end_at) not in MONTHS:
+        return None
+    year_said = YEAR.fullmatch(w.at(end_at + 1))
+    last = whole_month(w, MONTHS[w.at(end_at)])
+    assert last.resolved is not None
+    if year_said:
+        first_of = checked_date(w, int(w.at(end_at + 1)), MONTHS[w.at(end_at)], 1, end_at)
+        last = DaySaid(resolved=first_of, period_end=last.period_end and next_month(first_of))
+    assert last.resolved is not None
+    first_month = MONTHS[begin]
+    year = last.resolved.year - (first_month > last.resolved.month)
+    first = DaySaid(resolved=date(year, first_month, 1))
+    after = end_at + 1 + bool(year_said)
+    start = PointSaid(w.said(pos, pos + 1), pos, day=first)
+    return Reading(start, PointSaid(w.said(end_at, after), end_at, day=last)), after
 
 
 def _now_phrase(w: Words, pos: int) -> int | None:

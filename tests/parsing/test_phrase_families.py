@@ -185,6 +185,14 @@ PHRASES = [
     ("friday and saturday", NOW, "2027-01-15 00:00", "2027-01-17 00:00"),
     ("today and tomorrow", NOW, "2027-01-13 15:10", "2027-01-15 00:00"),
     ("this sat and sun", NOW, "2027-01-16 00:00", "2027-01-18 00:00"),
+    # months as a range, numbers in words as hours
+    ("may to june", NOW, "2027-05-01 00:00", "2027-07-01 00:00"),
+    ("from march through may", NOW, "2027-03-01 00:00", "2027-06-01 00:00"),
+    ("november to february", NOW, "2027-01-13 15:10", "2027-03-01 00:00"),
+    ("the following two weeks", NOW, "2027-01-14 00:00", "2027-01-28 00:00"),
+    ("at two", NOW, "2027-01-14 14:00", "2027-01-14 15:00"),
+    ("tomorrow from two to four", NOW, "2027-01-14 14:00", "2027-01-14 16:00"),
+    ("from ten to five", NOW, "2027-01-13 15:10", "2027-01-13 17:00"),
     # clocks in words
     ("seven thirty", NOW, "2027-01-14 07:30", "2027-01-14 08:30"),
     ("seven thirty pm", NOW, "2027-01-13 19:30", "2027-01-13 20:30"),
@@ -295,7 +303,8 @@ def test_alternatives_that_do_not_read_alone_get_the_usual_examples() -> None:
         ("feb 20-30", NOW, ErrorCode.UNRECOGNISED_TIME),  # no 30 February
         ("early next week at 10", NOW, ErrorCode.UNRECOGNISED_TIME),  # a period has no one time
         ("in a few minutes", NOW, ErrorCode.UNRECOGNISED_TIME),  # how many?
-        ("from ten to five", NOW, ErrorCode.UNRECOGNISED_TIME),  # ten what?
+        ("in a bit", NOW, ErrorCode.UNRECOGNISED_TIME),  # how long?
+        ("two", NOW, ErrorCode.UNRECOGNISED_TIME),  # two what? ("at two" is a time)
         ("early this week", NOW, ErrorCode.WINDOW_IN_PAST),  # Monday-Tuesday is over
         ("every christmas", NOW, ErrorCode.RECURRING_NOT_SUPPORTED),
         ("every monday", NOW, ErrorCode.RECURRING_NOT_SUPPORTED),
