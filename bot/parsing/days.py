@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.parsing.said import DaySaid
-from bot.parsing.vocabulary import ORDINAL, PAST_YEARS
+from bot.parsing.vocabulary import ORDINAL, ORDINAL_WORDS, PAST_YEARS
 from bot.parsing.words import Words
 
 
@@ -25,7 +25,9 @@ def checked_date(w: Words, year: int, month: int, number: int, start: int) -> da
 
 
 def day_number(word: str) -> int | None:
-    """1 to 31 from ``20`` or ``20th``; else None."""
+    """1 to 31 from ``20``, ``20th`` or ``twentieth``; else None."""
+    if word in ORDINAL_WORDS:
+        return ORDINAL_WORDS[word]
     match = ORDINAL.fullmatch(word)
     text = match.group(1) if match else word
     if text.isascii() and text.isdigit() and len(text) <= 2 and 1 <= int(text) <= 31:

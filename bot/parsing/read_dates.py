@@ -576,10 +576,11 @@ def read_date(w: Words, pos: int) -> Found[DaySaid]:
 def _month_then_day(w: Words, pos: int) -> Found[DaySaid]:
     """``jan 20``, ``june 28, 2027``."""
     month = MONTHS.get(w.at(pos))
-    number = day_number(w.at(pos + 1))
+    at = pos + 1 + (w.at(pos + 1) == "the")  # "february the 14th"
+    number = day_number(w.at(at))
     if month is None or number is None:
         return None
-    return _month_day(w, pos + 2, month, number, pos)
+    return _month_day(w, at + 1, month, number, pos)
 
 
 def _day_then_month(w: Words, pos: int) -> Found[DaySaid]:

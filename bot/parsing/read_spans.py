@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.parsing.commands import Duration, ErrorCode
-from bot.parsing.days import checked_date, days_in, next_month
+from bot.parsing.days import checked_date, day_number, days_in, next_month
 from bot.parsing.read_clock import at_clock, military, read_clock
 from bot.parsing.read_dates import (
     period,
@@ -323,12 +323,13 @@ def _month_range(w: Words, pos: int) -> Found[Reading]:
     begin, end_at = w.at(pos), pos + 2
     if begin not in MONTHS or w.at(pos + 1) not in END_WORDS or w.at(end_at) not in MONTHS:
         return None
+    if day_number(w.at(end_at + 1)) is not None:
+        return None  # "may to june 5": not whole months
     year_said = YEAR.fullmatch(w.at(end_at + 1))
     last = whole_month(w, MONTHS[w.at(end_at)])
-    assert last.resolved is not None
     if year_said:
         first_of = checked_date(w, int(w.at(end_at + 1)), MONTHS[w.at(end_at)], 1, end_at)
-        last = DaySaid(resolved=first_of, period_end=last.period_end and next_month(first_of))
+        last = DaySaid(resolved=first_of, period_end=next_month(first_of))
     assert last.resolved is not None
     first_month = MONTHS[begin]
     year = last.resolved.year - (first_month > last.resolved.month)

@@ -222,6 +222,19 @@ MONTH_PARTS = {"early": (1, 10), "mid": (11, 20), "late": (21, 31)}
 PART_WORDS = frozenset({"early", "mid", "late", "middle", "midweek", "mid-week", "midmonth"})
 ALTERNATIVE = "or"
 
+ORDINAL_WORDS = {
+    word: number
+    for number, word in enumerate(
+        (
+            *("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth"),
+            *("ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth"),
+            *("sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth"),
+        ),
+        start=1,
+    )
+} | {"thirtieth": 30}
+"""Ordinal words for days of a month: ``the fourteenth``."""
+
 VOCABULARY = frozenset(
     MONTHS.keys()
     | WEEKDAYS.keys()
@@ -243,6 +256,7 @@ VOCABULARY = frozenset(
     | HOLIDAYS.keys()
     | MOVING_FIRST_WORDS
     | PART_WORDS
+    | ORDINAL_WORDS.keys()
     | {"before", "by", "eve", "straight", "away", "minutes", "past", "cob", "business"}
     | {"following", "working", "same", "time", "thing", "year", "quarters", "ish", "rest"}
 )

@@ -193,6 +193,12 @@ PHRASES = [
     ("at two", NOW, "2027-01-14 14:00", "2027-01-14 15:00"),
     ("tomorrow from two to four", NOW, "2027-01-14 14:00", "2027-01-14 16:00"),
     ("from ten to five", NOW, "2027-01-13 15:10", "2027-01-13 17:00"),
+    # ordinals in words
+    ("the fourteenth", NOW, "2027-01-14 00:00", "2027-01-15 00:00"),
+    ("fourteenth of february", NOW, "2027-02-14 00:00", "2027-02-15 00:00"),
+    ("february the fourteenth", NOW, "2027-02-14 00:00", "2027-02-15 00:00"),
+    ("the twentieth at 3pm", NOW, "2027-01-20 15:00", "2027-01-20 16:00"),
+    ("the first", NOW, "2027-02-01 00:00", "2027-02-02 00:00"),
     # clocks in words
     ("seven thirty", NOW, "2027-01-14 07:30", "2027-01-14 08:30"),
     ("seven thirty pm", NOW, "2027-01-13 19:30", "2027-01-13 20:30"),
