@@ -14,14 +14,9 @@ from datetime import date, timedelta
 
 from bot.parsing.commands import Duration, ErrorCode
 from bot.parsing.days import checked_date, day_number, days_in, next_month
+from bot.parsing.read_calendar_dates import period, whole_month
 from bot.parsing.read_clock import at_clock, military, read_clock
-from bot.parsing.read_dates import (
-    period,
-    read_day,
-    weekday_after_offset,
-    whole_month,
-    whole_period,
-)
+from bot.parsing.read_dates import read_day, weekday_after_offset, whole_period
 from bot.parsing.read_lengths import expect_duration, read_duration, unit_length
 from bot.parsing.resolve import pair
 from bot.parsing.said import ClockSaid, DaySaid, PointSaid, Reading

@@ -9,8 +9,9 @@ How it is built (a new phrase family is one local change):
 
 - `words`: the words as an immutable sequence; a *reader* is a function from a position to
   ``(frozen value, next position)`` or None, so nothing is ever rewound by hand;
-- `read_lengths`, `read_clock`, `read_dates`, `read_spans`: the readers, by family, producing the
-  frozen values of `said` (`DaySaid`, `ClockSaid`, `PointSaid`, `Reading`);
+- `read_lengths`, `read_clock`, `read_calendar_dates`, `read_dates`, `read_holidays`,
+  `read_period_parts`, `read_spans`: the readers, by family, producing the frozen values of
+  `said` (`DaySaid`, `ClockSaid`, `PointSaid`, `Reading`); `days` holds their calendar helpers;
 - `resolve`: the one step that turns a `Reading` into instants;
 - this module: the entry points, and `judge`, which applies the limits.
 
