@@ -147,7 +147,7 @@ def read_extension(
             "or `/room extend 99117812428622880 to friday 5pm`."
         )
         raise Refusal(ErrorCode.UNRECOGNISED_TIME, message)
-    refuse_alternatives(w)
+    refuse_alternatives(w, offer_sides=False)
     length: Duration | None = None
     until: datetime | None = None
     by = w.take(0, {"by", "for", "+"})
@@ -182,10 +182,11 @@ def read_extension(
     return None, until
 
 
-def refuse_alternatives(w: Words) -> None:
+def refuse_alternatives(w: Words, *, offer_sides: bool = True) -> None:
     """``tomorrow or friday``: two windows offered. We never pick one; the person does.
 
-    Each side that reads as a window on its own is offered back as a working example.
+    With *offer_sides*, each side that reads as a window on its own is offered back as a working
+    example (for ``create`` and ``reschedule``); else the usual examples are (``extend``).
     """
     if ALTERNATIVE not in w.words:
         return
@@ -200,7 +201,7 @@ def refuse_alternatives(w: Words) -> None:
     examples = [
         f"`/room create {w.said(first, last)}`"
         for first, last in sides
-        if first < last and _reads_alone(w, first, last)
+        if offer_sides and first < last and _reads_alone(w, first, last)
     ]
     offer = " or ".join(examples) if len(examples) > 1 else EXAMPLES
     message = (

@@ -343,3 +343,32 @@ def test_two_days_apart_are_refused_with_a_range_that_works() -> None:
     assert "“monday and wednesday”" in result.message
     assert working_examples(result.message) == ["create monday to wednesday"]
     assert isinstance(_read("create monday to wednesday"), CreateRoom)
+
+
+@pytest.mark.parametrize(
+    ("text", "offered"),
+    [
+        (
+            "reschedule 99117812428622880 friday or saturday",
+            [
+                "reschedule 99117812428622880 friday",
+                "reschedule 99117812428622880 saturday",
+            ],
+        ),
+        (
+            "extend 99117812428622880 to friday or saturday",
+            [
+                "extend 99117812428622880 by 2 hours",
+                "extend 99117812428622880 to friday 5pm",
+            ],
+        ),
+    ],
+)
+def test_alternatives_on_a_room_are_refused_with_that_rooms_examples(
+    text: str, offered: list[str]
+) -> None:
+    """Other verbs refuse a choice too, offering commands about the room the person named."""
+    result = _read(text)
+    assert isinstance(result, ParseError)
+    assert "offers a choice" in result.message
+    assert working_examples(result.message) == offered
