@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, timedelta
 
-from bot.parsing.commands import Duration, ErrorCode
+from bot.parsing.commands import Duration, ErrorCode, Refusal
 from bot.parsing.days import checked_date, day_number, days_in, fixed_day, monday_of, next_month
 from bot.parsing.read_calendar_dates import (
     first_day,
@@ -256,6 +256,21 @@ def whole_period(w: Words, pos: int) -> Found[DaySaid]:
     return period(w, unit, coming=which in {"next", "coming"}), after + 1
 
 
+def _past(w: Words, pos: int) -> Found[DaySaid]:
+    """``last week``, ``2 days ago``: in the past, refused as such rather than as unread words."""
+    if w.at(pos + 1) in {"week", "month", "weekend", "year", "night"}:
+        raise _in_the_past(w, pos, pos + 2)
+    return None
+
+
+def _in_the_past(w: Words, start: int, end: int) -> Refusal:
+    message = (
+        f"“{w.said(start, end)}” is in the past, and a room can only open from now on. "
+        "Pick a time still to come, e.g. `/room create next friday` or `/room create in 2 days`."
+    )
+    return Refusal(ErrorCode.WINDOW_IN_PAST, message)
+
+
 def _week_after_next(w: Words, pos: int) -> Found[DaySaid]:
     """``the week after next``: the week after the coming one."""
     at = w.skip(pos, {"the"})
@@ -417,6 +432,8 @@ def _shifted_day(w: Words, pos: int) -> Found[DaySaid]:
         return None
     else:
         found = read_duration(w, pos, ErrorCode.START_TOO_FAR_AHEAD)
+    if found is not None and w.at(found[1]) == "ago":  # "2 days ago", "an hour ago"
+        raise _in_the_past(w, pos, found[1] + 1)
     if found is None or found[0].seconds:
         return None
     length, after = found
@@ -478,6 +495,8 @@ def _nth_weekday(w: Words, pos: int) -> Found[DaySaid]:
         return None
     weekday = WEEKDAYS[w.at(pos + 1)]
     after = w.take(pos + 2, {"of", "in"})
+    if after is None and nth == LAST and start == pos:
+        raise _in_the_past(w, start, pos + 2)  # "last friday"
     if after is None:
         raise w.refusal(start, " Say which month: `first wednesday of december`.")
     first, pos = named_month(w, after, start)
@@ -530,6 +549,7 @@ _DAY_READERS: tuple[tuple[DayReader, frozenset[str] | None], ...] = (
     (read_period_part, PART_LEADS),
     (_week_after_next, frozenset({"the", "week", "weekend"})),
     (whole_period, frozenset({"the", "rest", "remainder", "all", "whole"})),
+    (_past, frozenset({"last"})),
     (_next_day, frozenset({"the", "next", "coming", "upcoming", "this", "following"})),
     (_business_day, frozenset({"the", "next", "in", "following"})),
     (_in_month, frozenset({"in"})),
