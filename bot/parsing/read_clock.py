@@ -28,6 +28,7 @@ from bot.parsing.vocabulary import (
 from bot.parsing.words import Found, Words
 
 _TENS_VALUES = frozenset(TENS.values())
+_SUFFIX_LEADS = frozenset(words[0] for words in PART_SUFFIXES)
 COB_HOUR = 17  # close of business, as offices and deadlines mean it
 _MINUTES_TO_WORDS = frozenset({"quarter", "five", "ten", "twenty", "twenty-five"})
 UNIT_WORDS = frozenset(UNITS)
@@ -182,6 +183,8 @@ def _clock_from(
 
 def _part_suffix(w: Words, pos: int, clock: ClockSaid) -> tuple[ClockSaid, int]:
     """``6 in the morning``, ``10 at night``, ``8 tonight``: am/pm from the day part."""
+    if w.at(pos) not in _SUFFIX_LEADS:
+        return clock, pos
     for words, meridiem in PART_SUFFIXES.items():
         after = w.take_words(pos, words)
         if after is not None:

@@ -56,7 +56,7 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
     pos = w.skip(pos, {"later"})  # "later this week", "later tonight"
     shade = w.at(pos) if w.at(pos) in _SHADES and w.at(pos + 1) not in _SHADE_BLOCKERS else None
     pos += shade is not None  # "early tomorrow", "late friday"
-    if shade is None and (after := w.take_words(pos, _FIRST_THING)) is not None:
+    if shade is None and w.at(pos) == "first" and (after := w.take_words(pos, _FIRST_THING)):
         shade, pos = "early", after  # "first thing tomorrow": its morning
     found = _day(w, pos, periods=periods)
     if found is None and (part := _part_of_day(w, pos)) is not None:  # "(in the) evening"
@@ -68,7 +68,7 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
     if found is None:
         return None
     day, pos = found
-    if (after := w.take_words(pos, _FIRST_THING)) is not None and day.period_end is None:
+    if w.at(pos) == "first" and (after := w.take_words(pos, _FIRST_THING)) and not day.period_end:
         day, pos = replace(day, part=day.part or DAY_PARTS["morning"]), after
     weekday_at = w.skip(pos, {"on"})
     if (day.is_week or day.is_weekend) and w.at(weekday_at) in WEEKDAYS:  # "next week wednesday"
@@ -121,7 +121,7 @@ def _part_of_day(w: Words, pos: int) -> Found[tuple[int, int]]:
         return None
     if w.at(pos) in DAY_PARTS:
         return DAY_PARTS[w.at(pos)], pos + 1
-    after = w.take_words(pos, ("in", "the")) or w.take(pos, {"at"})
+    after = (w.take_words(pos, ("in", "the")) if w.at(pos) == "in" else None) or w.take(pos, {"at"})
     if after is not None and w.at(after) in DAY_PARTS and w.at(after) != "tonight":
         if w.at(after - 1) == "at" and w.at(after) != "night":
             return None

@@ -100,6 +100,7 @@ def read_window(w: Words, pos: int) -> tuple[Reading, int]:
 
 _DEADLINES = frozenset({"by", "before"})
 _NEXT = frozenset({"next", "following"})
+_ALL_DAY_LEADS = frozenset(words[0] for words in ALL_DAY)
 _NOW_LEADS = frozenset(words[0] for words in NOW_PHRASES)
 _WITHIN_THE_NEXT = frozenset({"in", "over", "during", "within"})
 
@@ -207,7 +208,7 @@ def _for_length(w: Words, pos: int) -> tuple[Duration, int]:
 def _whole_day(w: Words, pos: int) -> Found[PointSaid]:
     """After ``for``: ``the day``, ``the whole day``, ``the rest of the day`` (today, as a
     whole), ``the week`` / ``the rest of the week`` (this week); else None."""
-    for words, unit in WHOLE_PERIODS:
+    for words, unit in WHOLE_PERIODS if w.at(pos) == "the" else ():
         after = w.take_words(pos, words)
         if after is not None:
             day = (
@@ -273,7 +274,7 @@ def read_point(w: Words, pos: int) -> Found[PointSaid]:
     """One end of a window: now (``+ 40 minutes``), an offset, a day with a time, or a time."""
     start = pos
     pos = w.skip(pos, FILLER)  # "around 3pm"
-    for words in ALL_DAY:  # "all day tomorrow" is tomorrow
+    for words in ALL_DAY if w.at(pos) in _ALL_DAY_LEADS else ():  # "all day tomorrow"
         after = w.take_words(pos, words)
         if after is not None:
             pos = after

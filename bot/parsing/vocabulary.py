@@ -7,6 +7,7 @@ a new phrase family adds its words here and its reader next to the others.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
@@ -292,6 +293,7 @@ def is_window_word(word: str) -> bool:
     return word in VOCABULARY or any(char.isdigit() for char in word)
 
 
+@functools.lru_cache(maxsize=64)  # a few locales, asked on every command
 def month_first(locale: str) -> bool:
     """Whether numeric dates put the month first (``1/2`` = January 2) in *locale* (``en-US``)."""
     language, _, region = locale.replace("_", "-").partition("-")

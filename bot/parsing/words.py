@@ -34,13 +34,9 @@ class Words:
 
     @classmethod
     def of(cls, tokens: Sequence[Token], now: datetime, locale: str) -> Words:
-        return cls(
-            tuple(token.text for token in tokens),
-            tuple(shown(token) for token in tokens),
-            now,
-            now.date(),
-            month_first(locale),
-        )
+        texts = tuple([token.text for token in tokens])
+        raws = tuple([shown(token) for token in tokens])
+        return cls(texts, raws, now, now.date(), month_first(locale))
 
     def __len__(self) -> int:
         return len(self.words)
