@@ -105,6 +105,8 @@ _RECURRING = frozenset(
         "recurring",
         "repeating",
         "repeat",
+        "each",  # "each monday"
+        "once",  # "once a week"
     }
 )
 """Words that ask for a room that repeats: refused in words, never read as a one-off window."""
