@@ -13,7 +13,7 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -44,13 +44,18 @@ from bot.service.recovery import AcsRecoveryWatch
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker
+from bot.slack import install
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
+from bot.slack.install import Installs, open_installs
 from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
+from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
+from bot.slack.workspaces import ScopesPerWorkspace, WorkspaceClient, act_for_each_request
 from bot.store.errors import StoreUnavailable
+from bot.store.records import JournalEntry
 from bot.store.store import Store
 
 if TYPE_CHECKING:
@@ -142,20 +147,41 @@ class Runtime:
         }
         self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
         self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
-        assert settings.slack_bot_token is not None, "required above"
         # One session for Slack's Web API, so its calls reuse keep-alive connections: without
         # one, slack-sdk opens a new session (and TCP/TLS connection) for every call.
         self.slack_http = aiohttp.ClientSession()
         self._stack.push_async_callback(self.slack_http.close)
-        self.slack = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            session=self.slack_http,
-            retry_handlers=[
+        slack_client_options: dict[str, Any] = {
+            "base_url": settings.slack_api_url,
+            "session": self.slack_http,
+            "retry_handlers": [
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
                 RepeatableConnectionErrorRetryHandler(max_retry_count=2),
             ],
-        )
+        }
+        # Multi-workspace mode (`bot.slack.install`): every call carries the token of the
+        # workspace it is made for (`bot.slack.workspaces`); else the one SLACK_BOT_TOKEN.
+        self.installs: Installs | None = None
+        if settings.multi_workspace:
+            assert settings.slack_client_id is not None, "required above"
+            assert settings.slack_client_secret is not None, "required above"
+            self.installs = open_installs(
+                engine=self.store.engine,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                slack_api_url=settings.slack_api_url,
+                slack_web_url=settings.slack_web_url,
+                public_url=settings.public_url,
+                session=self.slack_http,
+            )
+            self.slack: AsyncWebClient = WorkspaceClient(
+                bots=self.installs.bots, **slack_client_options
+            )
+        else:
+            assert settings.slack_bot_token is not None, "required above"
+            self.slack = AsyncWebClient(
+                token=settings.slack_bot_token.get_secret_value(), **slack_client_options
+            )
         self.people = SlackPeople(self.slack)
         self.service = RoomService(
             rooms=self.rooms,
@@ -194,6 +220,7 @@ class Runtime:
             join_url=settings.join_url,
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
+            scopes=ScopesPerWorkspace(self.slack) if self.installs is not None else None,
         )
         runner_worker_id: list[str] = []
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
@@ -212,9 +239,18 @@ class Runtime:
             on_delay=self.recovery.delayed,
             on_failure=self.metrics.command_failure,
         )
+        process: Callable[[JournalEntry], Awaitable[None]] = self.runner
+        if self.installs is not None:
+            process = InstalledOnly(
+                self.runner,
+                bots=self.installs.bots,
+                journal=self.store.journal,
+                worker_id=lambda: runner_worker_id[0],
+                clock=options.clock,
+            )
         self.worker = JournalWorker(
             self.store.journal,
-            self.runner,
+            process,
             worker_id=options.worker_id,
             lease=options.worker_lease or timedelta(seconds=settings.worker_lease_seconds),
             poll_interval=options.worker_poll_interval,
@@ -241,6 +277,14 @@ class Runtime:
                 clock=options.clock,
                 joins=self.joins,
             ),
+            bolt_options=self.installs.bolt_options() if self.installs is not None else None,
+        )
+        if self.installs is not None:
+            act_for_each_request(self.app)
+        listen_for_uninstalls(
+            self.app,
+            self.installs.bots if self.installs is not None else None,
+            on_removed=self.worker.poke,
         )
         self.worker.start()
 
@@ -352,6 +396,8 @@ def web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     join_routes.mount(app, runtime.joins, runtime.sign_in)
+    if runtime.installs is not None:
+        install.mount(app, runtime.app)  # "Add to Slack" and Slack's redirect back
     return app
 
 
