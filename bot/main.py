@@ -53,7 +53,12 @@ from bot.slack.metrics import CONTENT_TYPE, Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
-from bot.slack.workspaces import ScopesPerWorkspace, WorkspaceClient, act_for_each_request
+from bot.slack.workspaces import (
+    OneWorkspace,
+    ScopesPerWorkspace,
+    WorkspaceClient,
+    act_for_each_request,
+)
 from bot.store.errors import StoreUnavailable
 from bot.store.records import JournalEntry
 from bot.store.store import Store
@@ -277,7 +282,11 @@ class Runtime:
                 clock=options.clock,
                 joins=self.joins,
             ),
-            bolt_options=self.installs.bolt_options() if self.installs is not None else None,
+            bolt_options=(
+                self.installs.bolt_options()
+                if self.installs is not None
+                else {"authorize": OneWorkspace(self.slack)}
+            ),
         )
         if self.installs is not None:
             act_for_each_request(self.app)

@@ -282,3 +282,35 @@ def act_for_each_request(app: AsyncApp) -> None:
             return await next()
 
     app.middleware(acting_for_payload)
+
+
+class OneWorkspace(AsyncAuthorize):
+    """Bolt's authorize for SLACK_BOT_TOKEN: its workspace, learnt once from `auth.test`.
+
+    Given explicitly because Bolt reads SLACK_CLIENT_ID and SLACK_CLIENT_SECRET from the
+    environment by itself: set for Sign in with Slack beside a bot token, they made it ignore
+    the token and look for installations in files under $HOME, failing every request.
+    """
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._learnt: AsyncSlackResponse | None = None
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        if self._learnt is None:
+            self._learnt = await self._client.auth_test()
+        return AuthorizeResult.from_auth_test_response(
+            auth_test_response=self._learnt,
+            bot_token=self._client.token,
+            user_token=None,
+        )

@@ -1,0 +1,237 @@
+"""Multi-workspace mode end to end over HTTP (issue #15): installs through OAuth, two
+workspaces side by side each with its own token, an Enterprise Grid org-wide install scoped by
+its organisation, and uninstalling one workspace while the other keeps working.
+
+On SQLite and PostgreSQL: the installations live in roombot's own database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.local.fake_oauth import Workspace
+from bot.service.resolved import text_command
+from bot.slack.install import NOT_INSTALLED
+from bot.slack.uninstall import ENDED_UNINSTALLED, NOT_INSTALLED_CODE
+from bot.store import JournalState, NewJournalEntry, new_journal_key
+from tests.slack.multi_workspace import MultiBot, multi_bot
+from tests.store.conftest import _backend, _database_url  # noqa: F401 - the fixtures
+
+ALPHA = Workspace(team_id="T0ALPHA", name="Alpha")
+BETA = Workspace(team_id="T0BETA", name="Beta")
+ORG = Workspace(
+    team_id=None,
+    name="Org",
+    enterprise_id="E0ORG",
+    enterprise_name="Org",
+    is_enterprise_install=True,
+)
+ANN, BOB = "U0ANN", "U0BOB"  # of Alpha, of Beta
+WES, WIN = "W0WES", "W0WIN"  # of the organisation, homed in two of its workspaces
+BOT_METHODS = ("users.info", "chat.postMessage", "chat.postEphemeral", "chat.update", "auth.test")
+
+
+@pytest.fixture(name="bot")
+async def _bot(database_url: str) -> AsyncIterator[MultiBot]:
+    async with multi_bot(database_url) as running:
+        slack = running.slack
+        slack.add_user(ANN, "ann", tz="Europe/Paris", team_id=ALPHA.team_id)
+        slack.add_user(BOB, "bob", tz="America/New_York", team_id=BETA.team_id)
+        slack.add_channel("C0ALPHA", "alpha-general")
+        slack.add_channel("C0BETA", "beta-general")
+        slack.add_channel("C0ORG", "org-general")
+        for user, name, home in ((WES, "wes", "T0ONE"), (WIN, "win", "T0TWO")):
+            slack.add_user(user, name, tz="Asia/Tokyo", team_id=home)
+            slack.override_user(
+                user, enterprise_user={"enterprise_id": "E0ORG", "teams": ["T0ONE", "T0TWO"]}
+            )
+        yield running
+
+
+async def _bots_installed(bot: MultiBot) -> int:
+    bots = bot.runtime.installs.installations.bots  # type: ignore[union-attr]
+    async with bot.runtime.store.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(bots))).scalar_one())
+
+
+def _bot_calls(bot: MultiBot) -> list[tuple[str, str | None]]:
+    return [(c.method, c.team) for c in bot.slack.calls if c.method in BOT_METHODS]
+
+
+async def test_add_to_slack_installs_and_stores_the_workspace(bot: MultiBot) -> None:
+    result = await bot.install(ALPHA)
+    assert result.status == 200, result.page
+    assert "roombot is installed" in result.page
+    assert bot.slack.oauth.installs == [ALPHA]
+    assert await _bots_installed(bot) == 1
+    found = await bot.runtime.installs.bots.find("T0ALPHA")  # type: ignore[union-attr]
+    assert found is not None
+    assert found.bot_token.startswith("xoxb-")
+    assert found.bot_token not in repr(found)
+    asked = bot.slack.oauth.authorize_requests[0]
+    assert asked["redirect_uri"] == f"{bot.public_url}/slack/oauth_redirect"
+    assert set(asked["scope"].split(",")) == {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "users:read",
+        "usergroups:read",
+    }
+
+
+async def test_an_install_without_the_state_cookie_is_refused(bot: MultiBot) -> None:
+    """The state in the URL must match the browser that started: a forged callback stores
+    nothing."""
+    bot.slack.oauth.choose(ALPHA)
+    async with bot.http.get(f"{bot.public_url}/slack/install") as page:
+        assert page.status == 200
+    async with bot.http.get(
+        f"{bot.public_url}/slack/oauth_redirect?code=forged&state=forged"
+    ) as back:
+        assert back.status == 400
+        assert "roombot was not installed" in await back.text()
+    assert await _bots_installed(bot) == 0
+
+
+async def test_a_declined_install_says_so(bot: MultiBot) -> None:
+    async with bot.http.get(f"{bot.public_url}/slack/oauth_redirect?error=access_denied") as back:
+        assert "access_denied" in await back.text()
+    assert await _bots_installed(bot) == 0
+
+
+async def test_two_workspaces_side_by_side_each_with_its_own_token(bot: MultiBot) -> None:
+    await bot.install(ALPHA)
+    await bot.install(BETA)
+    alpha = await bot.command(
+        "create tomorrow 9am-10am", team="T0ALPHA", user=ANN, channel="C0ALPHA"
+    )
+    beta = await bot.command("create tomorrow 9am-10am", team="T0BETA", user=BOB, channel="C0BETA")
+    assert "Creating your room" in str(alpha)
+    assert "Creating your room" in str(beta)
+    await bot.settle()
+
+    posts = {(c.params["channel"], c.team) for c in bot.slack.calls_to("chat.postMessage")}
+    assert posts == {("C0ALPHA", "T0ALPHA"), ("C0BETA", "T0BETA")}
+    looked_up = {(c.params["user"], c.team) for c in bot.slack.calls_to("users.info")}
+    assert looked_up == {(ANN, "T0ALPHA"), (BOB, "T0BETA")}
+    assert all(team in ("T0ALPHA", "T0BETA") for _, team in _bot_calls(bot))
+    now = datetime.now(UTC)
+    alpha_rooms = await bot.runtime.store.rooms.list_channel("T0ALPHA", "C0ALPHA", now=now)
+    beta_rooms = await bot.runtime.store.rooms.list_channel("T0BETA", "C0BETA", now=now)
+    assert len(alpha_rooms) == len(beta_rooms) == 1
+    # one workspace cannot see or touch the other's room
+    other = await bot.command(
+        f"show {beta_rooms[0].room_id}", team="T0ALPHA", user=ANN, channel="C0ALPHA"
+    )
+    assert "beta-general" not in str(other)
+    assert "C0BETA" not in str(other)
+
+
+async def test_uninstalling_one_workspace_leaves_the_other_working(bot: MultiBot) -> None:
+    await bot.install(ALPHA)
+    await bot.install(BETA)
+    assert await bot.event(bot.slack.oauth.uninstall("T0BETA")) == 200
+    assert await bot.runtime.installs.bots.find("T0BETA") is None  # type: ignore[union-attr]
+    assert await bot.runtime.installs.bots.find("T0ALPHA") is not None  # type: ignore[union-attr]
+    calls_before = len(bot.slack.calls)
+
+    # Slack no longer sends Beta's commands; one that still arrives hears why, and is not run.
+    ack = await bot.command("create tomorrow 9am-10am", team="T0BETA", user=BOB, channel="C0BETA")
+    assert ack == {}
+    told = [bot.slack.render_text(e) for e in bot.slack.ephemerals_for(BOB)]
+    assert told == [NOT_INSTALLED.format(install_url=f"{bot.public_url}/slack/install")]
+    assert await bot.runtime.store.journal.pending_count() == 0
+
+    await bot.command("create tomorrow 9am-10am", team="T0ALPHA", user=ANN, channel="C0ALPHA")
+    await bot.settle()
+    after = bot.slack.calls[calls_before:]
+    assert {c.team for c in after if c.method in BOT_METHODS} == {"T0ALPHA"}
+    assert [c.params["channel"] for c in bot.slack.calls_to("chat.postMessage")] == ["C0ALPHA"]
+
+
+async def test_an_uninstalled_workspaces_pending_work_ends_without_calls(bot: MultiBot) -> None:
+    """A command accepted for Beta (left by a replica that stopped) is ended, not run, once
+    Beta uninstalls: no ACS room, no Slack call, no retry."""
+    await bot.install(BETA)
+    key = new_journal_key()
+    await bot.runtime.store.journal.accept(
+        NewJournalEntry(
+            key=key,
+            command=text_command("create tomorrow 9am-10am", locale=None),
+            team_id="T0BETA",
+            user_id=BOB,
+            channel_id="C0BETA",
+            response_url=None,
+            accepted_at=datetime.now(UTC),
+        )
+    )
+    assert await bot.event(bot.slack.oauth.uninstall("T0BETA")) == 200
+    calls_before, acs_before = len(bot.slack.calls), bot.emulator.state.requests
+    await bot.settle()
+    entry = await bot.runtime.store.journal.get(key)
+    assert entry is not None
+    assert entry.state is JournalState.ANSWERED
+    assert entry.error_code == NOT_INSTALLED_CODE
+    assert entry.error_message == ENDED_UNINSTALLED
+    assert entry.room_id is None
+    assert bot.slack.calls[calls_before:] == []
+    assert bot.emulator.state.requests == acs_before
+
+
+async def test_tokens_revoked_removes_the_installation(bot: MultiBot) -> None:
+    await bot.install(ALPHA)
+    revoked = {
+        "type": "event_callback",
+        "team_id": "T0ALPHA",
+        "api_app_id": "A0LOCALAPP",
+        "event_id": "Ev0REVOKED",
+        "event_time": 1,
+        "event": {"type": "tokens_revoked", "tokens": {"bot": ["U0LOCALBOT"]}},
+    }
+    assert await bot.event(revoked) == 200
+    assert await _bots_installed(bot) == 0
+
+
+async def test_an_org_wide_install_scopes_everything_by_the_organisation(bot: MultiBot) -> None:
+    """Enterprise Grid: one install serves every workspace of the organisation; a room made in
+    one of them is the organisation's, with people (W… ids) homed in any of its workspaces."""
+    assert (await bot.install(ORG)).status == 200
+    ack = await bot.command(
+        "create tomorrow 9am-10am <@W0WIN|win> presenter",
+        team="T0ONE",
+        user=WES,
+        channel="C0ORG",
+        enterprise="E0ORG",
+    )
+    assert "Creating your room" in str(ack)
+    await bot.settle()
+    rooms = await bot.runtime.store.rooms.list_channel("E0ORG", "C0ORG", now=datetime.now(UTC))
+    assert len(rooms) == 1
+    room = rooms[0]
+    assert room.team_id == "E0ORG"
+    assert {p.slack_user_id for p in room.participants} >= {WES, WIN}
+    assert set(bot.teams_calling("chat.postMessage")) == {"E0ORG"}
+    assert set(bot.teams_calling("users.info")) == {"E0ORG"}
+
+    # From the organisation's other workspace, the same room is listed and can be changed.
+    listed = await bot.command("list", team="T0TWO", user=WIN, channel="C0ORG", enterprise="E0ORG")
+    assert room.room_id in str(listed)
+    await bot.command(
+        f"extend {room.room_id} by 1 hour",
+        team="T0TWO",
+        user=WIN,
+        channel="C0ORG",
+        enterprise="E0ORG",
+    )
+    await bot.settle()
+    changed = await bot.runtime.store.rooms.get(room.room_id)
+    assert changed is not None
+    assert changed.valid_until > room.valid_until
+
+    # Uninstalled from the organisation: gone for every one of its workspaces.
+    assert await bot.event(bot.slack.oauth.uninstall("E0ORG")) == 200
+    assert await _bots_installed(bot) == 0
