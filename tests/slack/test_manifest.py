@@ -149,8 +149,23 @@ def test_the_history_variant_adds_only_the_history_scopes(
 
 def test_settings(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
-    assert settings["org_deploy_enabled"] is False
+    assert settings["org_deploy_enabled"] is True  # Enterprise Grid org-wide installs
     assert settings["socket_mode_enabled"] is False  # README explains turning it on
     assert settings["token_rotation_enabled"] is False
     assert manifest["display_information"]["name"] == "roombot"
     assert manifest["features"]["bot_user"]["display_name"] == "roombot"
+
+
+def test_oauth_redirects_and_uninstall_events(manifest: dict[str, Any]) -> None:
+    """"Add to Slack" comes back to Bolt's redirect path; the only events are those that
+    remove the app (they need no scope), delivered where everything else is."""
+    from bot.slack.install import BOT_SCOPES, REDIRECT_PATH
+
+    assert f"https://YOUR-HOST{REDIRECT_PATH}" in manifest["oauth_config"]["redirect_urls"]
+    assert "https://YOUR-HOST/rooms/signed-in" in manifest["oauth_config"]["redirect_urls"]
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == EVENTS_URL
+    assert sorted(events["bot_events"]) == ["app_uninstalled", "tokens_revoked"]
+    assert "user_events" not in events
+    # an install asks for exactly the manifest's scopes
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
