@@ -869,9 +869,11 @@ class FakeSlack:
 
     def _openid_claims(self, user_id: str) -> dict[str, Any]:
         user = self.users[user_id]
+        grid = self._user_overrides.get(user_id, {}).get("enterprise_user")
         return {
+            **({"https://slack.com/enterprise_id": grid["enterprise_id"]} if grid else {}),
             "https://slack.com/user_id": user_id,
-            "https://slack.com/team_id": self.team_id,
+            "https://slack.com/team_id": user.team_id or self.team_id,
             "name": user.real_name,
             "given_name": user.real_name.split()[0] if user.real_name else user.name,
             "locale": user.locale,

@@ -66,6 +66,19 @@ class MultiBot:
         async with self.http.get(back, headers={"Cookie": cookie}) as finished:
             return InstallResult(finished.status, await finished.text())
 
+    async def sign_in_to_room(self, room_id: str, user: str) -> tuple[int, str]:
+        """Open the room's shareable link signed in to Slack as *user*; the final status and
+        where it sends the browser (`/join/…` when it lets them in)."""
+        self.slack.signed_in = user
+        async with self.http.get(f"{self.public_url}/rooms/{room_id}", allow_redirects=False) as r:
+            assert r.status == 302, await r.text()
+            authorize = r.headers["Location"]
+            cookie = r.headers.getall("Set-Cookie")[0].split(";", 1)[0]
+        async with self.http.get(authorize, allow_redirects=False) as consent:
+            back = consent.headers["Location"]
+        async with self.http.get(back, headers={"Cookie": cookie}, allow_redirects=False) as done:
+            return done.status, done.headers.get("Location", await done.text())
+
     async def post_signed(self, body: str, content_type: str) -> tuple[int, str]:
         stamp = str(int(time.time()))
         signature = SignatureVerifier(self.signing_secret).generate_signature(
@@ -143,6 +156,7 @@ async def multi_bot(database: str, **settings: str) -> AsyncIterator[MultiBot]:
     try:
         async with EmulatorServer() as emulator, FakeSlack() as slack:
             slack.oauth.enable(CLIENT_ID, client_secret)
+            slack.enable_openid(CLIENT_ID, client_secret)  # the room link's Sign in with Slack
             loaded = load_settings(
                 SLACK_CLIENT_ID=CLIENT_ID,
                 SLACK_CLIENT_SECRET=client_secret,

@@ -157,7 +157,7 @@ def test_settings(manifest: dict[str, Any]) -> None:
 
 
 def test_oauth_redirects_and_uninstall_events(manifest: dict[str, Any]) -> None:
-    """"Add to Slack" comes back to Bolt's redirect path; the only events are those that
+    """ "Add to Slack" comes back to Bolt's redirect path; the only events are those that
     remove the app (they need no scope), delivered where everything else is."""
     from bot.slack.install import BOT_SCOPES, REDIRECT_PATH
 

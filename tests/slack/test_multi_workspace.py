@@ -232,6 +232,12 @@ async def test_an_org_wide_install_scopes_everything_by_the_organisation(bot: Mu
     assert changed is not None
     assert changed.valid_until > room.valid_until
 
+    # The room's shareable link signs people in with Slack, which names their workspace and
+    # their organisation: the room is found in the organisation's scope.
+    status, where = await bot.sign_in_to_room(room.room_id, WIN)
+    assert status == 303, where
+    assert where.startswith(f"{bot.public_url}/join/")
+
     # Uninstalled from the organisation: gone for every one of its workspaces.
     assert await bot.event(bot.slack.oauth.uninstall("E0ORG")) == 200
     assert await _bots_installed(bot) == 0
