@@ -271,17 +271,34 @@ class ScopesPerWorkspace(GrantedScopes):
 
 
 def act_for_each_request(app: AsyncApp) -> None:
-    """Run every listener of *app* (and the work it starts) for its payload's scope."""
+    """Run every listener of *app* (and the work it starts) for its payload's scope.
+
+    Bolt runs its middleware one after another and the listener after the last (`next` only
+    lets the chain go on), so the scope cannot be a block around `next()`: it is set for the
+    rest of the dispatch. Each dispatch runs in a context of its own: a task per message in
+    Socket Mode, `dispatch_scope` around it over HTTP (`bot.slack.adapter`).
+    """
 
     async def acting_for_payload(
         context: AsyncBoltContext,
         body: dict[str, Any],
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        with acting_for(workspace_scope(body, context.team_id or "")):
-            return await next()
+        _current.set(workspace_scope(body, context.team_id or ""))
+        return await next()
 
     app.middleware(acting_for_payload)
+
+
+@contextlib.contextmanager
+def dispatch_scope() -> Iterator[None]:
+    """Confine the scope one dispatch sets (`act_for_each_request`) to that dispatch: over
+    HTTP, requests on one keep-alive connection share a task, and so a context."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 class OneWorkspace(AsyncAuthorize):

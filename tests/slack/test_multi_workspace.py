@@ -241,3 +241,19 @@ async def test_an_org_wide_install_scopes_everything_by_the_organisation(bot: Mu
     # Uninstalled from the organisation: gone for every one of its workspaces.
     assert await bot.event(bot.slack.oauth.uninstall("E0ORG")) == 200
     assert await _bots_installed(bot) == 0
+
+
+async def test_the_form_opens_with_the_workspaces_own_token(bot: MultiBot) -> None:
+    """`/room` alone opens the form after the ack: that work, started once Slack has its
+    answer, still acts for the workspace the command came from."""
+    await bot.install(ALPHA)
+    await bot.install(BETA)
+    assert await bot.command("", team="T0BETA", user=BOB, channel="C0BETA") == {}
+    await bot.settle()
+    await _eventually_called(bot, "views.open")
+    assert bot.teams_calling("views.open") == ["T0BETA"]
+    assert bot.slack.views[0].user == BOB
+
+
+async def _eventually_called(bot: MultiBot, method: str, within: float = 10.0) -> None:
+    await bot.slack.wait_for(lambda fake: bool(fake.calls_to(method)), timeout=within)
