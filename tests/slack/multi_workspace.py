@@ -148,13 +148,18 @@ class MultiBot:
 
 
 @asynccontextmanager
-async def multi_bot(database: str, **settings: str) -> AsyncIterator[MultiBot]:
+async def multi_bot(
+    database: str, *, socket_mode: bool = False, **settings: str
+) -> AsyncIterator[MultiBot]:
+    """The bot with no workspace installed yet; over Socket Mode with *socket_mode*."""
     signing_secret = secrets.token_hex(16)
     client_secret = secrets.token_hex(16)
     listener = socket.create_server(("127.0.0.1", 0))
     public_url = f"http://localhost:{listener.getsockname()[1]}"
     try:
-        async with EmulatorServer() as emulator, FakeSlack() as slack:
+        async with EmulatorServer() as emulator, FakeSlack(socket_mode=socket_mode) as slack:
+            if socket_mode:
+                settings = {**settings, "SLACK_APP_TOKEN": slack.app_token}
             slack.oauth.enable(CLIENT_ID, client_secret)
             slack.enable_openid(CLIENT_ID, client_secret)  # the room link's Sign in with Slack
             loaded = load_settings(
@@ -176,6 +181,8 @@ async def multi_bot(database: str, **settings: str) -> AsyncIterator[MultiBot]:
                 runner = web.AppRunner(web_app(runtime), access_log=None)
                 await runner.setup()
                 await web.SockSite(runner, listener).start()
+                if socket_mode:
+                    await runtime.start_socket_mode()
                 try:
                     # No cookie jar: the test carries Bolt's state cookie as a browser would.
                     jar = aiohttp.DummyCookieJar()

@@ -257,3 +257,31 @@ async def test_the_form_opens_with_the_workspaces_own_token(bot: MultiBot) -> No
 
 async def _eventually_called(bot: MultiBot, method: str, within: float = 10.0) -> None:
     await bot.slack.wait_for(lambda fake: bool(fake.calls_to(method)), timeout=within)
+
+
+async def test_socket_mode_serves_every_installed_workspace(database_url: str) -> None:
+    """One app-level connection carries every workspace's requests; each is answered with
+    that workspace's own token."""
+    async with multi_bot(database_url, socket_mode=True) as bot:
+        bot.slack.add_user(BOB, "bob", tz="America/New_York", team_id=BETA.team_id)
+        bot.slack.add_channel("C0BETA", "beta-general")
+        await bot.install(ALPHA)
+        await bot.install(BETA)
+        envelope = await bot.slack.socket_send(
+            "slash_commands",
+            {
+                "team_id": "T0BETA",
+                "channel_id": "C0BETA",
+                "user_id": BOB,
+                "command": "/room",
+                "text": "create tomorrow 9am-10am",
+                "api_app_id": "A0LOCALAPP",
+                "response_url": bot.slack.new_response_url("C0BETA", BOB),
+                "trigger_id": bot.slack.issue_trigger_id(user_id=BOB),
+            },
+        )
+        ack = await bot.slack.wait_for_ack(envelope)
+        assert "Creating your room" in str(ack.get("payload"))
+        await bot.settle()
+        assert bot.teams_calling("chat.postMessage") == ["T0BETA"]
+        assert set(bot.teams_calling("users.info")) == {"T0BETA"}
