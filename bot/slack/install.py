@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.logs import scrub_at_source
 from bot.slack.workspaces import InstalledBots, ScopedAuthorize
 
 logger = logging.getLogger("roombot.slack")
@@ -82,6 +83,8 @@ def open_installs(
     *public_url* (ROOMBOT_PUBLIC_URL) names the redirect URL the install asks Slack for;
     without it Slack uses the app's first redirect URL (manifest.yml lists ours).
     """
+    # slack-sdk logs each answer at DEBUG; `oauth.v2.access`'s holds the new bot token.
+    scrub_at_source("slack_sdk.web.async_base_client")
     installations = AsyncSQLAlchemyInstallationStore(
         client_id=client_id, engine=engine, logger=logging.getLogger("roombot.install")
     )

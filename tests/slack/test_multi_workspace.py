@@ -7,6 +7,8 @@ On SQLite and PostgreSQL: the installations live in roombot's own database.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -285,3 +287,19 @@ async def test_socket_mode_serves_every_installed_workspace(database_url: str) -
         await bot.settle()
         assert bot.teams_calling("chat.postMessage") == ["T0BETA"]
         assert set(bot.teams_calling("users.info")) == {"T0BETA"}
+
+
+async def test_no_token_or_secret_is_logged_even_at_debug(
+    bot: MultiBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await bot.install(ALPHA)
+    await bot.command("create tomorrow 9am-10am", team="T0ALPHA", user=ANN, channel="C0ALPHA")
+    await bot.settle()
+    assert await bot.event(bot.slack.oauth.uninstall("T0ALPHA")) == 200
+    secret = bot.runtime.settings.slack_client_secret
+    assert secret is not None
+    logged = caplog.text
+    assert "oauth.v2.access" in logged  # slack-sdk's debug lines were there to leak
+    assert re.search(r"xoxb-[0-9a-f]{8}", logged) is None
+    assert secret.get_secret_value() not in logged
