@@ -45,7 +45,9 @@ logger = logging.getLogger("roombot.slack")
 _current: ContextVar[str | None] = ContextVar("roombot_workspace_scope", default=None)
 
 TOKEN_TTL = 10.0
-"""Seconds a looked-up token is reused on this replica; an uninstall here forgets it at once."""
+"""Seconds a found token is reused on this replica; an uninstall here forgets it at once (on
+another replica Slack refuses it meanwhile, and the command ends as uninstalled). A scope
+found not installed is not remembered: an install elsewhere counts at once."""
 
 
 class NoWorkspace(RuntimeError):
@@ -121,9 +123,10 @@ class InstalledBots:
         self.installations = installations
         self._ttl = ttl
         self._monotonic = monotonic
-        self._cache: dict[str, tuple[float, InstalledBot | None]] = {}
+        self._cache: dict[str, tuple[float, InstalledBot]] = {}
 
     async def find(self, scope: str) -> InstalledBot | None:
+        """The scope's latest bot with a token; None when it is not (or no longer) installed."""
         hit = self._cache.get(scope)
         if hit is not None and self._monotonic() - hit[0] < self._ttl:
             return hit[1]
@@ -136,18 +139,18 @@ class InstalledBots:
         )
         async with self.installations.engine.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
-        bot = None
-        if row is not None:
-            bot = InstalledBot(
-                scope=scope,
-                enterprise_id=row["enterprise_id"],
-                team_id=row["team_id"],
-                is_enterprise_install=bool(row["is_enterprise_install"]),
-                bot_token=str(row["bot_token"]),
-                bot_id=row["bot_id"],
-                bot_user_id=row["bot_user_id"],
-                bot_scopes=row["bot_scopes"],
-            )
+        if row is None:
+            return None
+        bot = InstalledBot(
+            scope=scope,
+            enterprise_id=row["enterprise_id"],
+            team_id=row["team_id"],
+            is_enterprise_install=bool(row["is_enterprise_install"]),
+            bot_token=str(row["bot_token"]),
+            bot_id=row["bot_id"],
+            bot_user_id=row["bot_user_id"],
+            bot_scopes=row["bot_scopes"],
+        )
         self._cache[scope] = (self._monotonic(), bot)
         return bot
 
@@ -173,10 +176,6 @@ class InstalledBots:
                 and_(c.enterprise_id == scope, c.is_enterprise_install.is_(True)),
             ),
         )
-
-    def forget(self, scope: str) -> None:
-        """Drop the cached answer for *scope* (it was just installed or uninstalled)."""
-        self._cache.pop(scope, None)
 
 
 class WorkspaceClient(AsyncWebClient):
