@@ -7,16 +7,19 @@ On SQLite and PostgreSQL: the installations live in roombot's own database.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.local.fake_oauth import Workspace
 from bot.service.resolved import text_command
+from bot.slack.blocks import ACTION_JOIN
 from bot.slack.install import NOT_INSTALLED
 from bot.slack.uninstall import ENDED_UNINSTALLED, NOT_INSTALLED_CODE
 from bot.store import JournalState, NewJournalEntry, new_journal_key
@@ -233,6 +236,37 @@ async def test_an_org_wide_install_scopes_everything_by_the_organisation(bot: Mu
     changed = await bot.runtime.store.rooms.get(room.room_id)
     assert changed is not None
     assert changed.valid_until > room.valid_until
+
+    # Join on the card, pressed in the organisation's other workspace: a personal link.
+    press = {
+        "type": "block_actions",
+        "team": {"id": "T0TWO", "domain": "two", "enterprise_id": "E0ORG"},
+        "enterprise": {"id": "E0ORG", "name": "Org"},
+        "is_enterprise_install": True,
+        "user": {"id": WIN, "team_id": "T0TWO", "name": "win"},
+        "api_app_id": "A0LOCALAPP",
+        "channel": {"id": "C0ORG", "name": "org-general"},
+        "container": {"type": "message", "channel_id": "C0ORG"},
+        "trigger_id": bot.slack.issue_trigger_id(user_id=WIN),
+        "response_url": bot.slack.new_response_url("C0ORG", WIN),
+        "actions": [
+            {
+                "type": "button",
+                "action_id": ACTION_JOIN,
+                "block_id": f"room:{room.room_id}",
+                "value": room.room_id,
+                "action_ts": "1.0",
+            }
+        ],
+    }
+    status, _ = await bot.post_signed(
+        urlencode({"payload": json.dumps(press)}), "application/x-www-form-urlencoded"
+    )
+    assert status == 200
+    await bot.slack.wait_for(lambda fake: fake.calls_to("chat.postEphemeral"), timeout=10)
+    link = bot.slack.render_text(bot.slack.ephemerals_for(WIN)[-1])
+    assert f"{bot.public_url}/join/" in link
+    assert set(bot.teams_calling("chat.postEphemeral")) == {"E0ORG"}
 
     # The room's shareable link signs people in with Slack, which names their workspace and
     # their organisation: the room is found in the organisation's scope.
