@@ -7,11 +7,14 @@ installed through `/slack/install`. Half of a pair, or neither, is one line and 
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from bot.local.dev_cli import CHANNEL
+from bot.local.dev_cli import CHANNEL, TEAM, LocalBot
 from bot.local.emulator import EmulatorServer
 from bot.local.fake_slack import FakeSlack
 from tests.reliability.harness import ME, serve_env, serving
@@ -82,3 +85,22 @@ async def test_client_credentials_alone_serve_the_install_page(tmp_path: Path) -
             ack = await server.command(http, slack, "help", channel=CHANNEL)
             assert ack.status == 200
             assert "How to use /room" not in ack.text
+
+
+async def test_one_workspace_acknowledges_an_uninstall_and_says_what_to_do(
+    bot: LocalBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The manifest subscribes to app_uninstalled for every deployment: with a bot token it is
+    acknowledged (Slack would otherwise retry it) and logged, and nothing is deleted."""
+    caplog.set_level(logging.INFO, logger="roombot.slack")
+    uninstalled = {
+        "type": "event_callback",
+        "team_id": TEAM,
+        "api_app_id": "A0LOCALAPP",
+        "event_id": "Ev0GONE",
+        "event_time": 1,
+        "event": {"type": "app_uninstalled"},
+    }
+    assert "error" not in await bot.post_signed(json.dumps(uninstalled), "application/json")
+    assert "SLACK_BOT_TOKEN no longer works" in caplog.text
+    assert "How to use /room" in str(await bot.command("/room help"))
