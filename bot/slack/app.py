@@ -146,10 +146,15 @@ def build_app(
 
 
 class _ExpectedTokenWarning(logging.Filter):
-    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design."""
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design.
+
+    Likewise it warns that an `authorize` makes it set the client's token aside: ours
+    (`bot.slack.workspaces`) answers with that very token, or each workspace's own.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 def _bolt_logger() -> logging.Logger:
