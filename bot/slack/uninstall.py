@@ -8,7 +8,9 @@ Slack sends `app_uninstalled` when a workspace (or an organisation) removes the 
   `install.NOT_INSTALLED` instead of running a listener;
 - `InstalledOnly`, wrapped around the journal worker's runner, ends each of the scope's
   unfinished commands the next time it comes up — marked failed ("not installed") and answered,
-  with no call to ACS or Slack and no retry — so nothing waits for a token that will not return;
+  with no call to ACS or Slack and no retry — so nothing waits for a token that will not return.
+  One waiting out a delay comes up when the delay ends (at most about 30 s: the runner's
+  longest), on whichever replica claims it;
 - a command already running when the token went fails its next Slack call (`NotInstalled`),
   and its retry ends as above.
 
