@@ -32,8 +32,8 @@ _HINTS = {
     "(keyless: Microsoft Entra ID)",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
     "ROOMBOT_PUBLIC_URL": "the bot's public base URL, e.g. https://roombot.example.com",
-    "SLACK_CLIENT_ID": "the Client ID (Basic Information page), for Sign in with Slack",
-    "SLACK_CLIENT_SECRET": "the Client Secret (Basic Information page), for Sign in with Slack",
+    "SLACK_CLIENT_ID": "the Client ID (Basic Information page), e.g. 1234567890.1234567890",
+    "SLACK_CLIENT_SECRET": "the Client Secret (Basic Information page)",
     "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
     "ROOMBOT_ADMINS": "comma-separated Slack user ids, e.g. U0123ABC,U0456DEF",
     "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
@@ -119,6 +119,7 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
+        "slack_client_secret",
         "acs_connection_string",
         "acs_endpoint",
         mode="before",
@@ -126,6 +127,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`VAR=` in an env file or a compose file means "not set", not "an empty secret"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_client_id", mode="before")
+    @classmethod
+    def _blank_id_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_bot_token")
@@ -242,17 +248,45 @@ class Settings(BaseSettings):
         """Socket Mode (an app token is set): Slack is reached over a WebSocket, not HTTP."""
         return self.slack_app_token is not None
 
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed through OAuth into any number of workspaces (`bot.slack.install`).
+
+        The app's client id and secret without a bot token: each workspace's token comes from
+        its installation. With a bot token they only serve Sign in with Slack, as before.
+        """
+        return self.slack_bot_token is None and self.slack_client_id is not None
+
     def require_for_serving(self) -> None:
         """ConfigError naming the first setting `roombot serve` needs that is unset.
 
         In Socket Mode Slack sends nothing over HTTP, so nothing is signed: no signing secret.
         """
-        self.require("SLACK_BOT_TOKEN")
+        self._require_slack_credentials()
         if not self.socket_mode and self.slack_signing_secret is None:
             raise ConfigError(
                 _missing("SLACK_SIGNING_SECRET") + "; or set SLACK_APP_TOKEN for Socket Mode"
             )
         self.require_acs()
+
+    def _require_slack_credentials(self) -> None:
+        """One workspace (a bot token) or many (the client id and secret), never half of one."""
+        has_id, has_secret = self.slack_client_id is not None, self.slack_client_secret is not None
+        if has_id and not has_secret:
+            raise ConfigError(
+                _missing("SLACK_CLIENT_SECRET") + " (SLACK_CLIENT_ID is set; both or neither)"
+            )
+        if has_secret and not has_id:
+            raise ConfigError(
+                _missing("SLACK_CLIENT_ID") + " (SLACK_CLIENT_SECRET is set; both or neither)"
+            )
+        if self.slack_bot_token is None and not has_id:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: set it to "
+                + _HINTS["SLACK_BOT_TOKEN"]
+                + " for one workspace, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install"
+                " into any number of workspaces"
+            )
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first of *names* (env var names) that is unset."""
@@ -276,6 +310,7 @@ def _missing(name: str) -> str:
 
 
 _PURPOSES = {
+    "SLACK_CLIENT_SECRET": "with SLACK_CLIENT_ID",
     "SLACK_APP_TOKEN": "switches to Socket Mode",
     "SLACK_API_URL": "Slack's Web API",
     "DATABASE_URL": "where commands, rooms and identities are kept",
@@ -289,7 +324,8 @@ _PURPOSES = {
 }
 
 _REQUIRED_FOR_SERVING = {
-    "SLACK_BOT_TOKEN": "required",
+    "SLACK_BOT_TOKEN": "required for one workspace; unset for many (OAuth)",
+    "SLACK_CLIENT_ID": "with SLACK_CLIENT_SECRET: Sign in with Slack, or OAuth without a bot token",
     "SLACK_SIGNING_SECRET": "required over HTTP; not in Socket Mode",
     "ACS_CONNECTION_STRING": "required, unless ACS_ENDPOINT is set",
 }

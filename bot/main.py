@@ -52,17 +52,27 @@ from bot.service.room_watch import WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker, default_worker_id
+from bot.slack import install
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
 from bot.slack.calls import CLOSING_SWEEP, SlackCallCards
 from bot.slack.home import HomeViews
+from bot.slack.install import Installs, open_installs
 from bot.slack.metrics import Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
+from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
 from bot.slack.workflow_step import StepAnswerer
+from bot.slack.workspaces import (
+    OneWorkspace,
+    ScopesPerWorkspace,
+    WorkspaceClient,
+    act_for_each_request,
+)
 from bot.store.errors import StoreUnavailable
+from bot.store.records import JournalEntry
 from bot.store.reminders import HomeStore, ReminderSchedule
 from bot.store.store import Store
 
@@ -176,20 +186,41 @@ class Runtime:
             acs = settings.acs
             self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
             self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
-        assert settings.slack_bot_token is not None, "required above"
         # One session for Slack's Web API, so its calls reuse keep-alive connections: without
         # one, slack-sdk opens a new session (and TCP/TLS connection) for every call.
         self.slack_http = aiohttp.ClientSession()
         self._stack.push_async_callback(self.slack_http.close)
-        self.slack = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            session=self.slack_http,
-            retry_handlers=[
+        slack_client_options: dict[str, Any] = {
+            "base_url": settings.slack_api_url,
+            "session": self.slack_http,
+            "retry_handlers": [
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
                 RepeatableConnectionErrorRetryHandler(max_retry_count=2),
             ],
-        )
+        }
+        # Multi-workspace mode (`bot.slack.install`): every call carries the token of the
+        # workspace it is made for (`bot.slack.workspaces`); else the one SLACK_BOT_TOKEN.
+        self.installs: Installs | None = None
+        if settings.multi_workspace:
+            assert settings.slack_client_id is not None, "required above"
+            assert settings.slack_client_secret is not None, "required above"
+            self.installs = open_installs(
+                engine=self.store.engine,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                slack_api_url=settings.slack_api_url,
+                slack_web_url=settings.slack_web_url,
+                public_url=settings.public_url,
+                session=self.slack_http,
+            )
+            self.slack: AsyncWebClient = WorkspaceClient(
+                bots=self.installs.bots, **slack_client_options
+            )
+        else:
+            assert settings.slack_bot_token is not None, "required above"
+            self.slack = AsyncWebClient(
+                token=settings.slack_bot_token.get_secret_value(), **slack_client_options
+            )
         # Posts to response_urls (hooks.slack.com) on a session of their own: the ACS session
         # carries ACS's TLS settings and connection limit, and a slow ACS must not queue them.
         self.response_url_http = aiohttp.ClientSession()
@@ -251,6 +282,7 @@ class Runtime:
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
             calls=self.calls,
+            scopes=ScopesPerWorkspace(self.slack) if self.installs is not None else None,
         )
         self.reminder_schedule = ReminderSchedule(self.store.engine)
         # Named here, before the runner and the worker that share it: the runner writes under
@@ -283,9 +315,18 @@ class Runtime:
             on_delay=self.recovery.delayed,
             on_failure=self.metrics.command_failure,
         )
+        process: Callable[[JournalEntry], Awaitable[None]] = self.runner
+        if self.installs is not None:
+            process = InstalledOnly(
+                self.runner,
+                bots=self.installs.bots,
+                journal=self.store.journal,
+                worker_id=worker_id,
+                clock=options.clock,
+            )
         self.worker = JournalWorker(
             self.store.journal,
-            self.runner,
+            process,
             worker_id=worker_id,
             lease=options.worker_lease or timedelta(seconds=settings.worker_lease_seconds),
             poll_interval=options.worker_poll_interval,
@@ -325,6 +366,18 @@ class Runtime:
                 home=self.home,
                 calls=self.calls,
             ),
+            bolt_options=(
+                self.installs.bolt_options()
+                if self.installs is not None
+                else {"authorize": OneWorkspace(self.slack)}
+            ),
+        )
+        if self.installs is not None:
+            act_for_each_request(self.app)
+        listen_for_uninstalls(
+            self.app,
+            self.installs.bots if self.installs is not None else None,
+            on_removed=self.worker.poke,
         )
         self.reminders = ReminderDispatcher(
             schedule=self.reminder_schedule,
@@ -464,6 +517,8 @@ def web_app(runtime: Runtime) -> web.Application:
         events_secret.get_secret_value() if events_secret is not None else None,
         on_proven=lambda request: guard.proven(request.transport),
     )
+    if runtime.installs is not None:
+        install.mount(app, runtime.app)  # "Add to Slack" and Slack's redirect back
     return app
 
 

@@ -32,7 +32,9 @@ from slack_sdk.signature import SignatureVerifier
 from bot import mrkdwn
 from bot.cli_args import log_level
 from bot.config import load_settings
+from bot.local.dev_install import install_through_oauth
 from bot.local.emulator import EmulatorServer
+from bot.local.fake_oauth import Workspace
 from bot.local.fake_slack import FakeSlack
 from bot.main import Options, Runtime, web_app
 
@@ -46,6 +48,7 @@ ZONES = itertools.cycle(
 PICKED = re.compile(r"(<(?:@[UW]|!subteam\^S|#C)[A-Z0-9]+(?:\|[^<>]*)?>)")
 PLAIN_MENTION = re.compile(r"(?<![<\w|^;])@([A-Za-z][\w.-]{0,40})")
 DEFAULT_DATABASE = "sqlite+aiosqlite:///var/dev.db"
+DEV_CLIENT_ID = "1000000000.2000000000"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--as", dest="user", default=ME[1], help="act as this local user (you); :as switches"
+    )
+    parser.add_argument(
+        "--multi-workspace",
+        action="store_true",
+        help="run as a multi-workspace deployment: the local workspace installs roombot "
+        "through Add to Slack (OAuth) first",
     )
 
 
@@ -100,6 +109,8 @@ class LocalBot:
     signing_secret: str
     http: aiohttp.ClientSession
     people_state: Path | None = None
+    install_steps: tuple[str, ...] = ()
+    """How the local workspace installed roombot (`--multi-workspace`), for the console."""
 
     def user(self, name: str) -> str:
         """The local user called *name*, made (with the next time zone) if new."""
@@ -219,6 +230,7 @@ async def local_bot(
     emulator_state: Path | None = None,
     people_state: Path | None = None,
     join_url: str | None = None,
+    multi_workspace: bool = False,
     **options: Any,
 ) -> AsyncIterator[LocalBot]:
     """Emulator + fake Slack + the real bot server on loopback ports.
@@ -226,8 +238,9 @@ async def local_bot(
     With *emulator_state*, ACS rooms outlive the process like the database's records do; with
     *people_state*, so do the local people (their names and zones). The bot's public URL is its
     own server, so a Join press gives a link a browser here opens; *join_url* sets
-    ROOMBOT_JOIN_URL instead (a team's own calling app). *options* override `Options` (tests
-    inject the clock and the sleep).
+    ROOMBOT_JOIN_URL instead (a team's own calling app). With *multi_workspace* the bot has
+    no bot token: the local workspace installs it through OAuth first (`bot.local.dev_install`).
+    *options* override `Options` (tests inject the clock and the sleep).
     """
     signing_secret = secrets.token_hex(16)
     listener = socket.create_server(("127.0.0.1", 0))  # its port is in the settings
@@ -246,8 +259,17 @@ async def local_bot(
             if people_state is not None:
                 _load_people(slack, people_state)
             overrides = {"ROOMBOT_JOIN_URL": join_url} if join_url else {}
+            if multi_workspace:
+                client_secret = secrets.token_hex(16)
+                slack.oauth.enable(DEV_CLIENT_ID, client_secret)
+                slack.oauth.choose(Workspace(team_id=TEAM, name="roombot local"), installer=ME[0])
+                overrides |= {
+                    "SLACK_CLIENT_ID": DEV_CLIENT_ID,
+                    "SLACK_CLIENT_SECRET": client_secret,
+                }
+            else:
+                overrides["SLACK_BOT_TOKEN"] = slack.bot_token
             settings = load_settings(
-                SLACK_BOT_TOKEN=slack.bot_token,
                 SLACK_SIGNING_SECRET=signing_secret,
                 SLACK_API_URL=slack.api_url,
                 ACS_CONNECTION_STRING=emulator.connection_string,
@@ -270,6 +292,12 @@ async def local_bot(
                 await site.start()
                 port = runner.addresses[0][1]
                 try:
+                    steps: list[str] = []
+                    if multi_workspace:
+                        # No cookie jar: the install carries its state cookie as a browser would.
+                        jar = aiohttp.DummyCookieJar()
+                        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+                            steps = await install_through_oauth(browser, settings.public_url or "")
                     async with aiohttp.ClientSession() as http:
                         yield LocalBot(
                             slack,
@@ -279,6 +307,7 @@ async def local_bot(
                             signing_secret,
                             http,
                             people_state,
+                            tuple(steps),
                         )
                 finally:
                     # The emulator's event sender first: a delivery (or the validation

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +44,7 @@ from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
 from bot.slack.people import SlackPeople
+from bot.slack.workspaces import workspace_scope
 from bot.store.journal import Journal
 from bot.store.records import NewJournalEntry, new_journal_key
 
@@ -100,8 +101,18 @@ class SlackDeps:
         return url.startswith(self.response_url_prefixes)
 
 
-def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -> AsyncApp:
-    """A new Bolt app wired to *deps*; nothing global, so tests build as many as they like."""
+def build_app(
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+    deps: SlackDeps,
+    bolt_options: Mapping[str, Any] | None = None,
+) -> AsyncApp:
+    """A new Bolt app wired to *deps*; nothing global, so tests build as many as they like.
+
+    *bolt_options* are further `AsyncApp` keywords: multi-workspace mode's OAuth flow and
+    authorize (`bot.slack.install.Installs.bolt_options`).
+    """
     app = AsyncApp(
         name="roombot",  # without a name Bolt calls inspect.stack(), which reads source files
         logger=_bolt_logger(),
@@ -113,6 +124,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
         # sees the request; Socket Mode requests carry none. Verifying again cost every ack
         # a second HMAC and a pass through Bolt's middleware.
         request_verification_enabled=False,
+        **(bolt_options or {}),
     )
     listeners = _Listeners(deps)
     app.middleware(_same_team)
@@ -161,10 +173,15 @@ def _register_extensions(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 class _ExpectedTokenWarning(logging.Filter):
-    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design."""
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design.
+
+    Likewise it warns that an `authorize` makes it set the client's token aside: ours
+    (`bot.slack.workspaces`) answers with that very token, or each workspace's own.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 def _bolt_logger() -> logging.Logger:
@@ -210,7 +227,8 @@ class _Listeners:
     ) -> None:
         deps = self._deps
         text = str(command.get("text") or "").strip()
-        team, user = str(command.get("team_id", "")), str(command.get("user_id", ""))
+        team = workspace_scope(command, str(command.get("team_id", "")))
+        user = str(command.get("user_id", ""))
         channel = str(command.get("channel_id", ""))
         if deps.allowed_channels and channel not in deps.allowed_channels:
             deps.metrics.command("any", "refused")
@@ -567,9 +585,10 @@ _KEY_SPACE = uuid.UUID("5c1e0b5e-4a0b-4b5e-9a57-726f6f6d626f")  # journal keys f
 
 
 def _team_of(body: dict[str, Any]) -> str:
-    """The workspace the payload came from; a guest's own team (`user.team_id`) is not it."""
+    """The workspace the payload came from (the organisation for an org-wide install:
+    `bot.slack.workspaces`); a guest's own team (`user.team_id`) is not it."""
     team = body.get("team")
     if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
+        return workspace_scope(body, str(team["id"]))
     user = body.get("user")
-    return str(user.get("team_id") or "") if isinstance(user, dict) else ""
+    return workspace_scope(body, str(user.get("team_id") or "") if isinstance(user, dict) else "")

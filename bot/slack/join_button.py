@@ -25,6 +25,7 @@ from bot.service.worker import JournalWorker
 from bot.slack import blocks, join_blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.people import SlackPeople
+from bot.slack.workspaces import workspace_scope
 
 if TYPE_CHECKING:
     from bot.slack.calls import SlackCallCards
@@ -251,11 +252,12 @@ class JoinButton:
 
 
 def _team_of(body: dict[str, Any]) -> str:
+    """The payload's scope: its workspace, or the organisation of an org-wide install."""
     team = body.get("team")
     if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
+        return workspace_scope(body, str(team["id"]))
     user = body.get("user")
-    return str(user.get("team_id") or "") if isinstance(user, dict) else ""
+    return workspace_scope(body, str(user.get("team_id") or "") if isinstance(user, dict) else "")
 
 
 def _error(exc: SlackApiError) -> str:

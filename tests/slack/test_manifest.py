@@ -173,5 +173,27 @@ def test_app_home_and_its_event(manifest: dict[str, Any]) -> None:
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # reminders
     events = manifest["settings"]["event_subscriptions"]
     assert events["request_url"] == EVENTS_URL
-    # exactly the events some feature handles: the Home, unfurls, the Workflow Builder step
-    assert sorted(events["bot_events"]) == ["app_home_opened", "function_executed", "link_shared"]
+    # exactly the events some feature handles: the Home, unfurls, the Workflow Builder step,
+    # and the two that remove roombot
+    assert sorted(events["bot_events"]) == [
+        "app_home_opened",
+        "app_uninstalled",
+        "function_executed",
+        "link_shared",
+        "tokens_revoked",
+    ]
+
+
+def test_oauth_redirects_and_uninstall_events(manifest: dict[str, Any]) -> None:
+    """ "Add to Slack" comes back to Bolt's redirect path; the events that remove the app
+    (they need no scope), delivered where everything else is."""
+    from bot.slack.install import BOT_SCOPES, REDIRECT_PATH
+
+    assert f"https://YOUR-HOST{REDIRECT_PATH}" in manifest["oauth_config"]["redirect_urls"]
+    assert "https://YOUR-HOST/rooms/signed-in" in manifest["oauth_config"]["redirect_urls"]
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == EVENTS_URL
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])
+    assert "user_events" not in events
+    # an install asks for exactly the manifest's scopes
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
