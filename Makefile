@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test check pytest lint format mypy bench soak postgres bundle chromium clean
+.PHONY: run test check pytest lint format mypy bench soak postgres bundle chromium clean lock
 
 # The join page's calling bundle (docs/join-page.md): npm ci when the lockfile changed, then a
 # type-check and an esbuild bundle when a source changed. The output is its own stamp.
@@ -66,6 +66,13 @@ check: $(STAMP)
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/python -m tests.deploy_schemas  # deploy/: Compose Specification and Kubernetes schemas
+
+## lock: pin (with hashes) what the image installs, from pyproject.toml's dependencies
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform linux --custom-compile-command 'make lock' --output-file requirements.lock
 
 pytest: $(STAMP)
 	$(BIN)/pytest

@@ -27,6 +27,14 @@ ACS and SQLite, and gives you a console to type /room commands in. `roombot serv
 your Slack workspace; `roombot serve --help` lists the settings it reads from the environment.
 Every command has its own --help."""
 
+# Sub-commands whose modules live in bot/local, which the production image leaves out.
+DEVELOPMENT_PACKAGE = "bot.local"
+
+
+class NotInstalled(Exception):
+    """The chosen sub-command is a development tool this installation does not include."""
+
+
 # name -> (module implementing add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": (
@@ -78,10 +86,26 @@ def build_parser(chosen: str | None) -> tuple[argparse.ArgumentParser, dict[str,
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text.capitalize() + ".")
         if name == chosen:
-            module = cast(_Command, importlib.import_module(module_name))
+            module = cast(_Command, _import(name, module_name))
             module.add_arguments(sub)
             loaded[name] = module
     return parser, loaded
+
+
+def _import(name: str, module_name: str) -> object:
+    """The sub-command's module; NotInstalled when it is a development tool whose package is
+    absent (the image ships without bot/local). Any other missing module is a real error."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        development = module_name.startswith(DEVELOPMENT_PACKAGE + ".")
+        if development and (module_name == missing or module_name.startswith(missing + ".")):
+            raise NotInstalled(
+                f"roombot {name} is a development tool, not included in this image; run it "
+                f"from a source checkout (pip install -e . then roombot {name})"
+            ) from None
+        raise
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
@@ -90,7 +114,11 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser, loaded = build_parser(_chosen_command(arguments))
+    try:
+        parser, loaded = build_parser(_chosen_command(arguments))
+    except NotInstalled as exc:
+        print(f"roombot: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(arguments)
     return loaded[args.command].run(args)
 

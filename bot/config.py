@@ -28,15 +28,18 @@ _HINTS = {
     "SLACK_APP_TOKEN": "an app-level token, xapp-…, with connections:write (for Socket Mode)",
     "SLACK_API_URL": "an http(s) URL ending in /api/, e.g. https://slack.com/api/",
     "ACS_CONNECTION_STRING": "endpoint=https://NAME.communication.azure.com/;accesskey=…",
+    "ACS_ENDPOINT": "the resource's https URL, e.g. https://NAME.communication.azure.com/ "
+    "(keyless: Microsoft Entra ID)",
     "DATABASE_URL": "sqlite+aiosqlite:///var/roombot.db or postgresql+asyncpg://user@host/db",
     "ROOMBOT_PUBLIC_URL": "the bot's public base URL, e.g. https://roombot.example.com",
-    "SLACK_CLIENT_ID": "the Client ID (Basic Information page), for Sign in with Slack",
-    "SLACK_CLIENT_SECRET": "the Client Secret (Basic Information page), for Sign in with Slack",
+    "SLACK_CLIENT_ID": "the Client ID (Basic Information page), e.g. 1234567890.1234567890",
+    "SLACK_CLIENT_SECRET": "the Client Secret (Basic Information page)",
     "ROOMBOT_JOIN_URL": "a URL template containing {room_id}, e.g. https://meet.example.com/r/{room_id}",
     "ROOMBOT_ADMINS": "comma-separated Slack user ids, e.g. U0123ABC,U0456DEF",
     "ROOMBOT_ALLOWED_CHANNELS": "comma-separated Slack channel ids, e.g. C0123ABC,C0456DEF",
     "ROOMBOT_WORKER_LEASE_SECONDS": "a number of seconds, e.g. 15",
     "ROOMBOT_DEFAULT_LENGTH": "a length such as 90 minutes, 1 hour or PT90M",
+    "ROOMBOT_EVENTS_SECRET": "a random string of 16+ characters, e.g. from `openssl rand -hex 24`",
 }
 
 
@@ -58,6 +61,7 @@ class Settings(BaseSettings):
     slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
     slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
     acs_connection_string: SecretStr | None = Field(default=None, alias="ACS_CONNECTION_STRING")
+    acs_endpoint: str | None = Field(default=None, alias="ACS_ENDPOINT")
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
@@ -68,6 +72,15 @@ class Settings(BaseSettings):
     allowed_channels: str = Field(default="", alias="ROOMBOT_ALLOWED_CHANNELS")
     worker_lease_seconds: float = Field(default=15.0, gt=0, alias="ROOMBOT_WORKER_LEASE_SECONDS")
     default_length: timedelta = Field(default=DEFAULT_LENGTH, alias="ROOMBOT_DEFAULT_LENGTH")
+    events_secret: SecretStr | None = Field(default=None, alias="ROOMBOT_EVENTS_SECRET")
+
+    @field_validator("events_secret")
+    @classmethod
+    def _events_secret_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        """The only proof an ACS event is ACS's: never quoted, and not guessable."""
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
 
     @field_validator("default_length", mode="before")
     @classmethod
@@ -106,12 +119,19 @@ class Settings(BaseSettings):
         "slack_bot_token",
         "slack_signing_secret",
         "slack_app_token",
+        "slack_client_secret",
         "acs_connection_string",
+        "acs_endpoint",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """`VAR=` in an env file or a compose file means "not set", not "an empty secret"."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_client_id", mode="before")
+    @classmethod
+    def _blank_id_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_bot_token")
@@ -148,6 +168,19 @@ class Settings(BaseSettings):
         if value is not None:
             parse_connection_string(value.get_secret_value())
         return value
+
+    @field_validator("acs_endpoint")
+    @classmethod
+    def _endpoint_is_https(cls, value: str | None) -> str | None:
+        """Bearer tokens are only ever sent over TLS: an https origin, nothing after it."""
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https URL such as https://NAME.communication.azure.com/")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be the resource's base URL, without a path or query")
+        return value.strip().rstrip("/") + "/"
 
     @field_validator("database_url")
     @classmethod
@@ -192,21 +225,68 @@ class Settings(BaseSettings):
         return parse_connection_string(self.acs_connection_string.get_secret_value())
 
     @property
+    def acs_keyless(self) -> bool:
+        """ACS_ENDPOINT is set: Microsoft Entra ID tokens instead of an access key."""
+        return self.acs_endpoint is not None
+
+    def require_acs(self) -> None:
+        """ConfigError unless exactly one way to reach ACS is set: a key or an endpoint."""
+        if self.acs_connection_string is not None and self.acs_endpoint is not None:
+            raise ConfigError(
+                "ACS_CONNECTION_STRING and ACS_ENDPOINT are both set: set only one, "
+                "ACS_CONNECTION_STRING for an access key or ACS_ENDPOINT for Microsoft Entra ID"
+            )
+        if self.acs_connection_string is None and self.acs_endpoint is None:
+            raise ConfigError(
+                _missing("ACS_CONNECTION_STRING")
+                + "; or set ACS_ENDPOINT=https://NAME.communication.azure.com/ to use "
+                "Microsoft Entra ID instead of a key"
+            )
+
+    @property
     def socket_mode(self) -> bool:
         """Socket Mode (an app token is set): Slack is reached over a WebSocket, not HTTP."""
         return self.slack_app_token is not None
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed through OAuth into any number of workspaces (`bot.slack.install`).
+
+        The app's client id and secret without a bot token: each workspace's token comes from
+        its installation. With a bot token they only serve Sign in with Slack, as before.
+        """
+        return self.slack_bot_token is None and self.slack_client_id is not None
 
     def require_for_serving(self) -> None:
         """ConfigError naming the first setting `roombot serve` needs that is unset.
 
         In Socket Mode Slack sends nothing over HTTP, so nothing is signed: no signing secret.
         """
-        self.require("SLACK_BOT_TOKEN")
+        self._require_slack_credentials()
         if not self.socket_mode and self.slack_signing_secret is None:
             raise ConfigError(
                 _missing("SLACK_SIGNING_SECRET") + "; or set SLACK_APP_TOKEN for Socket Mode"
             )
-        self.require("ACS_CONNECTION_STRING")
+        self.require_acs()
+
+    def _require_slack_credentials(self) -> None:
+        """One workspace (a bot token) or many (the client id and secret), never half of one."""
+        has_id, has_secret = self.slack_client_id is not None, self.slack_client_secret is not None
+        if has_id and not has_secret:
+            raise ConfigError(
+                _missing("SLACK_CLIENT_SECRET") + " (SLACK_CLIENT_ID is set; both or neither)"
+            )
+        if has_secret and not has_id:
+            raise ConfigError(
+                _missing("SLACK_CLIENT_ID") + " (SLACK_CLIENT_SECRET is set; both or neither)"
+            )
+        if self.slack_bot_token is None and not has_id:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: set it to "
+                + _HINTS["SLACK_BOT_TOKEN"]
+                + " for one workspace, or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install"
+                " into any number of workspaces"
+            )
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first of *names* (env var names) that is unset."""
@@ -230,6 +310,7 @@ def _missing(name: str) -> str:
 
 
 _PURPOSES = {
+    "SLACK_CLIENT_SECRET": "with SLACK_CLIENT_ID",
     "SLACK_APP_TOKEN": "switches to Socket Mode",
     "SLACK_API_URL": "Slack's Web API",
     "DATABASE_URL": "where commands, rooms and identities are kept",
@@ -238,12 +319,15 @@ _PURPOSES = {
     "ROOMBOT_ALLOWED_CHANNELS": "the only channels roombot works in (default: every channel)",
     "ROOMBOT_WORKER_LEASE_SECONDS": "how long a replica holds a command before another may",
     "ROOMBOT_DEFAULT_LENGTH": "how long a room with a start and no end lasts",
+    "ACS_ENDPOINT": "instead of ACS_CONNECTION_STRING, to authenticate without a key",
+    "ROOMBOT_EVENTS_SECRET": "the secret ACS's Event Grid subscription sends to /acs/events",
 }
 
 _REQUIRED_FOR_SERVING = {
-    "SLACK_BOT_TOKEN": "required",
+    "SLACK_BOT_TOKEN": "required for one workspace; unset for many (OAuth)",
+    "SLACK_CLIENT_ID": "with SLACK_CLIENT_SECRET: Sign in with Slack, or OAuth without a bot token",
     "SLACK_SIGNING_SECRET": "required over HTTP; not in Socket Mode",
-    "ACS_CONNECTION_STRING": "required",
+    "ACS_CONNECTION_STRING": "required, unless ACS_ENDPOINT is set",
 }
 
 

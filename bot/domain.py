@@ -299,3 +299,75 @@ class Knock:
     created_at: datetime
     decided_by: str | None = None
     decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """One ACS identity in a room's call, as of its latest event."""
+
+    acs_raw_id: str
+    slack_user_id: str | None
+    display_name: str
+    present: bool
+    event_at: datetime
+    told_slack: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCall:
+    """A room's Slack call and what the ACS events said of its call."""
+
+    room_id: str
+    team_id: str
+    slack_call_id: str
+    registered_at: datetime
+    slack_ended_at: datetime | None
+    acs_call_id: str | None
+    acs_started_at: datetime | None
+    acs_ended_at: datetime | None
+    people: tuple[Presence, ...] = ()
+
+    @property
+    def ended(self) -> bool:
+        """The latest ACS call has ended (and none started after it)."""
+        return self.acs_ended_at is not None
+
+    def in_call(self) -> tuple[Presence, ...]:
+        """Who is in the call now: present as of an event after the call's end, if it ended.
+
+        A join whose event is older than the call's end was part of that call, now over.
+        """
+        if self.acs_started_at is None and self.acs_ended_at is None:
+            return ()
+        ended = self.acs_ended_at
+        return tuple(
+            person
+            for person in self.people
+            if person.present and (ended is None or person.event_at > ended)
+        )
+
+
+DEFAULT_REMINDER_LEAD = timedelta(minutes=5)
+"""How long before a room opens its people are reminded, unless the room says otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """A person's own defaults: a room's length when they name none, and whether to be
+    reminded when their rooms open. None for the length: the workspace's default."""
+
+    default_length: timedelta | None = None
+    reminders: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One person's reminder of one room, as claimed for sending."""
+
+    id: str
+    room_id: str
+    team_id: str
+    user_id: str
+    opens_at: datetime
+    due_at: datetime
+    attempts: int

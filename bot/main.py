@@ -1,4 +1,4 @@
-"""The composition root: Settings -> store, HTTP session, clients, service, worker, web app.
+"""The composition root: Settings -> store, HTTP sessions, clients, service, worker, web app.
 
 `Runtime` opens everything in dependency order and closes it in reverse; `web_app` mounts
 Bolt's handler at `/slack/events` beside `/healthz` and `/metrics`. Nothing else in the
@@ -13,7 +13,7 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -21,12 +21,18 @@ from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.acs.client import DEFAULT_RETRY, IdentityClient, RetryPolicy, RoomsClient, new_session
+from bot.acs.entra import AsyncTokenCredential, EntraTokens, default_credential
+from bot.acs.metrics import AcsCallMetrics
 from bot.config import ConfigError, Settings
+from bot.domain import JournalEntry
+from bot.eventgrid import routes as event_routes
 from bot.http_edge import (
     HEADER_TIMEOUT,
     MAX_UNPROVEN,
@@ -38,21 +44,38 @@ from bot.http_edge import (
 from bot.join import routes as join_routes
 from bot.join.signin import SlackSignIn
 from bot.parsing.parser import warm_up
+from bot.service.call_presence import CallPresence
 from bot.service.identities import UserIdentities
 from bot.service.interpret import Interpreter
 from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
+from bot.service.reminders import ReminderDispatcher
 from bot.service.response_urls import JournalResponseUrls
+from bot.service.room_watch import WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
-from bot.service.worker import JournalWorker
+from bot.service.worker import JournalWorker, default_worker_id
+from bot.slack import install
 from bot.slack.adapter import slack_events_handler
 from bot.slack.answerer import ChannelPacer, SlackAnswerer
 from bot.slack.app import SlackDeps, build_app
-from bot.slack.metrics import CONTENT_TYPE, Metrics
+from bot.slack.calls import CLOSING_SWEEP, SlackCallCards
+from bot.slack.home import HomeViews
+from bot.slack.install import Installs, open_installs
+from bot.slack.metrics import Metrics
 from bot.slack.people import SlackPeople
+from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
+from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
+from bot.slack.workflow_step import StepAnswerer
+from bot.slack.workspaces import (
+    OneWorkspace,
+    ScopesPerWorkspace,
+    WorkspaceClient,
+    act_for_each_request,
+)
 from bot.store.errors import StoreError, StoreUnavailable
+from bot.store.reminders import HomeStore, ReminderSchedule
 from bot.store.store import Store
 
 if TYPE_CHECKING:
@@ -73,6 +96,9 @@ class Options:
 
     acs_retry: RetryPolicy = DEFAULT_RETRY
     acs_ssl: Any = True
+    # With ACS_ENDPOINT: what makes the Microsoft Entra credential (tests: a local issuer).
+    # The runtime closes what it makes at shutdown.
+    acs_credential: Callable[[], AsyncTokenCredential] = default_credential
     channel_post_interval: float = 1.0
     worker_poll_interval: float = 2.0
     response_url_prefixes: tuple[str, ...] = ("https://hooks.slack.com/",)
@@ -81,6 +107,7 @@ class Options:
     worker_id: str | None = None
     worker_lease: timedelta | None = None  # default: the setting ROOMBOT_WORKER_LEASE_SECONDS
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the reminder dispatcher's
     # `/healthz` turns 503 when a command has waited longer: Slack's response_url lives 30
     # minutes, and the worker's retries (ACS deadline, Slack backoff) end long before.
     stuck_command_after: timedelta = timedelta(minutes=15)
@@ -88,6 +115,7 @@ class Options:
     # connections open at once without a valid Slack signature yet.
     http_header_timeout: float = HEADER_TIMEOUT
     max_unproven_connections: int = MAX_UNPROVEN
+    call_sweep_interval: timedelta = CLOSING_SWEEP  # closed rooms' Slack calls are ended
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Options:
@@ -107,7 +135,10 @@ class Runtime:
         settings.require_for_serving()
         self.settings = settings
         self.options = options or Options.from_settings(settings)
-        self.metrics = Metrics()
+        # One registry per runtime, so tests can run many in one process and read their own.
+        self.metrics_registry = CollectorRegistry()
+        self.metrics = Metrics(self.metrics_registry)
+        self.acs_metrics = AcsCallMetrics(self.metrics_registry)
         self._stack = contextlib.AsyncExitStack()
         self.socket_mode: SocketMode | None = None  # set by start_socket_mode
 
@@ -143,28 +174,66 @@ class Runtime:
             raise DatabaseNotReady(str(exc)) from None
         self.http = new_session(ssl=options.acs_ssl)
         self._stack.push_async_callback(self.http.close)
-        acs = settings.acs
         client_options: dict[str, Any] = {
             "session": self.http,
             "retry": options.acs_retry,
-            "observer": self.metrics.acs_call,
+            "observer": self.acs_metrics.observe,
         }
-        self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
-        self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
-        assert settings.slack_bot_token is not None, "required above"
+        if settings.acs_endpoint is not None:
+            # Keyless: one credential and one token cache for both clients.
+            credential = options.acs_credential()
+            self._stack.push_async_callback(credential.close)
+            self.acs_credential: AsyncTokenCredential | None = credential
+            self.acs_tokens: EntraTokens | None = EntraTokens(credential)
+            client_options["credential"] = self.acs_tokens
+            acs_endpoint = settings.acs_endpoint
+            self.rooms = RoomsClient(acs_endpoint, **client_options)
+            self.identities = IdentityClient(acs_endpoint, **client_options)
+        else:
+            self.acs_credential = None
+            self.acs_tokens = None
+            acs = settings.acs
+            self.rooms = RoomsClient(acs.endpoint, acs.key, **client_options)
+            self.identities = IdentityClient(acs.endpoint, acs.key, **client_options)
         # One session for Slack's Web API, so its calls reuse keep-alive connections: without
         # one, slack-sdk opens a new session (and TCP/TLS connection) for every call.
         self.slack_http = aiohttp.ClientSession()
         self._stack.push_async_callback(self.slack_http.close)
-        self.slack = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            session=self.slack_http,
-            retry_handlers=[
+        slack_client_options: dict[str, Any] = {
+            "base_url": settings.slack_api_url,
+            "session": self.slack_http,
+            "retry_handlers": [
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
                 RepeatableConnectionErrorRetryHandler(max_retry_count=2),
             ],
-        )
+        }
+        # Multi-workspace mode (`bot.slack.install`): every call carries the token of the
+        # workspace it is made for (`bot.slack.workspaces`); else the one SLACK_BOT_TOKEN.
+        self.installs: Installs | None = None
+        if settings.multi_workspace:
+            assert settings.slack_client_id is not None, "required above"
+            assert settings.slack_client_secret is not None, "required above"
+            self.installs = open_installs(
+                engine=self.store.engine,
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                slack_api_url=settings.slack_api_url,
+                slack_web_url=settings.slack_web_url,
+                public_url=settings.public_url,
+                session=self.slack_http,
+            )
+            self.slack: AsyncWebClient = WorkspaceClient(
+                bots=self.installs.bots, **slack_client_options
+            )
+        else:
+            assert settings.slack_bot_token is not None, "required above"
+            self.slack = AsyncWebClient(
+                token=settings.slack_bot_token.get_secret_value(), **slack_client_options
+            )
+        # Posts to response_urls (hooks.slack.com) on a session of their own: the ACS session
+        # carries ACS's TLS settings and connection limit, and a slow ACS must not queue them.
+        self.response_url_http = aiohttp.ClientSession()
+        self._stack.push_async_callback(self.response_url_http.close)
         self.people = SlackPeople(self.slack)
         user_identities = UserIdentities(self.store.identities, self.identities)
         self.service = RoomService(
@@ -199,15 +268,38 @@ class Runtime:
                 web_url=settings.slack_web_url,
                 public_url=self.joins.public_url,
             )
+        self.calls: SlackCallCards | None = None  # Slack's native call card, with the link
+        self.call_presence: CallPresence | None = None
+        if settings.public_url is not None:
+            self.calls = SlackCallCards(
+                client=self.slack,
+                records=self.store.calls,
+                public_url=settings.public_url,
+                join_url=settings.join_url,
+                clock=options.clock,
+            )
+            self.call_presence = CallPresence(
+                records=self.store.calls,
+                registry=self.store.rooms,
+                slack=self.calls,
+                clock=options.clock,
+            )
+            self._stack.push_async_callback(self.call_presence.aclose)
+            self.call_presence.start_sweeping(options.call_sweep_interval)
         self.answerer = SlackAnswerer(
             client=self.slack,
-            http=self.http,
+            http=self.response_url_http,
             response_urls=JournalResponseUrls(self.store.journal, clock=options.clock),
             join_url=settings.join_url,
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
+            calls=self.calls,
+            scopes=ScopesPerWorkspace(self.slack) if self.installs is not None else None,
         )
-        runner_worker_id: list[str] = []
+        self.reminder_schedule = ReminderSchedule(self.store.database)
+        # Named here, before the runner and the worker that share it: the runner writes under
+        # the leases the worker claims, and neither needs the other to exist first.
+        worker_id = options.worker_id or default_worker_id()
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
             service=self.service,
@@ -218,21 +310,52 @@ class Runtime:
             ),
             journal=self.store.journal,
             registry=self.store.rooms,
-            answerer=self.answerer,
-            worker_id=lambda: runner_worker_id[0],
+            # keeps reminders and Homes in step; also completes the workflow steps it answers
+            answerer=StepAnswerer(
+                WatchedAnswerer(
+                    self.answerer,
+                    schedule=self.reminder_schedule,
+                    journal=self.store.journal,
+                    on_people=self._homes_changed,
+                    clock=options.clock,
+                ),
+                client=self.slack,
+                public_url=settings.public_url,
+            ),
+            worker_id=worker_id,
             clock=options.clock,
             on_delay=self.recovery.delayed,
             on_failure=self.metrics.command_failure,
         )
+        process: Callable[[JournalEntry], Awaitable[None]] = self.runner
+        if self.installs is not None:
+            process = InstalledOnly(
+                self.runner,
+                bots=self.installs.bots,
+                journal=self.store.journal,
+                worker_id=worker_id,
+                clock=options.clock,
+            )
         self.worker = JournalWorker(
             self.store.journal,
-            self.runner,
-            worker_id=options.worker_id,
+            process,
+            worker_id=worker_id,
             lease=options.worker_lease or timedelta(seconds=settings.worker_lease_seconds),
             poll_interval=options.worker_poll_interval,
             clock=options.clock,
         )
-        runner_worker_id.append(self.worker.worker_id)
+        home_store = HomeStore(self.store.database)
+        self.home = HomeViews(
+            store=home_store,
+            registry=self.store.rooms,
+            people=self.people,
+            worker=self.worker,
+            may_change=self.service.may_change,
+            workspace_length=settings.default_length,
+            join_url=settings.join_url,
+            joins=self.joins,
+            clock=options.clock,
+        )
         # Closed in reverse: the worker drains first, then the watch its last commands used.
         self._stack.push_async_callback(self.recovery.aclose)
         self._stack.push_async_callback(self.worker.aclose)
@@ -251,9 +374,44 @@ class Runtime:
                 allowed_channels=options.allowed_channels,
                 clock=options.clock,
                 joins=self.joins,
+                home=self.home,
+                calls=self.calls,
+            ),
+            bolt_options=(
+                self.installs.bolt_options()
+                if self.installs is not None
+                else {"authorize": OneWorkspace(self.slack)}
             ),
         )
+        if self.installs is not None:
+            act_for_each_request(self.app)
+        listen_for_uninstalls(
+            self.app,
+            self.installs.bots if self.installs is not None else None,
+            on_removed=self.worker.poke,
+        )
+        self.reminders = ReminderDispatcher(
+            schedule=self.reminder_schedule,
+            registry=self.store.rooms,
+            preferences=home_store,
+            sender=SlackReminders(self.people, join_url=settings.join_url),
+            worker_id=self.worker.worker_id,
+            clock=options.clock,
+            sleep=options.sleep,
+        )
+        self._stack.push_async_callback(self.reminders.aclose)
         self.worker.start()
+        self.reminders.start()
+
+    def _homes_changed(self, team_id: str, users: frozenset[str]) -> None:
+        """A room these people are in changed: redraw their Homes, after the command, and
+        look for reminders due now (a room made less than its lead before it opens)."""
+        self.reminders.poke()
+        self.worker.spawn(self.home.refresh(team_id, users), name="home-refresh")
+
+    def render_metrics(self) -> bytes:
+        """Every figure of this runtime, in Prometheus' text format, for `/metrics`."""
+        return generate_latest(self.metrics_registry)
 
     async def _hurry_waiting(self) -> None:
         """ACS answers again: what waited on it is due now, here and on every replica."""
@@ -363,6 +521,15 @@ def web_app(runtime: Runtime) -> web.Application:
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/metrics", _metrics)
     join_routes.mount(app, runtime.joins, runtime.sign_in)
+    events_secret = runtime.settings.events_secret
+    event_routes.mount(
+        app,
+        runtime.call_presence,
+        events_secret.get_secret_value() if events_secret is not None else None,
+        on_proven=lambda request: guard.proven(request.transport),
+    )
+    if runtime.installs is not None:
+        install.mount(app, runtime.app)  # "Add to Slack" and Slack's redirect back
     return app
 
 
@@ -373,8 +540,8 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[RUNTIME_KEY].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+    body = request.app[RUNTIME_KEY].render_metrics()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 __all__ = ["RUNTIME_KEY", "ConfigError", "EdgeSite", "Options", "Runtime", "web_app"]

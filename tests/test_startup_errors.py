@@ -210,3 +210,26 @@ async def test_a_signal_during_start_up_stops_it(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def test_a_connection_string_and_an_endpoint_together_name_both(tmp_path: Path) -> None:
+    env = _valid(tmp_path, ACS_ENDPOINT="https://res.communication.azure.com/")
+    line = _refused("serve", "--port", "0", env=env)
+    assert line.startswith("roombot: ACS_CONNECTION_STRING and ACS_ENDPOINT are both set")
+    assert "set only one" in line
+
+
+def test_neither_a_connection_string_nor_an_endpoint_names_both(tmp_path: Path) -> None:
+    line = _refused("serve", "--port", "0", env=_valid(tmp_path, ACS_CONNECTION_STRING="<unset>"))
+    assert line.startswith("roombot: ACS_CONNECTION_STRING is not set")
+    assert "ACS_ENDPOINT=https://NAME.communication.azure.com/" in line
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://res.communication.azure.com/", "res.communication.azure.com", "https://"],
+)
+def test_an_endpoint_that_is_not_https_names_acs_endpoint(tmp_path: Path, endpoint: str) -> None:
+    env = _valid(tmp_path, ACS_CONNECTION_STRING="<unset>", ACS_ENDPOINT=endpoint)
+    line = _refused("serve", "--port", "0", env=env)
+    assert line.startswith("roombot: ACS_ENDPOINT is malformed: must be an https URL"), line

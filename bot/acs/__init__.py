@@ -4,7 +4,14 @@ The client knows nothing of Slack; its local stand-in, the emulator, lives in `b
 """
 
 from bot.acs.auth import AccessKey
-from bot.acs.client import DEFAULT_RETRY, CallRecord, IdentityClient, RetryPolicy, RoomsClient
+from bot.acs.client import (
+    DEFAULT_RETRY,
+    CallRecord,
+    IdentityClient,
+    RetryPolicy,
+    RoomsClient,
+    Waiting,
+)
 from bot.acs.connection import AcsConnection, parse_connection_string
 from bot.acs.errors import AcsError, AcsResponseError, AcsTransportError, RoomNotFound
 from bot.acs.models import Role
@@ -22,5 +29,6 @@ __all__ = [
     "Role",
     "RoomNotFound",
     "RoomsClient",
+    "Waiting",
     "parse_connection_string",
 ]

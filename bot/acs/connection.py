@@ -23,8 +23,13 @@ class AcsConnection:
     @property
     def host(self) -> str:
         """`name[:port]` exactly as the `Host` header and the string to sign carry it."""
-        host = self.endpoint.host or ""
-        return host if self.endpoint.is_default_port() else f"{host}:{self.endpoint.port}"
+        return host_header(self.endpoint)
+
+
+def host_header(endpoint: URL) -> str:
+    """`name[:port]` of *endpoint* as the `Host` header carries it (no port when default)."""
+    host = endpoint.host or ""
+    return host if endpoint.is_default_port() else f"{host}:{endpoint.port}"
 
 
 def parse_connection_string(text: str, *, name: str = "ACS_CONNECTION_STRING") -> AcsConnection:

@@ -22,6 +22,13 @@ _ADVICE = {
     409: "The request conflicts with the room's current state; try again.",
     429: "The service is throttling requests; try again in a moment.",
 }
+# With ACS_ENDPOINT there is no key: a refusal is about the identity's token or its role.
+_KEYLESS_ADVICE = {
+    401: "The service refused our Microsoft Entra ID token: check that ACS_ENDPOINT names the "
+    "resource and that roombot's identity is in the resource's tenant.",
+    403: "roombot's Microsoft Entra identity may not do this: give it the Contributor role on "
+    "the Communication Services resource (README, Keyless Azure).",
+}
 _SERVER_ADVICE = "Azure Communication Services is having trouble; try again in a minute."
 
 
@@ -40,8 +47,8 @@ class AcsTransportError(AcsError):
     def __init__(self, message: str) -> None:
         super().__init__(
             message,
-            hint="Could not reach Azure Communication Services; check the endpoint in "
-            "ACS_CONNECTION_STRING and the network, then try again.",
+            hint="Could not reach Azure Communication Services; check the endpoint "
+            "(ACS_CONNECTION_STRING or ACS_ENDPOINT) and the network, then try again.",
         )
 
 
@@ -56,6 +63,7 @@ class AcsResponseError(AcsError):
         path: str,
         error: CommunicationError | None,
         error_code_header: str | None,
+        keyless: bool = False,
     ) -> None:
         self.status = status
         self.method = method
@@ -65,7 +73,8 @@ class AcsResponseError(AcsError):
         self.target = error.target if error else None
         self.details = list(error.details or []) if error else []
         self.error_code_header = error_code_header
-        hint = _ADVICE.get(status, _SERVER_ADVICE if status >= 500 else "")
+        advice = _KEYLESS_ADVICE if keyless and status in _KEYLESS_ADVICE else _ADVICE
+        hint = advice.get(status, _SERVER_ADVICE if status >= 500 else "")
         detail = "; ".join(
             f"{d.target + ': ' if d.target else ''}{d.message}" for d in self.details
         )

@@ -24,8 +24,8 @@ from aiohttp import web
 
 from bot.join.limits import SlidingWindow
 from bot.join.page import JOIN_PAGE, message_page
-from bot.join.signin import COOKIE, COOKIE_LIFETIME, SignInFailed, SlackSignIn
-from bot.service.join import JoinRefused, JoinService, NotInvited
+from bot.join.signin import COOKIE, COOKIE_LIFETIME, SignedIn, SignInFailed, SlackSignIn
+from bot.service.join import JoinLink, JoinRefused, JoinService, NotInvited
 
 logger = logging.getLogger("roombot.join")
 
@@ -238,9 +238,7 @@ async def _signed_in(request: web.Request) -> web.StreamResponse:
             state=request.query.get("state", ""),
             code=request.query["code"],
         )
-        link = await joins.mint(
-            team_id=who.team_id, user_id=who.user_id, room_id=who.room_id, display_name=who.name
-        )
+        link = await _mint_for(joins, who)
     except SignInFailed as failed:
         request.app[TRIES_KEY].add(request.remote or "unknown")
         return _html("Signing in didn't work", failed.message, code=failed.code, status=401)
@@ -258,3 +256,22 @@ async def _signed_in(request: web.Request) -> web.StreamResponse:
     response = web.Response(status=303, headers={"Location": link.url})
     response.del_cookie(COOKIE, path="/rooms/")
     return response
+
+
+async def _mint_for(joins: JoinService, who: SignedIn) -> JoinLink:
+    """A link for the signed-in person, in the scope that holds the room: their organisation's
+    for a room an org-wide install made (`bot.slack.workspaces`), else their workspace's."""
+    if who.enterprise_id:
+        try:
+            return await joins.mint(
+                team_id=who.enterprise_id,
+                user_id=who.user_id,
+                room_id=who.room_id,
+                display_name=who.name,
+            )
+        except JoinRefused as refusal:
+            if refusal.code != "room_not_found":
+                raise
+    return await joins.mint(
+        team_id=who.team_id, user_id=who.user_id, room_id=who.room_id, display_name=who.name
+    )

@@ -61,6 +61,9 @@ class SignedIn:
     user_id: str
     name: str
     room_id: str
+    enterprise_id: str | None = None
+    """The person's Enterprise Grid organisation, if any: an org-wide install keeps its rooms
+    under the organisation's id (`bot.slack.workspaces`), not their workspace's."""
 
 
 class SlackSignIn:
@@ -148,8 +151,13 @@ class SlackSignIn:
         if not user_id or not team_id or info.get("sub") != claims.get("sub"):
             raise SignInFailed("sign_in_token", "Slack's answer did not say who you are.")
         name = str(info.get("name") or info.get("given_name") or user_id)
+        enterprise_id = str(info.get("https://slack.com/enterprise_id") or "") or None
         return SignedIn(
-            team_id=team_id, user_id=user_id, name=name, room_id=str(remembered["room"])
+            team_id=team_id,
+            user_id=user_id,
+            name=name,
+            room_id=str(remembered["room"]),
+            enterprise_id=enterprise_id,
         )
 
     def _seal(self, value: dict[str, Any]) -> str:

@@ -32,7 +32,9 @@ from slack_sdk.signature import SignatureVerifier
 from bot import mrkdwn
 from bot.cli_args import log_level
 from bot.config import load_settings
+from bot.local.dev_install import install_through_oauth
 from bot.local.emulator import EmulatorServer
+from bot.local.fake_oauth import Workspace
 from bot.local.fake_slack import FakeSlack
 from bot.main import Options, Runtime, web_app
 
@@ -46,6 +48,7 @@ ZONES = itertools.cycle(
 PICKED = re.compile(r"(<(?:@[UW]|!subteam\^S|#C)[A-Z0-9]+(?:\|[^<>]*)?>)")
 PLAIN_MENTION = re.compile(r"(?<![<\w|^;])@([A-Za-z][\w.-]{0,40})")
 DEFAULT_DATABASE = "sqlite+aiosqlite:///var/dev.db"
+DEV_CLIENT_ID = "1000000000.2000000000"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,12 +70,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as", dest="user", default=ME[1], help="act as this local user (you); :as switches"
     )
+    parser.add_argument(
+        "--multi-workspace",
+        action="store_true",
+        help="run as a multi-workspace deployment: the local workspace installs roombot "
+        "through Add to Slack (OAuth) first",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from bot.local.console.console import main  # the console needs this module: import it on use
 
     return main(args)
+
+
+class NotSettled(Exception):
+    """Commands were still unanswered when `LocalBot.settle`'s deadline passed."""
+
+    def __init__(self, *, unanswered: int, running: int, within: float) -> None:
+        self.unanswered = unanswered
+        self.running = running
+        commands = "command" if unanswered == 1 else "commands"
+        super().__init__(
+            f"{unanswered} {commands} still unanswered after {within:g} s "
+            f"({running} being worked on, {max(unanswered - running, 0)} waiting in the "
+            "journal to be tried again)"
+        )
 
 
 @dataclass
@@ -86,6 +109,8 @@ class LocalBot:
     signing_secret: str
     http: aiohttp.ClientSession
     people_state: Path | None = None
+    install_steps: tuple[str, ...] = ()
+    """How the local workspace installed roombot (`--multi-workspace`), for the console."""
 
     def user(self, name: str) -> str:
         """The local user called *name*, made (with the next time zone) if new."""
@@ -156,13 +181,22 @@ class LocalBot:
             return json.loads(text) if text.startswith("{") else {}
 
     async def settle(self, within: float = 30.0) -> None:
-        """Wait until every command in flight has been answered (polling, with a deadline)."""
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
-            await self.runtime.worker.drain(within=1.0)
-            if await self.runtime.store.journal.pending_count() == 0:
+        """Wait until every command in flight has been answered (polling, with a deadline).
+
+        Raises NotSettled, saying how many are left and where, when the deadline passes:
+        returning quietly would let a caller read a channel the answer has not reached.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        worker, journal = self.runtime.worker, self.runtime.store.journal
+        while True:
+            await worker.drain(within=min(1.0, max(deadline - loop.time(), 0.0)))
+            unanswered = await journal.pending_count()
+            if unanswered == 0:
                 return
-            await self.runtime.worker.run_once()
+            if loop.time() >= deadline:
+                raise NotSettled(unanswered=unanswered, running=worker.in_flight, within=within)
+            await worker.run_once()
             await asyncio.sleep(0.05)
 
 
@@ -196,47 +230,74 @@ async def local_bot(
     emulator_state: Path | None = None,
     people_state: Path | None = None,
     join_url: str | None = None,
+    multi_workspace: bool = False,
+    **options: Any,
 ) -> AsyncIterator[LocalBot]:
     """Emulator + fake Slack + the real bot server on loopback ports.
 
     With *emulator_state*, ACS rooms outlive the process like the database's records do; with
     *people_state*, so do the local people (their names and zones). The bot's public URL is its
     own server, so a Join press gives a link a browser here opens; *join_url* sets
-    ROOMBOT_JOIN_URL instead (a team's own calling app).
+    ROOMBOT_JOIN_URL instead (a team's own calling app). With *multi_workspace* the bot has
+    no bot token: the local workspace installs it through OAuth first (`bot.local.dev_install`).
+    *options* override `Options` (tests inject the clock and the sleep).
     """
     signing_secret = secrets.token_hex(16)
     listener = socket.create_server(("127.0.0.1", 0))  # its port is in the settings
+    # ACS's calling events come to the bot as Event Grid would send them: a Join link opened
+    # puts its person in the room's call for ten minutes, shown on the card.
+    events_secret = secrets.token_hex(16)
+    events_url = f"http://127.0.0.1:{listener.getsockname()[1]}/acs/events?secret={events_secret}"
     try:
         async with (
-            EmulatorServer(state_file=emulator_state) as emulator,
+            EmulatorServer(
+                state_file=emulator_state, events_url=events_url, join_on_token=600
+            ) as emulator,
             FakeSlack(team_id=TEAM) as slack,
         ):
             slack.add_user(ME[0], ME[1], tz=ME[2])
             if people_state is not None:
                 _load_people(slack, people_state)
             overrides = {"ROOMBOT_JOIN_URL": join_url} if join_url else {}
+            if multi_workspace:
+                client_secret = secrets.token_hex(16)
+                slack.oauth.enable(DEV_CLIENT_ID, client_secret)
+                slack.oauth.choose(Workspace(team_id=TEAM, name="roombot local"), installer=ME[0])
+                overrides |= {
+                    "SLACK_CLIENT_ID": DEV_CLIENT_ID,
+                    "SLACK_CLIENT_SECRET": client_secret,
+                }
+            else:
+                overrides["SLACK_BOT_TOKEN"] = slack.bot_token
             settings = load_settings(
-                SLACK_BOT_TOKEN=slack.bot_token,
                 SLACK_SIGNING_SECRET=signing_secret,
                 SLACK_API_URL=slack.api_url,
                 ACS_CONNECTION_STRING=emulator.connection_string,
                 DATABASE_URL=database,
                 # localhost: the calling SDK wants https or localhost, not 127.0.0.1
                 ROOMBOT_PUBLIC_URL=f"http://localhost:{listener.getsockname()[1]}",
+                ROOMBOT_EVENTS_SECRET=events_secret,
                 **overrides,
             )
-            options = Options(
+            chosen = Options(
                 channel_post_interval=0,
                 worker_poll_interval=0.5,
                 response_url_prefixes=(slack.base_url,),
+                **options,
             )
-            async with Runtime(settings, options) as runtime:
+            async with Runtime(settings, chosen) as runtime:
                 runner = web.AppRunner(web_app(runtime), access_log=None)
                 await runner.setup()
                 site = web.SockSite(runner, listener)
                 await site.start()
                 port = runner.addresses[0][1]
                 try:
+                    steps: list[str] = []
+                    if multi_workspace:
+                        # No cookie jar: the install carries its state cookie as a browser would.
+                        jar = aiohttp.DummyCookieJar()
+                        async with aiohttp.ClientSession(cookie_jar=jar) as browser:
+                            steps = await install_through_oauth(browser, settings.public_url or "")
                     async with aiohttp.ClientSession() as http:
                         yield LocalBot(
                             slack,
@@ -246,8 +307,14 @@ async def local_bot(
                             signing_secret,
                             http,
                             people_state,
+                            tuple(steps),
                         )
                 finally:
+                    # The emulator's event sender first: a delivery (or the validation
+                    # handshake) still on its way would otherwise meet a closing server and
+                    # leave the accepted socket open.
+                    if emulator.events is not None:
+                        await emulator.events.aclose()
                     await runner.cleanup()
     finally:
         listener.close()

@@ -2,7 +2,8 @@
 
 The bot, our client and the official SDKs are tested against this instead of the cloud, so it
 answers the way the service does rather than the way we wish it did: every request must be
-HMAC-signed (`bot.acs.auth.verify`), validation failures carry the error bodies recorded from
+HMAC-signed (`bot.acs.auth.verify`) or carry a bearer token from the local Microsoft Entra
+stand-in (`bot.local.entra`), validation failures carry the error bodies recorded from
 the real service, room ids are 17 digits, pages are linked by an opaque `nextLink`, and a
 replayed `Repeatability-Request-ID` returns the first answer instead of a second room.
 
@@ -31,6 +32,7 @@ import re
 import secrets
 import ssl
 import tempfile
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -63,6 +65,8 @@ from bot.acs.models import (
     format_time,
 )
 from bot.domain import Role
+from bot.local import emulator_events
+from bot.local.entra import LocalEntraCredential, TokenRefused, random_secret, verify_token
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +215,21 @@ class EmulatorOptions:
     """How an emulator starts: the key it checks signatures with, page size and faults.
 
     *access_key* is base64 (as in a connection string); None picks a random 32-byte key.
+    *entra_secret* signs the bearer tokens it accepts (`bot.local.entra`); None picks one.
+    *token_clock* (epoch seconds) is what token expiry is checked against.
     *seed* makes fault draws and generated ids reproducible.
     """
 
     access_key: str | None = field(default=None, repr=False)
+    entra_secret: str | None = field(default=None, repr=False)
+    token_clock: Callable[[], float] = time.time
     page_size: int = DEFAULT_PAGE_SIZE
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     seed: int | None = None
+    events_url: str | None = field(default=None, repr=False)  # may carry the webhook's secret
+    events_twice: bool = False
+    join_on_token: float | None = None  # a VoIP token joins its person's open rooms' calls
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
@@ -250,6 +261,8 @@ class EmulatorState:
         self.options = options
         self.access_key: str = options.access_key or random_access_key()
         self.key = AccessKey.from_base64(self.access_key)
+        self.entra_secret: str = options.entra_secret or random_secret()
+        self.token_clock = options.token_clock
         self.page_size = options.page_size
         self.latency_ms = float(options.latency_ms)
         self.fault_rate = float(options.fault_rate)
@@ -268,6 +281,7 @@ class EmulatorState:
         self.rooms_created = 0
         self.replays = 0
         self.denied = 0
+        self.bearer_accepted = 0  # requests let in by a Microsoft Entra token, not a signature
         self.faults: Counter[str] = Counter()
         self.version = 0  # bumped on every change, so persistence knows when to write
 
@@ -447,7 +461,26 @@ def build_app(state_or_options: EmulatorState | EmulatorOptions | None = None) -
     router.add_delete("/identities/{identity_id}", _delete_identity)
     router.add_post("/identities/{identity_id}/:revokeAccessTokens", _revoke_tokens)
     router.add_post("/identities/{identity_id}/:issueAccessToken", _issue_token)
+    events = emulator_events.CallEvents(
+        state.options.events_url,
+        twice=state.options.events_twice,
+        join_on_token=state.options.join_on_token,
+    )
+    emulator_events.mount(app, events, lambda room, user: _call_refusal(state, room, user))
     return app
+
+
+def _call_refusal(state: EmulatorState, room_id: str, raw_id: str) -> str | None:
+    """Why *raw_id* may not join the room's call now (ACS's rules for a rooms call), or None."""
+    room = state.rooms.get(room_id)
+    if room is None or room.deleted:
+        return f"room {room_id} does not exist"
+    if raw_id not in room.participants:
+        return f"{raw_id} is not a participant of room {room_id}"
+    now = datetime.now(UTC)
+    if not room.valid_from <= now < room.valid_until:
+        return f"room {room_id} is open from {room.valid_from} to {room.valid_until}, not now"
+    return None
 
 
 @web.middleware
@@ -457,6 +490,8 @@ async def _gateway(request: web.Request, handler: _Handler) -> web.StreamRespons
     Order: added latency, an injected fault, the signature (401 before anything else the
     service could say), then the handler, whose ServiceError becomes the error body.
     """
+    if request.path.startswith(emulator_events.ADMIN_PREFIX):
+        return await handler(request)  # people joining calls, not a signed ACS request
     state = request.app[STATE_KEY]
     state.requests += 1
     if request.method == "POST" and request.path == "/rooms":
@@ -471,16 +506,26 @@ async def _gateway(request: web.Request, handler: _Handler) -> web.StreamRespons
             return _fault_response(request, fault, state)
 
     body = await request.read()
+    authorization = request.headers.get("Authorization", "")
     try:
-        verify(
-            method=request.method,
-            path_and_query=request.raw_path,
-            headers=request.headers,
-            body=body,
-            key=state.key,
-            now=datetime.now(UTC),
-        )
-    except SignatureError as exc:
+        if authorization.startswith("Bearer "):
+            verify_token(
+                authorization.removeprefix("Bearer ").strip(),
+                secret=state.entra_secret,
+                now=state.token_clock(),
+            )
+            state.bearer_accepted += 1
+        else:
+            verify(
+                method=request.method,
+                path_and_query=request.raw_path,
+                headers=request.headers,
+                body=body,
+                key=state.key,
+                now=datetime.now(UTC),
+            )
+    except (SignatureError, TokenRefused) as exc:
+        # The same answer for a bad signature and a bad token: the service says no more.
         state.denied += 1
         log.info("401 %s %s: %s", request.method, request.path, exc)
         return _error_response(401, "Denied", _DENIED_BODY)
@@ -758,6 +803,7 @@ async def _delete_room(request: web.Request) -> web.Response:
     if not room.deleted:
         room.deleted = True
         state.version += 1
+        request.app[emulator_events.EVENTS_KEY].end_room(room.id)
     return web.Response(status=204)
 
 
@@ -940,7 +986,11 @@ async def _issue_token(request: web.Request) -> web.Response:
     data = await _identity_body(request)
     scopes = _scopes(data.get("scopes"), "Scopes", required=True) or []
     minutes = _minutes(data.get("expiresInMinutes"))
-    return _json_response(_issue(state, identity, scopes, minutes))
+    issued = _issue(state, identity, scopes, minutes)
+    if "voip" in scopes:
+        open_rooms = [r for r in state.rooms if _call_refusal(state, r, identity.id) is None]
+        request.app[emulator_events.EVENTS_KEY].token_issued(identity.id, open_rooms)
+    return _json_response(issued)
 
 
 # --- serving --------------------------------------------------------------------------------
@@ -1021,6 +1071,8 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         access_key: str | None = None,
+        entra_secret: str | None = None,
+        token_clock: Callable[[], float] = time.time,
         page_size: int = DEFAULT_PAGE_SIZE,
         latency_ms: float = 0,
         fault_rate: float = 0.0,
@@ -1028,6 +1080,9 @@ class EmulatorServer:
         tls: bool = False,
         state_file: str | Path | None = None,
         ca_file: str | Path | None = None,
+        events_url: str | None = None,
+        events_twice: bool = False,
+        join_on_token: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -1036,12 +1091,18 @@ class EmulatorServer:
         self.state = EmulatorState(
             EmulatorOptions(
                 access_key=access_key,
+                entra_secret=entra_secret,
+                token_clock=token_clock,
                 page_size=page_size,
                 latency_ms=latency_ms,
                 fault_rate=fault_rate,
                 seed=seed,
+                events_url=events_url,
+                events_twice=events_twice,
+                join_on_token=join_on_token,
             )
         )
+        self.events: emulator_events.CallEvents | None = None  # set at start
         self.endpoint = ""
         self.ssl_context_for_clients: ssl.SSLContext | None = None
         self.ca_file: str | None = None
@@ -1062,6 +1123,15 @@ class EmulatorServer:
     @property
     def connection_string(self) -> str:
         return f"endpoint={self.endpoint};accesskey={self.state.access_key}"
+
+    @property
+    def entra_secret(self) -> str:
+        """The secret `bot.local.entra.LocalEntraCredential` signs accepted tokens with."""
+        return self.state.entra_secret
+
+    def entra_credential(self, **kwargs: Any) -> LocalEntraCredential:
+        """A credential whose tokens this emulator accepts (keyless mode, `ACS_ENDPOINT`)."""
+        return LocalEntraCredential(self.state.entra_secret, **kwargs)
 
     def set_faults(
         self, *, fault_rate: float | None = None, latency_ms: float | None = None
@@ -1088,9 +1158,9 @@ class EmulatorServer:
             self._tls = _self_signed_tls(self.host, self._requested_ca_file)
             self.ssl_context_for_clients = self._tls.client
             self.ca_file = self._tls.ca_file
-        runner = web.AppRunner(
-            build_app(self.state), access_log=None, handle_signals=False, shutdown_timeout=1.0
-        )
+        app = build_app(self.state)
+        self.events = app[emulator_events.EVENTS_KEY]
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runner = runner
         try:

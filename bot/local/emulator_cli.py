@@ -72,6 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="key that requests must be signed with (default: a random 32-byte key)",
     )
     parser.add_argument(
+        "--entra-secret",
+        default=None,
+        metavar="SECRET",
+        help="secret of the local Microsoft Entra test issuer whose bearer tokens are accepted "
+        "(bot.local.entra.LocalEntraCredential(SECRET); default: a random one)",
+    )
+    parser.add_argument(
         "--page-size",
         type=_positive_int,
         default=DEFAULT_PAGE_SIZE,
@@ -104,6 +111,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="keep rooms and identities in this JSON file across restarts",
     )
+    parser.add_argument(
+        "--events-url",
+        default=None,
+        metavar="URL",
+        help="POST calling events here as Event Grid would, e.g. "
+        "http://127.0.0.1:8080/acs/events?secret=… (people join and leave with "
+        'POST /_emulator/calls/ROOM/join or /leave and {"user": "8:acs:…"})',
+    )
+    parser.add_argument(
+        "--events-twice",
+        action="store_true",
+        help="deliver every event twice, as Event Grid's at-least-once delivery may",
+    )
+    parser.add_argument(
+        "--join-on-token",
+        type=_non_negative,
+        default=None,
+        metavar="SECONDS",
+        help="a VoIP token issued joins its person to the calls of the open rooms they are in, "
+        "for SECONDS (what a join page does in a real call)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
 
 
@@ -128,6 +156,7 @@ async def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         access_key=args.access_key,
+        entra_secret=args.entra_secret,
         page_size=args.page_size,
         latency_ms=args.latency_ms,
         fault_rate=args.fault_rate,
@@ -135,6 +164,9 @@ async def _serve(args: argparse.Namespace) -> int:
         tls=args.tls,
         state_file=args.state,
         ca_file=args.ca_file,
+        events_url=args.events_url,
+        events_twice=args.events_twice,
+        join_on_token=args.join_on_token,
     )
     try:
         await emulator.start()
@@ -144,6 +176,15 @@ async def _serve(args: argparse.Namespace) -> int:
     try:
         if emulator.ca_file is not None:
             log.info("clients must trust the CA certificate in %s", emulator.ca_file)
+        # Never the secret itself: the person who chose it knows it.
+        log.info(
+            "keyless mode (ACS_ENDPOINT=%s): bearer tokens from "
+            "bot.local.entra.LocalEntraCredential(SECRET) are accepted too; %s",
+            emulator.endpoint,
+            "SECRET is the --entra-secret given"
+            if args.entra_secret
+            else "pass --entra-secret to choose SECRET",
+        )
         print(f"ACS_CONNECTION_STRING={emulator.connection_string}", flush=True)
         await stop.wait()
         log.info("stopping")

@@ -43,6 +43,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from yarl import URL
 
+from bot.local.fake_oauth import AUTHORIZE_PATH, FakeOAuth
+from bot.local.fake_slack_calls import FakeCalls
 from bot.local.fake_socket_mode import (
     SOCKET_MODE_PATH,
     DisconnectReason,
@@ -76,6 +78,9 @@ DEFAULT_SCOPES = (
     "chat:write.public",
     "users:read",
     "usergroups:read",
+    "links:read",
+    "links:write",
+    "calls:write",
 )
 """What an install from manifest.yml grants."""
 HISTORY_MANIFEST_SCOPES = (
@@ -216,6 +221,8 @@ class ApiCall:
     at: float
     status: int
     error: str | None
+    team: str | None = None
+    """The workspace (scope) whose token made the call; None for calls without a bot token."""
 
     @property
     def ok(self) -> bool:
@@ -360,6 +367,10 @@ class FakeSlack:
         self._oidc_codes: dict[str, _OidcGrant] = {}
         self._oidc_tokens: dict[str, str] = {}
 
+        # "Add to Slack" (OAuth v2): a token per installed workspace, beside `bot_token`.
+        self.oauth = FakeOAuth(
+            app_id=APP_ID, bot_user_id=BOT_USER_ID, bot_id=BOT_ID, clock=clock, error=_SlackError
+        )
         self._socket = FakeSocketMode(app_id=APP_ID, on_change=self._changed, clock=clock)
         self._socket.enabled = socket_mode
         self._methods: dict[str, _Method] = {
@@ -378,13 +389,24 @@ class FakeSlack:
             "conversations.join": _Method(self._conversations_join, "bot", "channels:join"),
             "apps.connections.open": _Method(self._apps_connections_open, "app", None),
         }
+        from bot.local.fake_slack_home import FakeHome  # here: that module imports this one
+
+        self.home = FakeHome(self)  # the App Home: `views.publish`, `app_home_opened`
+        self._methods["views.publish"] = _Method(self.home.publish, "bot", None)
+        self.slack_calls = FakeCalls(error=_SlackError, users=self.users, clock=clock)
+        for name, (handler, scope) in self.slack_calls.methods().items():
+            self._methods[name] = _Method(handler, "bot", scope)
         self._openid_methods: dict[str, Callable[[Params, str | None], dict[str, Any]]] = {
             "openid.connect.token": self._openid_token,
             "openid.connect.userInfo": self._openid_user_info,
+            **self.oauth.methods(),
         }
 
         self.add_user(BOT_USER_ID, BOT_NAME, is_bot=True)
         self.add_channel(DEFAULT_CHANNEL_ID, DEFAULT_CHANNEL_NAME)
+        from bot.local.fake_slack_ext import SlackExtensions  # it builds on this module
+
+        self.ext = SlackExtensions(self)  # unfurls, message shortcuts, threads, workflow steps
 
     @property
     def bot_token(self) -> str:
@@ -409,6 +431,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{id}", self._handle_response_url)
         app.router.add_get("/openid/connect/authorize", self._openid_authorize)
+        app.router.add_get(AUTHORIZE_PATH, self.oauth.authorize_page)
         app.router.add_get(SOCKET_MODE_PATH, self._socket.handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -860,9 +883,11 @@ class FakeSlack:
 
     def _openid_claims(self, user_id: str) -> dict[str, Any]:
         user = self.users[user_id]
+        grid = self._user_overrides.get(user_id, {}).get("enterprise_user")
         return {
+            **({"https://slack.com/enterprise_id": grid["enterprise_id"]} if grid else {}),
             "https://slack.com/user_id": user_id,
-            "https://slack.com/team_id": self.team_id,
+            "https://slack.com/team_id": user.team_id or self.team_id,
             "name": user.real_name,
             "given_name": user.real_name.split()[0] if user.real_name else user.name,
             "locale": user.locale,
@@ -947,6 +972,7 @@ class FakeSlack:
         at = self.clock()
         params: Params = {}
         headers: dict[str, str] = {}
+        team: str | None = None
         try:
             params, token = await _read_params(request)
             fault = self._take_fault(method)
@@ -968,16 +994,25 @@ class FakeSlack:
             elif spec is None:
                 raise _SlackError("unknown_method", req_method=method)
             else:
-                self._authorize(spec, token)
+                installed = self.oauth.workspace_for(token) if spec.accepts == "bot" else None
+                team = installed.scope if installed else self.team_id
+                if installed is None:
+                    self._authorize(spec, token)
+                else:  # a token from an install (`FakeOAuth`), granted the same scopes
+                    self._check_scope(spec)
                 if spec.accepts == "bot":  # also on a method's own errors, as Slack does
                     headers["X-OAuth-Scopes"] = ",".join(self.scopes)
                 body = spec.handler(params)
+                if installed is not None:
+                    body = self.oauth.as_installed(method, installed, body)
             status, error = 200, None
         except _SlackError as failure:
             body = {"ok": False, "error": failure.code, **failure.extra}
             status, error = failure.status, failure.code
             headers.update(failure.headers)
-        self.calls.append(ApiCall(method=method, params=params, at=at, status=status, error=error))
+        self.calls.append(
+            ApiCall(method=method, params=params, at=at, status=status, error=error, team=team)
+        )
         logger.debug("fake Slack %s -> %s %s", method, status, error or "ok")
         self._changed()
         if error is None and self._take_lost_response(method) and request.transport:
@@ -995,6 +1030,9 @@ class FakeSlack:
         if not secrets.compare_digest(token, expected):
             code = "not_allowed_token_type" if secrets.compare_digest(token, other) else None
             raise _SlackError(code or "invalid_auth")
+        self._check_scope(spec)
+
+    def _check_scope(self, spec: _Method) -> None:
         if spec.scope is not None and spec.scope not in self.scopes:
             raise _SlackError("missing_scope", needed=spec.scope, provided=",".join(self.scopes))
 
@@ -1444,6 +1482,7 @@ class FakeSlack:
         if len(text) > MAX_TEXT_LENGTH:
             raise _SlackError("msg_too_long")
         blocks = _blocks(params.get("blocks"), limit=MAX_MESSAGE_BLOCKS)
+        self.slack_calls.check_blocks(blocks)
         attachments = _json_list(params.get("attachments"), "invalid_attachments")
         return text, blocks, attachments
 

@@ -38,6 +38,7 @@ class ErrorCode(enum.StrEnum):
     RECURRING_NOT_SUPPORTED = "recurring_not_supported"
     TITLE_TOO_LONG = "title_too_long"
     MISSING_TITLE = "missing_title"
+    BAD_REMINDER = "bad_reminder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,7 @@ class CreateRoom:
     window: Window
     zone_note: str | None = None  # how a zone named in the text was read: "“PT” read as …"
     title: str | None = None  # "Design review": ACS has no title field; the registry keeps it
+    remind_minutes: int | None = None  # `remind 15m`: its people's reminder, before it opens
     action: ClassVar[str] = "create"
 
     @property

@@ -165,6 +165,8 @@ class Split:
     invitees: tuple[Invitee, ...]
     dial_out: bool
     rest: tuple[Token, ...]
+    remind_minutes: int | None = None
+    """`remind 15m`: how long before the room opens its people are reminded."""
 
 
 def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]) -> Split:
@@ -180,6 +182,7 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
     roles: dict[str, Role] = {}
     said: dict[str, Role] = {}  # the roles given in words, by id: one per person
     dial_out = False
+    remind_minutes: int | None = None
     rest: list[Token] = []
     last: Mention | None = None  # the mention a role word would apply to
     i, count = 0, len(tokens)
@@ -196,6 +199,11 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
         if token.kind is Kind.NOT_A_PERSON:
             raise _refuse_not_a_person(token)
         word = token.text
+        if word == _REMIND:
+            remind_minutes, used = read_reminder(tokens[i:])
+            i += used
+            last = None
+            continue
         if word in _DIAL_OUT or (word == "dial" and following and following.text == "out"):
             dial_out = True
             i += word == "dial"
@@ -225,7 +233,48 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
         rest.append(token)
         last = None
     invitees = tuple(Invitee(mentions[key], role) for key, role in roles.items())
-    return Split(invitees, dial_out, tuple(rest))
+    return Split(invitees, dial_out, tuple(rest), remind_minutes)
+
+
+_REMIND = "remind"
+MAX_REMINDER_MINUTES = 24 * 60
+_REMINDER_AMOUNT = re.compile(r"([0-9]{1,4})(m|mins?|minutes?|h|hrs?|hours?)?")
+_REMINDER_UNITS = {"m": 1, "min": 1, "mins": 1, "minute": 1, "minutes": 1}
+_REMINDER_UNITS |= {"h": 60, "hr": 60, "hrs": 60, "hour": 60, "hours": 60}
+_REMINDER_FILLERS = frozenset({"before", "ahead", "early", "earlier"})
+
+
+def read_reminder(tokens: Sequence[Token]) -> tuple[int, int]:
+    """The lead time after `remind` (``15m``, ``15 minutes``, ``me 1h before``), in minutes,
+    and how many of *tokens* it used; Refusal ``bad_reminder`` when none is there."""
+    used = 1 if tokens and tokens[0].text == "me" else 0
+    amount = tokens[used] if used < len(tokens) else None
+    match = _REMINDER_AMOUNT.fullmatch(amount.text) if amount is not None else None
+    if match is None:
+        raise _refuse_reminder(amount)
+    used += 1
+    unit = match.group(2)
+    if unit is None and used < len(tokens) and tokens[used].text in _REMINDER_UNITS:
+        unit = tokens[used].text
+        used += 1
+    if unit is None:
+        raise _refuse_reminder(amount)
+    minutes = int(match.group(1)) * _REMINDER_UNITS[unit]
+    if minutes > MAX_REMINDER_MINUTES:
+        raise _refuse_reminder(amount, too_long=True)
+    if used < len(tokens) and tokens[used].text in _REMINDER_FILLERS:
+        used += 1
+    return minutes, used
+
+
+def _refuse_reminder(amount: Token | None, *, too_long: bool = False) -> Refusal:
+    said = f" (“{shown(amount)}”)" if amount is not None else ""
+    why = "is more than 24 hours" if too_long else "needs a number of minutes or hours"
+    message = (
+        f"`remind` {why}{said}: say how long before the room opens to remind its people, "
+        "e.g. `/room create tomorrow 9am remind 15m`."
+    )
+    return Refusal(ErrorCode.BAD_REMINDER, message)
 
 
 _PEOPLE = frozenset({Kind.USER, Kind.GROUP, Kind.PLAIN_AT, Kind.NOT_A_PERSON})

@@ -90,7 +90,9 @@ USAGE = (
 )
 _ROOM_ID = re.compile(r"[0-9]{1,40}")
 _ROOM_EXAMPLE = "99117812428622880"
-_CREATE_STARTERS = frozenset({"as", "with", "dial", "dial-out", "dialout", "pstn", *ROLE_NAMES})
+_CREATE_STARTERS = frozenset(
+    {"as", "with", "dial", "dial-out", "dialout", "pstn", "remind", *ROLE_NAMES}
+)
 _RECURRING = frozenset(
     {
         "every",
@@ -103,6 +105,8 @@ _RECURRING = frozenset(
         "recurring",
         "repeating",
         "repeat",
+        "each",  # "each monday"
+        "once",  # "once a week"
     }
 )
 """Words that ask for a room that repeats: refused in words, never read as a one-off window."""
@@ -243,8 +247,9 @@ def _parse(
     split = read_invitees(rest, lambda _word: verb == "remove")
     if not split.invitees:
         raise _missing_mention(verb, room_id)
-    if split.rest or split.dial_out or (verb == "remove" and _has_role(rest)):
-        words = " ".join(shown(token) for token in split.rest) or "roles and dial-out"
+    extra = split.dial_out or split.remind_minutes is not None
+    if split.rest or extra or (verb == "remove" and _has_role(rest)):
+        words = " ".join(shown(token) for token in split.rest) or "roles, dial-out or reminders"
         example = f"`/room {verb} {room_id} @ann" + (" presenter`" if verb == "add" else "`")
         message = f"`{verb}` takes only people{' and roles' * (verb == 'add')}, not “{words}”; "
         raise Refusal(ErrorCode.UNEXPECTED_ARGUMENT, message + f"e.g. {example}.")
@@ -267,6 +272,7 @@ def _create(
         valid_until=window.valid_until,
         invitees=split.invitees,
         pstn_dial_out=split.dial_out,
+        remind_minutes=split.remind_minutes,
         window=window.window,
         zone_note=named.note if named is not None else None,
     )

@@ -34,6 +34,7 @@ def resolved_create(command: parsed.CreateRoom, *, tz: str) -> ResolvedCommand:
         tz=tz,
         title=command.title,
         zone_note=command.zone_note,
+        remind_minutes=command.remind_minutes,
     )
 
 

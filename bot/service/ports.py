@@ -8,10 +8,11 @@ started it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.acs.models import CommunicationIdentity
-from bot.domain import JournalEntry, PostedMessage
+from bot.domain import JournalEntry, PostedMessage, Preferences, RoomCall, RoomRecord
 from bot.service.outcomes import Outcome
 
 
@@ -88,3 +89,56 @@ class AcsIdentities(Protocol):
     async def create_user(self) -> CommunicationIdentity: ...
 
     async def delete_user(self, raw_id: str) -> None: ...
+
+
+class RoomLookup(Protocol):
+    """Rooms as recorded (`bot.store.rooms.RoomRegistry`), for layers that only show them."""
+
+    async def get(self, room_id: str) -> RoomRecord | None:
+        """The room, deleted or not; None when it was never recorded."""
+        ...
+
+
+class HomeRecords(Protocol):
+    """People's App Home defaults and their rooms (`bot.store.reminders.HomeStore`)."""
+
+    async def preferences(self, team_id: str, user_id: str) -> Preferences: ...
+
+    async def set_preferences(
+        self, team_id: str, user_id: str, preferences: Preferences, *, now: datetime
+    ) -> None: ...
+
+    async def room_ids_of(
+        self, team_id: str, user_id: str, *, now: datetime, limit: int, offset: int = 0
+    ) -> tuple[list[str], int]: ...
+
+
+class CallRecordsPort(Protocol):
+    """Rooms' Slack calls and who is in them (`bot.store.calls.CallRecords`)."""
+
+    async def get(self, room_id: str) -> RoomCall | None: ...
+
+    async def register(
+        self, *, room_id: str, team_id: str, slack_call_id: str, now: datetime
+    ) -> str: ...
+
+    async def mark_slack_ended(self, room_id: str, *, now: datetime) -> bool: ...
+
+    async def told_slack(self, room_id: str, acs_raw_id: str, *, present: bool) -> None: ...
+
+
+class JournalEnding(Protocol):
+    """Ending a journalled command without running it (`bot.store.journal.Journal`)."""
+
+    async def mark_failed(
+        self, key: str, code: str, message: str, worker_id: str, *, now: datetime
+    ) -> JournalEntry: ...
+
+    async def mark_answered(
+        self,
+        key: str,
+        worker_id: str,
+        *,
+        now: datetime,
+        room_message: tuple[str, PostedMessage] | None = None,
+    ) -> JournalEntry: ...

@@ -40,6 +40,7 @@ class ResolvedCommand:
     tz: str = "UTC"
     title: str | None = None  # create and rename
     zone_note: str | None = None  # create: how a zone named in the text was read
+    remind_minutes: int | None = None  # create: `remind 15m` (bot.service.room_watch)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class ResolvedCommand:
             "tz": self.tz,
             "title": self.title,
             "zone_note": self.zone_note,
+            "remind_minutes": self.remind_minutes,
         }
 
     @classmethod
@@ -71,6 +73,7 @@ class ResolvedCommand:
             tz=tz_or_utc(data.get("tz")),
             title=data.get("title"),
             zone_note=data.get("zone_note"),
+            remind_minutes=_minutes(data.get("remind_minutes")),
         )
 
 
@@ -86,6 +89,10 @@ def with_note_shown(command: Mapping[str, Any]) -> dict[str, Any]:
 
 def note_shown(command: Mapping[str, Any]) -> bool:
     return command.get(NOTE_SHOWN) is True
+
+
+def _minutes(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _time(value: str | None) -> datetime | None:

@@ -53,7 +53,7 @@ class CommandRunner:
         journal: Journal,
         registry: RoomRegistry,
         answerer: Answerer,
-        worker_id: Callable[[], str],
+        worker_id: str,
         clock: Callable[[], datetime] | None = None,
         give_up_after: timedelta = GIVE_UP_AFTER,
         max_failures: int = MAX_FAILURES,
@@ -66,7 +66,7 @@ class CommandRunner:
         self._journal = journal
         self._registry = registry
         self._answerer = answerer
-        self._worker_id = worker_id
+        self.worker_id = worker_id  # the journal worker's: its leases are the ones we hold
         self._clock = clock or (lambda: datetime.now(UTC))
         self._give_up_after = give_up_after
         self._on_delay = on_delay
@@ -75,7 +75,7 @@ class CommandRunner:
         self._on_failure = on_failure
 
     async def __call__(self, entry: JournalEntry) -> None:
-        worker = self._worker_id()
+        worker = self.worker_id
         try:
             await self._advance(entry, worker)
         except LeaseLost:

@@ -26,6 +26,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.after_ack import collecting
 from bot.slack.replay import ReplayGuard
+from bot.slack.workspaces import dispatch_scope
 
 logger = logging.getLogger("roombot.slack")
 
@@ -144,7 +145,7 @@ def slack_events_handler(
         except ValueError:
             logger.warning("refused a signed request whose body is not a Slack payload")
             return _refusal(400, "the body is not a Slack payload")
-        with collecting() as started_later:
+        with collecting() as started_later, dispatch_scope():
             bolt_response = await app.async_dispatch(bolt_request)
         response = await to_aiohttp_response(bolt_response)
         if started_later:

@@ -4,13 +4,15 @@ A listener hands the slow part of a command to the journal worker. Started at on
 work's first steps (database writes, SQL compilation) interleave with writing the ack, adding
 milliseconds to every ack. The HTTP adapter collects such work during dispatch and starts it
 after the response is written; outside a collecting request (Socket Mode) it starts at once.
+Either way it starts in the listener's context, so what the request set (whose workspace it
+acts for: `bot.slack.workspaces.acting_for`) holds for the work and the tasks it starts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, copy_context
 
 _pending: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_ack", default=None)
 
@@ -21,7 +23,13 @@ def after_ack(start: Callable[[], None]) -> None:
     if pending is None:
         start()
     else:
-        pending.append(start)
+        context = copy_context()
+        pending.append(lambda: context.run(_start_detached, start))
+
+
+def _start_detached(start: Callable[[], None]) -> None:
+    _pending.set(None)  # in the listener's copied context: the request is answered by now
+    start()
 
 
 @contextmanager

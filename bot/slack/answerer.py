@@ -25,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -41,6 +41,9 @@ from bot.service.resolved import note_shown
 from bot.slack import blocks
 from bot.slack.errors import error_code
 from bot.slack.scopes import GrantedScopes
+
+if TYPE_CHECKING:
+    from bot.slack.calls import SlackCallCards
 
 logger = logging.getLogger("roombot.slack")
 
@@ -93,10 +96,12 @@ class ChannelPacer:
         interval: float = 1.0,
         burst: int = 3,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._interval = interval
         self._burst = burst
         self._monotonic = monotonic
+        self._sleep = sleep
         self._next: dict[str, float] = {}
 
     async def wait(self, channel: str) -> None:
@@ -107,7 +112,7 @@ class ChannelPacer:
         slot = max(self._next.get(channel, earliest), earliest)
         self._next[channel] = slot + self._interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
 
 class SlackAnswerer:
@@ -123,8 +128,10 @@ class SlackAnswerer:
         pacer: ChannelPacer | None = None,
         clock: Callable[[], datetime] | None = None,
         scopes: GrantedScopes | None = None,
+        calls: SlackCallCards | None = None,
     ) -> None:
         self._client = client
+        self._calls = calls  # with ROOMBOT_PUBLIC_URL: cards carry the room's Slack call
         self._scopes = scopes or GrantedScopes(client)
         self._http = http
         self._response_urls = response_urls
@@ -215,6 +222,10 @@ class SlackAnswerer:
             room, tz=tz, join_url=self._join_url, headline=headline, now=self._clock()
         )
         text = blocks.room_summary(room, tz)
+        if self._calls is not None and outcome.card_changed:
+            room_blocks = await self._calls.for_card(
+                room, room_blocks, verb=outcome.verb, created_by=entry.user_id
+            )
         if not outcome.card_changed:  # the command changed nothing: the card already shows it
             await self.tell(entry, [blocks.section(self._confirmation(outcome))])
             return None

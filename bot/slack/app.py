@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,19 +36,22 @@ from bot.service.ports import UserZone
 from bot.service.resolved import text_command, with_note_shown
 from bot.service.rooms import RoomService, refuse_unstorable_ids
 from bot.service.worker import JournalWorker
-from bot.slack import blocks, join_blocks
+from bot.slack import blocks, join_blocks, shortcut, unfurl, workflow_step
 from bot.slack.after_ack import after_ack
+from bot.slack.calls import SlackCallCards
+from bot.slack.home import HomeViews, pressed_in_home
 from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
 from bot.slack.people import SlackPeople
+from bot.slack.workspaces import workspace_scope
 
 logger = logging.getLogger("roombot.slack")
 
 COMMAND = "/room"
 SHORTCUT = "create_room"
 HANDLED_COMMANDS = (COMMAND,)
-HANDLED_SHORTCUTS = (SHORTCUT,)
+HANDLED_SHORTCUTS = (SHORTCUT, shortcut.CALLBACK_ID)
 MAX_TEXT_LENGTH = 1500
 LIMITS = (
     f"commands up to {MAX_TEXT_LENGTH} characters",
@@ -87,14 +90,26 @@ class SlackDeps:
     allowed_channels: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     joins: JoinService | None = None  # None without ROOMBOT_PUBLIC_URL
+    home: HomeViews | None = None  # the App Home (bot/slack/home.py)
+    calls: SlackCallCards | None = None  # likewise: cards carry the room's Slack call
 
     def response_url_allowed(self, url: str) -> bool:
         """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
         return url.startswith(self.response_url_prefixes)
 
 
-def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -> AsyncApp:
-    """A new Bolt app wired to *deps*; nothing global, so tests build as many as they like."""
+def build_app(
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+    deps: SlackDeps,
+    bolt_options: Mapping[str, Any] | None = None,
+) -> AsyncApp:
+    """A new Bolt app wired to *deps*; nothing global, so tests build as many as they like.
+
+    *bolt_options* are further `AsyncApp` keywords: multi-workspace mode's OAuth flow and
+    authorize (`bot.slack.install.Installs.bolt_options`).
+    """
     app = AsyncApp(
         name="roombot",  # without a name Bolt calls inspect.stack(), which reads source files
         logger=_bolt_logger(),
@@ -106,9 +121,12 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
         # sees the request; Socket Mode requests carry none. Verifying again cost every ack
         # a second HMAC and a pass through Bolt's middleware.
         request_verification_enabled=False,
+        **(bolt_options or {}),
     )
     listeners = _Listeners(deps)
     app.middleware(_same_team)
+    if deps.home is not None:  # first: its Join answers presses in the Home
+        deps.home.register(app)
     app.command(COMMAND)(listeners.on_command)
     app.shortcut(SHORTCUT)(listeners.on_shortcut)
     app.view_submission(CALLBACK_ID)(listeners.on_modal_submit)
@@ -119,6 +137,7 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
         people=deps.people,
         worker=deps.worker,
         allowed_channels=deps.allowed_channels,
+        calls=deps.calls,
     )
     app.action(blocks.ACTION_JOIN)(join.on_join)
     app.action(join_blocks.ACTION_OPEN_LINK)(_ack_only)
@@ -127,14 +146,39 @@ def build_app(*, client: AsyncWebClient, signing_secret: str, deps: SlackDeps) -
     app.action(blocks.ACTION_EXTEND)(listeners.on_extend)
     app.action(blocks.ACTION_DELETE)(listeners.on_delete)
     app.error(listeners.on_error)
+    _register_extensions(app, deps)
     return app
 
 
+def _register_extensions(app: AsyncApp, deps: SlackDeps) -> None:
+    """Link unfurls, the message shortcut and the Workflow Builder step (issue 16, 4-6)."""
+    prefill = shortcut.MessageShortcut(
+        people=deps.people, worker=deps.worker, default_length=deps.default_length
+    )
+    app.message_shortcut(shortcut.CALLBACK_ID)(prefill.on_shortcut)
+    app.function(workflow_step.FUNCTION)(workflow_step.WorkflowStep(deps).on_function)
+    unfurler = unfurl.Unfurler(  # without ROOMBOT_PUBLIC_URL it acks and unfurls nothing
+        service=deps.service,
+        links=unfurl.RoomLinks(deps.joins.public_url) if deps.joins else None,
+        people=deps.people,
+        worker=deps.worker,
+        clock=deps.clock,
+        join_url=deps.join_url,
+        allowed_channels=deps.allowed_channels,
+    )
+    app.event(unfurl.EVENT)(unfurler.on_link_shared)
+
+
 class _ExpectedTokenWarning(logging.Filter):
-    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design."""
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design.
+
+    Likewise it warns that an `authorize` makes it set the client's token aside: ours
+    (`bot.slack.workspaces`) answers with that very token, or each workspace's own.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 def _bolt_logger() -> logging.Logger:
@@ -180,7 +224,8 @@ class _Listeners:
     ) -> None:
         deps = self._deps
         text = str(command.get("text") or "").strip()
-        team, user = str(command.get("team_id", "")), str(command.get("user_id", ""))
+        team = workspace_scope(command, str(command.get("team_id", "")))
+        user = str(command.get("user_id", ""))
         channel = str(command.get("channel_id", ""))
         if deps.allowed_channels and channel not in deps.allowed_channels:
             deps.metrics.command("any", "refused")
@@ -292,12 +337,13 @@ class _Listeners:
     ) -> None:
         deps = self._deps
         view = body.get("view")
+        submitter = str((body.get("user") or {}).get("id", ""))
         result = read_submission(
             view if isinstance(view, dict) else {},
             body.get("response_urls"),
             now=deps.clock(),
             response_url_allowed=deps.response_url_allowed,
-            default_length=deps.default_length,
+            default_length=await self._length_for(_team_of(body), submitter),
         )
         if isinstance(result, dict):
             deps.metrics.command("create", "refused")
@@ -352,6 +398,8 @@ class _Listeners:
         room_id = str(action.get("value") or "")
         user = body.get("user") or {}
         channel = str((body.get("channel") or {}).get("id") or "")
+        if not channel and _ROOM_ID.match(room_id) and pressed_in_home(body):
+            channel = await self._room_channel(_team_of(body), room_id)  # the Home has none
         if not _ROOM_ID.match(room_id) or not channel:
             logger.warning("ignored a button press with a malformed room id or no channel")
             return
@@ -449,13 +497,25 @@ class _Listeners:
             text=blocks.room_summary(room, tz),
         )
 
+    async def _room_channel(self, team: str, room_id: str) -> str:
+        """The channel of a room pressed in the App Home ("" when it is not this team's)."""
+        try:
+            return (await self._deps.service.room(team, room_id)).channel_id
+        except ServiceError:
+            return ""
+
+    async def _length_for(self, team: str, user: str) -> timedelta:
+        """A form's default length: the person's own (App Home), else the workspace's."""
+        home = self._deps.home
+        return self._deps.default_length if home is None else await home.personal_length(team, user)
+
     async def _open_modal(self, trigger_id: str, team: str, user: str, channel: str | None) -> None:
         client = self._deps.people.client
         try:
             zone = await self._deps.people.zone(team, user)
             view = room_modal(
                 ModalContext(tz=zone.tz, locale=zone.locale, channel_id=channel),
-                default_length=self._deps.default_length,
+                default_length=await self._length_for(team, user),
             )
             await client.views_open(trigger_id=trigger_id, view=view)
         except (SlackApiError, TryLater) as exc:
@@ -522,9 +582,10 @@ _KEY_SPACE = uuid.UUID("5c1e0b5e-4a0b-4b5e-9a57-726f6f6d626f")  # journal keys f
 
 
 def _team_of(body: dict[str, Any]) -> str:
-    """The workspace the payload came from; a guest's own team (`user.team_id`) is not it."""
+    """The workspace the payload came from (the organisation for an org-wide install:
+    `bot.slack.workspaces`); a guest's own team (`user.team_id`) is not it."""
     team = body.get("team")
     if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
+        return workspace_scope(body, str(team["id"]))
     user = body.get("user")
-    return str(user.get("team_id") or "") if isinstance(user, dict) else ""
+    return workspace_scope(body, str(user.get("team_id") or "") if isinstance(user, dict) else "")

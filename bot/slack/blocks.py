@@ -261,6 +261,8 @@ def help_blocks(limits: Iterable[str] = ()) -> list[Block]:
         "• `/room create tomorrow for 2 weeks @alice presenter @bob`",
         "• `/room friday 10am-12pm @ann collaborator dial-out`",
         '• `/room tomorrow 3pm "Design review"` — text in quotes is the room\'s title',
+        "• `/room tomorrow 9am remind 15m` — its people are reminded 15 minutes before it opens "
+        "(5 unless you say)",
         "• `/room 3pm PT` — a zone in the text (`Europe/Paris`, `UTC+2`, `PT`) wins over yours",
         "• `/room from jan 20 to jan 22 @team` (a user group adds every member)",
         "• `/room` with nothing else opens a form.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
@@ -25,6 +25,10 @@ from bot.service.worker import JournalWorker
 from bot.slack import blocks, join_blocks
 from bot.slack.after_ack import after_ack
 from bot.slack.people import SlackPeople
+from bot.slack.workspaces import workspace_scope
+
+if TYPE_CHECKING:
+    from bot.slack.calls import SlackCallCards
 
 logger = logging.getLogger("roombot.slack.join")
 
@@ -46,8 +50,10 @@ class JoinButton:
         people: SlackPeople,
         worker: JournalWorker,
         allowed_channels: frozenset[str] = frozenset(),
+        calls: SlackCallCards | None = None,
     ) -> None:
         self._joins = joins
+        self._calls = calls
         self._join_url = join_url
         self._people = people
         self._worker = worker
@@ -209,6 +215,9 @@ class JoinButton:
         room = decided.room
         if room is not None and room.message is not None:
             try:  # the card lists the new attendee, as after `/room add`
+                if self._calls is not None:  # with the call block and who is in the call
+                    await self._calls.refresh_card(room)
+                    return
                 await client.chat_update(
                     channel=room.message.channel_id,
                     ts=room.message.ts,
@@ -243,11 +252,12 @@ class JoinButton:
 
 
 def _team_of(body: dict[str, Any]) -> str:
+    """The payload's scope: its workspace, or the organisation of an org-wide install."""
     team = body.get("team")
     if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
+        return workspace_scope(body, str(team["id"]))
     user = body.get("user")
-    return str(user.get("team_id") or "") if isinstance(user, dict) else ""
+    return workspace_scope(body, str(user.get("team_id") or "") if isinstance(user, dict) else "")
 
 
 def _error(exc: SlackApiError) -> str:

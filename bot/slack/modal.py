@@ -8,7 +8,7 @@ same parser, with the same messages, as `/room create` typed as text.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +34,8 @@ ROLE_BLOCKS = {
     "consumers": Role.CONSUMER,
 }
 MAX_WHEN_LENGTH = 200
+MAX_PREFILLED = 100
+"""People a picker is opened with, at most: a message naming more is cut short, not refused."""
 _PICKER_RANGE = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01: any real pick
 
 
@@ -94,9 +96,14 @@ class ModalContext:
 
 
 def room_modal(
-    context: ModalContext, *, when: str = "", default_length: timedelta = DEFAULT_LENGTH
+    context: ModalContext,
+    *,
+    when: str = "",
+    default_length: timedelta = DEFAULT_LENGTH,
+    attendees: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The modal view; *when* pre-fills the natural-language field."""
+    """The modal view; *when* pre-fills the natural-language field, *attendees* the
+    Attendees picker (the message shortcut's people)."""
     when_element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "text",
@@ -128,17 +135,14 @@ def room_modal(
         _input(END, "Ends", {"type": "datetimepicker", "action_id": "at"}),
     ]
     for block_id, role in ROLE_BLOCKS.items():
-        blocks.append(
-            _input(
-                block_id,
-                f"{role.value}s",
-                {
-                    "type": "multi_users_select",
-                    "action_id": "users",
-                    "placeholder": _plain("Choose people"),
-                },
-            )
-        )
+        picker: dict[str, Any] = {
+            "type": "multi_users_select",
+            "action_id": "users",
+            "placeholder": _plain("Choose people"),
+        }
+        if role is Role.ATTENDEE and attendees:
+            picker["initial_users"] = list(dict.fromkeys(attendees))[:MAX_PREFILLED]
+        blocks.append(_input(block_id, f"{role.value}s", picker))
     blocks.append(
         _input(
             DIAL_OUT,

@@ -81,7 +81,7 @@ class SlackPeople:
         future: asyncio.Future[Person] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            person = await self._fetch(user_id)
+            person = await self._fetch(user_id, team_id)
             self._people[key] = (self._monotonic(), person)
             future.set_result(person)
             return person
@@ -92,7 +92,7 @@ class SlackPeople:
         finally:
             del self._pending[key]
 
-    async def _fetch(self, user_id: str) -> Person:
+    async def _fetch(self, user_id: str, scope: str) -> Person:
         try:
             response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
@@ -103,7 +103,7 @@ class SlackPeople:
                 service="Slack",
             ) from exc
         user = response.get("user")
-        return _person(user_id, user if isinstance(user, Mapping) else {})
+        return _person(user_id, user if isinstance(user, Mapping) else {}, scope)
 
     async def group_members(self, team_id: str, group_id: str) -> list[str]:
         """The members of a user group; ServiceError when Slack will not list them."""
@@ -119,11 +119,19 @@ class SlackPeople:
         return [u for u in users if isinstance(u, str)] if isinstance(users, list) else []
 
 
-def _person(user_id: str, user: Mapping[str, Any]) -> Person:
-    """A `users.info` user read defensively: every field may be missing or of another type."""
+def _person(user_id: str, user: Mapping[str, Any], scope: str) -> Person:
+    """A `users.info` user read defensively: every field may be missing or of another type.
+
+    A member of the organisation an org-wide install serves (`enterprise_user`) belongs to
+    its *scope* (the organisation id, `bot.slack.workspaces`), whichever of its workspaces is
+    their home.
+    """
     profile = user.get("profile")
     profile = profile if isinstance(profile, Mapping) else {}
     team = user.get("team_id") or profile.get("team")
+    enterprise = user.get("enterprise_user")
+    if isinstance(enterprise, Mapping) and scope and enterprise.get("enterprise_id") == scope:
+        team = scope
     return Person(
         user_id=user_id,
         zone=UserZone(tz=tz_or_utc(user.get("tz")), locale=locale_or_default(user.get("locale"))),

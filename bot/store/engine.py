@@ -181,6 +181,13 @@ class Database:
     ) -> T:
         raise NotImplementedError
 
+    @property
+    def async_engine(self) -> AsyncEngine:
+        """An `AsyncEngine` on this database for code that needs one: slack-sdk's OAuth
+        installation and state stores (`bot.slack.install`). Not for roombot's own
+        operations, which go through `write` and `read`."""
+        raise NotImplementedError
+
     async def dispose(self) -> None:
         raise NotImplementedError
 
@@ -204,6 +211,22 @@ class SqliteDatabase(Database):
         self._writing = self.engine.execution_options(**{WRITE_OPTION: True})
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
+        self._options = options
+        self._async_engine: AsyncEngine | None = None
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        # aiosqlite, made on first use: only multi-workspace mode (slack-sdk's OAuth stores)
+        # asks. Its rare writes (an install, an OAuth state) meet the writer thread in
+        # SQLite's busy handler, which the busy timeout set on every connection allows for.
+        if self._async_engine is None:
+            self._async_engine = create_async_engine(
+                self.url.set(drivername="sqlite+aiosqlite"),
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                **self._options,
+            )
+            _prepare_sqlite(self._async_engine.sync_engine, migrating=False)
+        return self._async_engine
 
     async def write(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -220,6 +243,9 @@ class SqliteDatabase(Database):
         return await loop.run_in_executor(self._readers, job)
 
     async def dispose(self) -> None:
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+
         def close() -> None:
             self._writer.shutdown(wait=True)
             self._readers.shutdown(wait=True)
@@ -313,6 +339,10 @@ class PostgresDatabase(Database):
         )
         self.url = self.engine.url
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        return self.engine
 
     async def write(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store import migrate as migrations
+from bot.store.calls import CallRecords
 from bot.store.directory import IdentityDirectory
 from bot.store.engine import Database, open_database, sqlite_write_problem
 from bot.store.errors import SchemaNotCurrent, StoreUnavailable
@@ -50,6 +52,7 @@ class Store:
         self.journal = Journal(database)
         self.join_codes = JoinCodes(database)
         self.knocks = Knocks(database)
+        self.calls = CallRecords(database)
 
     @classmethod
     def open(cls, url: str | URL, *, migrate: bool = False, **options: Any) -> _OpeningStore:
@@ -104,6 +107,13 @@ class Store:
             status.current,
         )
         return cls(database)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """An async engine on this database, for slack-sdk's OAuth installation and state
+        stores (`bot.slack.install`), which need one; roombot's own operations go through
+        `database`. On SQLite it is an aiosqlite engine of its own (see `Database`)."""
+        return self.database.async_engine
 
     @property
     def url(self) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -187,3 +189,18 @@ class KnockRow(Base):
     created_at: Mapped[datetime]
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None]
+
+
+# slack-sdk's own tables for multi-workspace installs (migration 0008), read and written only
+# by its SQLAlchemy installation and OAuth state stores (`bot.slack.install`). Built here by
+# the library's own functions, so `tests/store/test_migrations.py` notices if the migration and
+# the library ever disagree.
+SLACK_INSTALLATIONS = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+SLACK_BOTS = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+SLACK_OAUTH_STATES = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, "slack_oauth_states"
+)
+# The App Home and reminder tables live in their own module, on this metadata.
+from bot.store import home_tables as _home_tables  # noqa: E402, F401

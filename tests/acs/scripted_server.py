@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.acs.auth import AccessKey, SignatureError, verify
+from bot.acs.retry import Waiting
 
 KEY = AccessKey(b"scripted-server-key-0123456789ab")
 ROOM = {
@@ -100,3 +101,22 @@ async def scripted(*replies: Reply, final: Reply) -> AsyncIterator[tuple[str, Sc
         yield f"http://127.0.0.1:{port}/", script
     finally:
         await runner.cleanup()
+
+
+@dataclass
+class NoWaiting:
+    """Retry waits that pass at once: each sleep is recorded and moves a monotonic clock on,
+    so tests see exactly what the client would have waited, and deadlines still count it."""
+
+    now: float = 0.0
+    slept: list[float] = field(default_factory=list)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def waiting(self) -> Waiting:
+        return Waiting(sleep=self.sleep, monotonic=self.monotonic)

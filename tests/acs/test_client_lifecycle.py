@@ -20,7 +20,9 @@ from bot.acs import (
     RoomsClient,
 )
 from bot.local.emulator import EmulatorServer
+from tests.acs.scripted_server import NoWaiting
 
+# Retried (against the emulator's faults) through `NoWaiting`: no real waits.
 FAST = RetryPolicy(max_attempts=12, base_delay=0.001, max_delay=0.01, deadline=20.0)
 
 
@@ -32,13 +34,17 @@ async def _emu() -> AsyncIterator[EmulatorServer]:
 
 @pytest.fixture(name="rooms")
 async def _rooms(emu: EmulatorServer) -> AsyncIterator[RoomsClient]:
-    async with RoomsClient.from_connection_string(emu.connection_string, retry=FAST) as client:
+    async with RoomsClient.from_connection_string(
+        emu.connection_string, retry=FAST, waiting=NoWaiting().waiting()
+    ) as client:
         yield client
 
 
 @pytest.fixture(name="identities")
 async def _identities(emu: EmulatorServer) -> AsyncIterator[IdentityClient]:
-    async with IdentityClient.from_connection_string(emu.connection_string, retry=FAST) as client:
+    async with IdentityClient.from_connection_string(
+        emu.connection_string, retry=FAST, waiting=NoWaiting().waiting()
+    ) as client:
         yield client
 
 
@@ -138,7 +144,9 @@ async def test_concurrent_creates_with_one_key_make_one_room(
 async def test_faults_still_yield_exactly_one_room_per_create() -> None:
     async with (
         EmulatorServer(fault_rate=0.3, seed=7) as emu,
-        RoomsClient.from_connection_string(emu.connection_string, retry=FAST) as rooms,
+        RoomsClient.from_connection_string(
+            emu.connection_string, retry=FAST, waiting=NoWaiting().waiting()
+        ) as rooms,
     ):
         made = await asyncio.gather(*(rooms.create_room() for _ in range(40)))
         assert len({room.id for room in made}) == 40
@@ -148,7 +156,7 @@ async def test_faults_still_yield_exactly_one_room_per_create() -> None:
 
 async def test_a_wrong_key_is_refused_with_401(emu: EmulatorServer) -> None:
     wrong = base64.b64encode(b"not the emulator's key at all!!!").decode()
-    async with RoomsClient(emu.endpoint, wrong, retry=FAST) as rooms:
+    async with RoomsClient(emu.endpoint, wrong, retry=FAST, waiting=NoWaiting().waiting()) as rooms:
         with pytest.raises(AcsResponseError) as caught:
             await rooms.create_room()
     assert caught.value.status == 401

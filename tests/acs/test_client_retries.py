@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import random
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -15,17 +17,27 @@ from bot.acs import (
     RoomNotFound,
     RoomsClient,
 )
-from tests.acs.scripted_server import KEY, ROOM, Reply, scripted
+from bot.acs.auth import http_date
+from bot.acs.client import CallRecord
+from tests.acs.scripted_server import KEY, ROOM, NoWaiting, Reply, scripted
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.001, max_delay=0.01, deadline=5.0)
 ERROR = {"error": {"code": "ServiceUnavailable", "message": "Try again."}}
 
 
+@pytest.fixture(name="paused")
+def _paused() -> NoWaiting:
+    """Every client here waits through this recorder: no test of retries waits for real."""
+    return NoWaiting()
+
+
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-async def test_retryable_statuses_are_retried_with_the_same_repeatability_id(status: int) -> None:
+async def test_retryable_statuses_are_retried_with_the_same_repeatability_id(
+    status: int, paused: NoWaiting
+) -> None:
     async with (
         scripted(Reply(status, ERROR), Reply(status, ERROR), final=Reply(201, ROOM)) as (url, s),
-        RoomsClient(url, KEY, retry=FAST) as client,
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
     ):
         room = await client.create_room()
     assert room.id == ROOM["id"]
@@ -37,11 +49,11 @@ async def test_retryable_statuses_are_retried_with_the_same_repeatability_id(sta
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
-async def test_other_errors_are_not_retried(status: int) -> None:
+async def test_other_errors_are_not_retried(status: int, paused: NoWaiting) -> None:
     body = {"error": {"code": "BadRequest", "message": "Nope.", "target": "ValidUntil"}}
     async with (
         scripted(final=Reply(status, body)) as (url, s),
-        RoomsClient(url, KEY, retry=FAST) as client,
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
     ):
         with pytest.raises(AcsResponseError) as caught:
             await client.get_room("99117812428622880")
@@ -52,38 +64,84 @@ async def test_other_errors_are_not_retried(status: int) -> None:
     assert isinstance(caught.value, RoomNotFound) is (status == 404)
 
 
-async def test_dropped_connections_are_retried() -> None:
+async def test_dropped_connections_are_retried(paused: NoWaiting) -> None:
+    records: list[CallRecord] = []
     async with (
         scripted(Reply(0, drop=True), Reply(0, drop=True), final=Reply(200, ROOM)) as (url, s),
-        RoomsClient(url, KEY, retry=FAST) as client,
+        RoomsClient(
+            url, KEY, retry=FAST, waiting=paused.waiting(), observer=records.append
+        ) as client,
     ):
         room = await client.get_room(ROOM["id"])
     assert room.pstn_dial_out_enabled is False
     assert len(s.seen) == 3
+    # Every request the server saw is one of our attempts: aiohttp re-sends nothing unseen.
+    assert [(r.attempt, r.status) for r in records] == [(1, None), (2, None), (3, 200)]
+    assert len(paused.slept) == 2
 
 
-async def test_retry_after_is_honoured() -> None:
+async def test_retry_after_is_honoured(paused: NoWaiting) -> None:
     throttled = Reply(429, ERROR, headers={"Retry-After": "1"})
     async with (
         scripted(throttled, final=Reply(200, ROOM)) as (url, s),
-        RoomsClient(url, KEY, retry=FAST) as client,
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
     ):
         await client.get_room(ROOM["id"])
     # The scripted backoff would be ~1 ms; the service asked for a whole second.
-    assert s.seen[1].at - s.seen[0].at >= 0.95
+    assert paused.slept == [1.0]
+    assert len(s.seen) == 2
 
 
-async def test_retry_after_ms_is_honoured() -> None:
+async def test_retry_after_ms_is_honoured(paused: NoWaiting) -> None:
     throttled = Reply(503, ERROR, headers={"retry-after-ms": "300"})
     async with (
         scripted(throttled, final=Reply(200, ROOM)) as (url, s),
-        RoomsClient(url, KEY, retry=FAST) as client,
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
     ):
         await client.get_room(ROOM["id"])
-    assert s.seen[1].at - s.seen[0].at >= 0.29
+    assert paused.slept == [0.3]
+    assert len(s.seen) == 2
 
 
-async def test_every_attempt_is_signed_afresh() -> None:
+async def test_a_retry_after_date_is_read_against_the_injected_clock(paused: NoWaiting) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    later = format_datetime(now + timedelta(seconds=7), usegmt=True)
+    throttled = Reply(503, ERROR, headers={"Retry-After": later})
+    patient = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01, deadline=60.0)
+    async with (
+        scripted(throttled, final=Reply(200, ROOM)) as (url, _),
+        RoomsClient(url, KEY, retry=patient, clock=lambda: now, waiting=paused.waiting()) as c,
+    ):
+        await c.get_room(ROOM["id"])
+    assert paused.slept == [7.0]
+
+
+async def test_repeatability_first_sent_comes_from_the_injected_clock(paused: NoWaiting) -> None:
+    # A second the real clock is not at (still within the signature's allowed skew).
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=42)
+    async with (
+        scripted(final=Reply(201, ROOM)) as (url, s),
+        RoomsClient(url, KEY, clock=lambda: then, waiting=paused.waiting()) as client,
+    ):
+        await client.create_room()
+    assert s.seen[0].headers["Repeatability-First-Sent"] == http_date(then)
+
+
+async def test_the_deadline_counts_the_time_spent_waiting(paused: NoWaiting) -> None:
+    policy = RetryPolicy(max_attempts=100, base_delay=1.0, max_delay=1.0, deadline=3.0)
+    async with (
+        scripted(final=Reply(503, ERROR)) as (url, s),
+        RoomsClient(
+            url, KEY, retry=policy, waiting=paused.waiting(), rng=random.Random(7)
+        ) as client,
+    ):
+        with pytest.raises(AcsResponseError, match="503"):
+            await client.get_room(ROOM["id"])
+    assert 0 < sum(paused.slept) < 3.0
+    assert len(s.seen) == len(paused.slept) + 1 < 100
+
+
+async def test_every_attempt_is_signed_afresh(paused: NoWaiting) -> None:
     ticks = iter(datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=s) for s in range(100))
     fresh = RoomsClient  # clarity: the clock moves one second per signature
 
@@ -92,7 +150,9 @@ async def test_every_attempt_is_signed_afresh() -> None:
         # distinct dates by stepping from now.
         base = datetime.now(UTC)
         ticks = iter(base + timedelta(seconds=n) for n in range(100))
-        async with fresh(url, KEY, retry=FAST, clock=lambda: next(ticks)) as client:
+        async with fresh(
+            url, KEY, retry=FAST, clock=lambda: next(ticks), waiting=paused.waiting()
+        ) as client:
             await client.get_room(ROOM["id"])
     dates = [seen.headers["x-ms-date"] for seen in s.seen]
     signatures = [seen.headers["Authorization"] for seen in s.seen]
@@ -100,11 +160,11 @@ async def test_every_attempt_is_signed_afresh() -> None:
     assert len(set(signatures)) == 2
 
 
-async def test_gives_up_after_max_attempts_with_the_last_error() -> None:
+async def test_gives_up_after_max_attempts_with_the_last_error(paused: NoWaiting) -> None:
     policy = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.001, deadline=5.0)
     async with (
         scripted(final=Reply(503, ERROR)) as (url, s),
-        RoomsClient(url, KEY, retry=policy) as client,
+        RoomsClient(url, KEY, retry=policy, waiting=paused.waiting()) as client,
     ):
         with pytest.raises(AcsResponseError) as caught:
             await client.get_room(ROOM["id"])
@@ -113,59 +173,67 @@ async def test_gives_up_after_max_attempts_with_the_last_error() -> None:
     assert "try again" in caught.value.hint.lower()
 
 
-async def test_a_retry_after_beyond_the_deadline_ends_the_attempts_at_once() -> None:
+async def test_a_retry_after_beyond_the_deadline_ends_the_attempts_at_once(
+    paused: NoWaiting,
+) -> None:
     policy = RetryPolicy(max_attempts=5, deadline=2.0)
     async with (
         scripted(final=Reply(429, ERROR, headers={"Retry-After": "60"})) as (url, s),
-        RoomsClient(url, KEY, retry=policy) as client,
+        RoomsClient(url, KEY, retry=policy, waiting=paused.waiting()) as client,
     ):
         with pytest.raises(AcsResponseError, match="429"):
             await client.get_room(ROOM["id"])
     assert len(s.seen) == 1
 
 
-async def test_an_unreachable_endpoint_is_a_transport_error() -> None:
+async def test_an_unreachable_endpoint_is_a_transport_error(paused: NoWaiting) -> None:
     async with scripted(final=Reply(200, ROOM)) as (url, _):
         pass  # the server is gone: its port now refuses connections
     policy = RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.001, deadline=5.0)
-    async with RoomsClient(url, KEY, retry=policy) as client:
+    async with RoomsClient(url, KEY, retry=policy, waiting=paused.waiting()) as client:
         with pytest.raises(AcsTransportError) as caught:
             await client.get_room(ROOM["id"])
     assert "Could not reach" in caught.value.hint
 
 
-async def test_a_retried_delete_that_meets_404_counts_as_done() -> None:
+async def test_a_retried_delete_that_meets_404_counts_as_done(paused: NoWaiting) -> None:
     gone = Reply(404, {"error": {"code": "NotFound", "message": "Room not found."}})
     async with (
         scripted(Reply(0, drop=True), final=gone) as (url, s),
-        RoomsClient(url, KEY, retry=FAST) as client,
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
     ):
         await client.delete_room(ROOM["id"])
     assert [seen.method for seen in s.seen] == ["DELETE", "DELETE"]
 
 
-async def test_a_first_delete_that_meets_404_is_not_found() -> None:
+async def test_a_first_delete_that_meets_404_is_not_found(paused: NoWaiting) -> None:
     gone = Reply(404, {"error": {"code": "NotFound", "message": "Room not found."}})
-    async with scripted(final=gone) as (url, _), RoomsClient(url, KEY, retry=FAST) as client:
+    async with (
+        scripted(final=gone) as (url, _),
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
+    ):
         with pytest.raises(RoomNotFound):
             await client.delete_room(ROOM["id"])
 
 
-async def test_next_link_to_another_host_is_refused() -> None:
+async def test_next_link_to_another_host_is_refused(paused: NoWaiting) -> None:
     page = {"value": [ROOM], "nextLink": "https://evil.example/rooms?api-version=2025-03-13"}
-    async with scripted(final=Reply(200, page)) as (url, _), RoomsClient(url, KEY) as client:
+    async with (
+        scripted(final=Reply(200, page)) as (url, _),
+        RoomsClient(url, KEY, waiting=paused.waiting()) as client,
+    ):
         rooms = client.list_rooms()
         assert (await anext(rooms)).id == ROOM["id"]
         with pytest.raises(AcsError, match="another host"):
             await anext(rooms)
 
 
-async def test_next_link_without_api_version_gets_it_back() -> None:
+async def test_next_link_without_api_version_gets_it_back(paused: NoWaiting) -> None:
     first = {"value": [ROOM], "nextLink": "/rooms?skipToken=abc"}
     last = {"value": [{**ROOM, "id": "12345678901234567"}]}
     async with (
         scripted(Reply(200, first), final=Reply(200, last)) as (url, s),
-        RoomsClient(url, KEY) as client,
+        RoomsClient(url, KEY, waiting=paused.waiting()) as client,
     ):
         ids = [room.id async for room in client.list_rooms()]
     assert ids == [ROOM["id"], "12345678901234567"]
@@ -173,12 +241,14 @@ async def test_next_link_without_api_version_gets_it_back() -> None:
     assert "skipToken=abc" in s.seen[1].path_qs
 
 
-async def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_secret_reaches_logs_errors_or_reprs(
+    caplog: pytest.LogCaptureFixture, paused: NoWaiting
+) -> None:
     caplog.set_level(logging.DEBUG)
     policy = RetryPolicy(max_attempts=2, base_delay=0.001, max_delay=0.001, deadline=5.0)
     async with (
         scripted(final=Reply(503, ERROR)) as (url, s),
-        RoomsClient(url, KEY, retry=policy) as client,
+        RoomsClient(url, KEY, retry=policy, waiting=paused.waiting()) as client,
     ):
         with pytest.raises(AcsResponseError) as caught:
             await client.create_room(participants={"8:acs:x_y": "Presenter"})
@@ -203,16 +273,19 @@ async def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureF
     ],
 )
 async def test_a_probe_is_one_signed_attempt_that_says_whether_acs_answers(
-    reply: Reply, answers: bool
+    reply: Reply, answers: bool, paused: NoWaiting
 ) -> None:
-    async with scripted(final=reply) as (url, s), RoomsClient(url, KEY, retry=FAST) as client:
+    async with (
+        scripted(final=reply) as (url, s),
+        RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client,
+    ):
         assert await client.probe() is answers
     assert len(s.seen) == 1  # never retried: the caller probes again on its own schedule
     assert s.seen[0].headers["Authorization"].startswith("HMAC-SHA256 ")
 
 
-async def test_a_probe_of_an_unreachable_endpoint_says_no() -> None:
+async def test_a_probe_of_an_unreachable_endpoint_says_no(paused: NoWaiting) -> None:
     async with scripted(final=Reply(200, ROOM)) as (url, _):
         pass  # the server is gone: its port now refuses connections
-    async with RoomsClient(url, KEY, retry=FAST) as client:
+    async with RoomsClient(url, KEY, retry=FAST, waiting=paused.waiting()) as client:
         assert await client.probe(within=1.0) is False

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.acs.entra import ACS_SCOPE
 from bot.local.emulator import EmulatorServer
+from bot.local.entra import LocalEntraCredential, random_secret
 from tests.acs.conftest import SignedHttp
 
 ROOMS = "/rooms?api-version=2025-03-13"
@@ -140,3 +142,24 @@ async def test_a_taken_port_is_a_clear_error() -> None:
     assert process.returncode == 1
     assert out == b""
     assert b"could not start" in err
+
+
+async def test_accepts_entra_tokens_signed_with_the_given_secret_and_never_prints_it() -> None:
+    secret = random_secret()
+    async with emulator_process("--entra-secret", secret) as running:
+        async with aiohttp.ClientSession() as session:
+            for credential, status in (
+                (LocalEntraCredential(secret), 201),
+                (LocalEntraCredential(random_secret()), 401),
+            ):
+                token = await credential.get_token(ACS_SCOPE)
+                async with session.post(
+                    running.endpoint.rstrip("/") + ROOMS,
+                    json={},
+                    headers={"Authorization": f"Bearer {token.token}"},
+                ) as response:
+                    assert response.status == status
+        code, out, err = await running.stop()
+    assert code == 0
+    assert "LocalEntraCredential(SECRET)" in err
+    assert secret not in out + err

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.parsing import ParseError, windows
+from bot.parsing import ParseError, dateparser_atoms
 from bot.parsing.cli import to_json
 from tests.parsing.helpers import examples, run
 
@@ -38,5 +38,5 @@ def test_examples_never_reach_dateparser(
     def no_dateparser(*_args: object, **_kwargs: object) -> None:
         pytest.fail(f"dateparser was asked about {case['text']!r}")
 
-    monkeypatch.setattr(windows, "dateparser_date", no_dateparser)
+    monkeypatch.setattr(dateparser_atoms, "dateparser_date", no_dateparser)
     run(case["text"], case["now"], case["tz"])

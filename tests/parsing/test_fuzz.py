@@ -140,3 +140,27 @@ def test_any_text(text: str, now: datetime, tz: str) -> None:
 def test_vocabulary_soup(words: list[str], now: datetime, tz: str) -> None:
     """Words the grammar knows, in any order, never raise; created windows keep the limits."""
     check(" ".join(words), now, tz)
+
+
+FAMILY_WORDS = [
+    *["christmas", "eve", "new", "year's", "day", "halloween", "thanksgiving", "valentine's"],
+    *["early", "mid", "late", "middle", "midweek", "mid-week", "end", "beginning", "of"],
+    *["week", "month", "next", "this", "the", "after", "before", "from", "in", "on", "or"],
+    *["monday", "friday", "tomorrow", "today", "tonight", "morning", "night", "weekend"],
+    *["2", "a", "weeks", "days", "month", "business", "working", "first", "last", "thing"],
+    *["twenty", "past", "to", "ten", "five", "half", "quarter", "seven", "thirty", "oh"],
+    *["same", "time", "cob", "by", "either", "following", "0930", "2027", "31", "24", "-"],
+    *["jan", "20", "feb", "29", "december", "3pm", "midnight", "noon", "around", "later"],
+]
+
+
+@SETTINGS
+@given(
+    words=st.lists(st.sampled_from(FAMILY_WORDS), max_size=8),
+    now=NOWS,
+    tz=st.sampled_from(ZONES),
+)
+def test_family_soup(words: list[str], now: datetime, tz: str) -> None:
+    """The words of part three's families (holidays, parts of periods, weeks on, clocks in
+    words, alternatives), in any order, never raise; created windows keep the limits."""
+    check(" ".join(words), now, tz)

@@ -266,6 +266,8 @@ async def running_bot(
     scopes: Sequence[str] = DEFAULT_SCOPES,
     join: str = "external",
     sign_in: bool = False,
+    keyless: bool = False,
+    events_secret: str | None = None,
 ) -> AsyncIterator[Bot]:
     """Emulator, fake Slack and the real bot server on loopback ports, as `roombot serve`
     would run them with these settings; Slack grants *scopes* (manifest.yml's by default).
@@ -273,7 +275,8 @@ async def running_bot(
     *join* is how the Join button works: "external" (ROOMBOT_JOIN_URL, a fixed URL), "public"
     (ROOMBOT_PUBLIC_URL is this server's own address, so personal join links work here), or
     "none" (neither is set). With *sign_in*, Sign in with Slack is set up (SLACK_CLIENT_ID and
-    SLACK_CLIENT_SECRET) and the fake Slack serves it.
+    SLACK_CLIENT_SECRET) and the fake Slack serves it. With *keyless*, the bot reaches the
+    emulator (over TLS) by ACS_ENDPOINT and Microsoft Entra tokens from its local test issuer.
     """
     secret = signing_secret or secrets.token_hex(16)
     clock = Clock()
@@ -284,6 +287,8 @@ async def running_bot(
             listener=listener,
             join=join,
             sign_in=sign_in,
+            keyless=keyless,
+            events_secret=events_secret,
             secret=secret,
             clock=clock,
             fault_rate=fault_rate,
@@ -309,6 +314,8 @@ async def _running_bot(
     listener: socket.socket,
     join: str,
     sign_in: bool,
+    keyless: bool,
+    events_secret: str | None,
     secret: str,
     clock: Clock,
     fault_rate: float,
@@ -324,8 +331,17 @@ async def _running_bot(
     lease_seconds: float | None,
     scopes: Sequence[str],
 ) -> AsyncIterator[Bot]:
+    # With *events_secret*, the emulator sends calling events to the bot's /acs/events.
+    port = listener.getsockname()[1]
+    events_url = f"http://127.0.0.1:{port}/acs/events?secret={events_secret}"
     async with (
-        EmulatorServer(fault_rate=fault_rate, seed=seed, access_key=access_key) as emulator,
+        EmulatorServer(
+            fault_rate=fault_rate,
+            seed=seed,
+            access_key=access_key,
+            tls=keyless,
+            events_url=events_url if events_secret else None,
+        ) as emulator,
         FakeSlack(team_id=TEAM, bot_token=slack_accepts or bot_token, scopes=scopes) as slack,
     ):
         slack.add_user(ME, "you", tz="Europe/London")
@@ -333,14 +349,23 @@ async def _running_bot(
             "SLACK_BOT_TOKEN": bot_token,
             "SLACK_SIGNING_SECRET": secret,
             "SLACK_API_URL": slack.api_url,
-            "ACS_CONNECTION_STRING": f"endpoint={emulator.endpoint};accesskey="
-            + (bot_access_key or emulator.access_key),
             "DATABASE_URL": database,
             "ROOMBOT_ADMINS": admins,
             "ROOMBOT_ALLOWED_CHANNELS": allowed_channels,
         }
+        acs_options: dict[str, Any] = {}
+        if keyless:
+            overrides["ACS_ENDPOINT"] = emulator.endpoint
+            acs_options["acs_credential"] = emulator.entra_credential
+            acs_options["acs_ssl"] = emulator.ssl_context_for_clients
+        else:
+            overrides["ACS_CONNECTION_STRING"] = (
+                f"endpoint={emulator.endpoint};accesskey={bot_access_key or emulator.access_key}"
+            )
         if lease_seconds is not None:
             overrides["ROOMBOT_WORKER_LEASE_SECONDS"] = lease_seconds
+        if events_secret is not None:
+            overrides["ROOMBOT_EVENTS_SECRET"] = events_secret
         if sign_in:
             client_id, client_secret = "A0LOCAL.0001", secrets.token_hex(16)
             slack.enable_openid(client_id, client_secret)
@@ -358,6 +383,7 @@ async def _running_bot(
             worker_poll_interval=worker_poll_interval,
             response_url_prefixes=(slack.base_url,),
             clock=clock,
+            **acs_options,
         )
         async with Runtime(settings, options) as runtime:
             runner = web.AppRunner(web_app(runtime), access_log=None)

@@ -34,7 +34,7 @@ from tests.reliability.harness import (
 
 
 def failure_counts(bot: Bot) -> dict[str, float]:
-    rendered = bot.runtime.metrics.render().decode()
+    rendered = bot.runtime.render_metrics().decode()
     return {
         sample.labels["outcome"]: sample.value
         for family in text_string_to_metric_families(rendered)

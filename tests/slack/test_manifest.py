@@ -105,7 +105,7 @@ def test_room_command(manifest: dict[str, Any]) -> None:
 
 
 def test_create_room_shortcut(manifest: dict[str, Any]) -> None:
-    (shortcut,) = manifest["features"]["shortcuts"]
+    shortcut, _message_shortcut = manifest["features"]["shortcuts"]
     assert (shortcut["name"], shortcut["type"], shortcut["callback_id"]) == (
         "Create a room",
         "global",
@@ -122,7 +122,16 @@ def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> N
     scopes = manifest["oauth_config"]["scopes"]
     assert set(scopes) == {"bot"}  # no user token is ever requested
     assert sorted(scopes["bot"]) == sorted(
-        ["commands", "chat:write", "chat:write.public", "users:read", "usergroups:read"]
+        [
+            "commands",
+            "chat:write",
+            "chat:write.public",
+            "users:read",
+            "usergroups:read",
+            "links:read",  # link_shared: room links unfurl
+            "links:write",  # chat.unfurl
+            "calls:write",
+        ]
     )
     assert not any(scope.endswith(":history") for scope in scopes["bot"])
     # the local fake grants exactly what an install from the manifest grants
@@ -149,8 +158,42 @@ def test_the_history_variant_adds_only_the_history_scopes(
 
 def test_settings(manifest: dict[str, Any]) -> None:
     settings = manifest["settings"]
-    assert settings["org_deploy_enabled"] is False
+    # Workflow Builder steps need an org-ready app whose functions run here
+    assert settings["org_deploy_enabled"] is True
+    assert settings["function_runtime"] == "remote"
     assert settings["socket_mode_enabled"] is False  # README explains turning it on
     assert settings["token_rotation_enabled"] is False
     assert manifest["display_information"]["name"] == "roombot"
     assert manifest["features"]["bot_user"]["display_name"] == "roombot"
+
+
+def test_app_home_and_its_event(manifest: dict[str, Any]) -> None:
+    """The Home tab is on and `app_home_opened` reaches the bot, with no scope asked for it."""
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True  # reminders
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == EVENTS_URL
+    # exactly the events some feature handles: the Home, unfurls, the Workflow Builder step,
+    # and the two that remove roombot
+    assert sorted(events["bot_events"]) == [
+        "app_home_opened",
+        "app_uninstalled",
+        "function_executed",
+        "link_shared",
+        "tokens_revoked",
+    ]
+
+
+def test_oauth_redirects_and_uninstall_events(manifest: dict[str, Any]) -> None:
+    """ "Add to Slack" comes back to Bolt's redirect path; the events that remove the app
+    (they need no scope), delivered where everything else is."""
+    from bot.slack.install import BOT_SCOPES, REDIRECT_PATH
+
+    assert f"https://YOUR-HOST{REDIRECT_PATH}" in manifest["oauth_config"]["redirect_urls"]
+    assert "https://YOUR-HOST/rooms/signed-in" in manifest["oauth_config"]["redirect_urls"]
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == EVENTS_URL
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])
+    assert "user_events" not in events
+    # an install asks for exactly the manifest's scopes
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])

@@ -60,9 +60,11 @@ def _command(bot: LocalBot, name: str) -> str:
 
 
 def _shortcut(bot: LocalBot, callback_id: str) -> str:
+    declared = {s["callback_id"]: s["type"] for s in MANIFEST["features"]["shortcuts"]}
+    kind = "message_action" if declared.get(callback_id) == "message" else "shortcut"
     return interaction_body(
         {
-            "type": "shortcut",
+            "type": kind,
             "callback_id": callback_id,
             "team": {"id": TEAM},
             "user": {"id": ME[0], "team_id": TEAM},

@@ -72,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
                 args.database,
                 emulator_state=EMULATOR_STATE if persistent else None,
                 people_state=PEOPLE_STATE if persistent else None,
+                multi_workspace=args.multi_workspace,
             )
         ) as thread:
             workspace_file = WORKSPACE_STATE if persistent else None
@@ -79,6 +80,10 @@ def main(args: argparse.Namespace) -> int:
                 partial(Session, thread.resource, raw=args.json, workspace_file=workspace_file)
             )
             console = Console(thread, session, source, sys.stdout)
+            if thread.resource.install_steps:
+                console.say(
+                    "Installed roombot in the local workspace:", *thread.resource.install_steps
+                )
             if args.user != ME[1]:
                 thread.call(session.act_as, args.user)
             return console.run()

@@ -18,7 +18,7 @@ from bot.local.console import payloads, workspace
 from bot.local.console.buttons import Button, Choice, Posted, buttons_of, card_for_room, pick
 from bot.local.console.form import Field
 from bot.local.console.transcript import Transcript
-from bot.local.dev_cli import ME, LocalBot
+from bot.local.dev_cli import ME, LocalBot, NotSettled
 from bot.local.fake_slack import View
 
 logger = logging.getLogger("roombot.local.console")
@@ -74,7 +74,7 @@ class Session:
             step.lines.append(f"  ! the bot answered {ack['error']}")
         # The ack as Slack showed it, before the answer replaces or removes it.
         step.lines += self.transcript.changes(self.user_id)
-        await self.bot.settle()
+        await self._settle(step)
         if not ack:  # an empty ack: `/room` opens a form, unless it could not
             step.view = await self._opened_view(views, said)
         step.lines += self._changes()
@@ -130,7 +130,7 @@ class Session:
         step = Step(ack=ack)
         if ack.get("error"):
             step.lines.append(f"  ! the bot answered {ack['error']}")
-        await self.bot.settle()
+        await self._settle(step)
         step.view = next((v for v in slack.views[views:] if v.user == self.user_id), None)
         step.lines += self._changes()
         return step
@@ -162,7 +162,7 @@ class Session:
             step.lines.append(f"  ! the bot answered {ack['error']}")
         if ack.get("response_action") == "errors":
             return step
-        await self.bot.settle()
+        await self._settle(step)
         step.lines += self._changes()
         return step
 
@@ -188,6 +188,13 @@ class Session:
     def tz(self) -> str:
         user = self.bot.slack.users.get(self.user_id)
         return user.tz if user is not None else "UTC"
+
+    async def _settle(self, step: Step) -> None:
+        """Wait for the step's answers; if they are slow, say so and show them when they come."""
+        try:
+            await self.bot.settle()
+        except NotSettled as slow:
+            step.lines.append(f"  … {slow}; their answers show after your next step.")
 
     def _changes(self) -> list[str]:
         lines = self.transcript.changes(self.user_id)

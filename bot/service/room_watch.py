@@ -1,0 +1,93 @@
+"""What follows a room change besides its answer: reminders moved, and people's Homes redrawn.
+
+`WatchedAnswerer` wraps the `Answerer` the runner uses. Every command that changed a room is
+answered through it, both when it ran now and when a replica resumed it after a crash (the
+runner answers before it marks the entry answered), so the reminder schedule is brought in
+line with the room, durably, before the command counts as done: a crash in between repeats
+the (idempotent) sync. The people whose rooms changed are then handed to *on_people* (the App
+Home's refresh), which may fail without harm to the command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain import JournalEntry, PostedMessage
+from bot.service.outcomes import Outcome, RoomChanged
+from bot.service.ports import Answerer
+from bot.service.resolved import RESOLVED
+from bot.store.journal import Journal
+from bot.store.reminders import ReminderSchedule
+
+logger = logging.getLogger("roombot.room_watch")
+
+REMIND_KEY = "remind_minutes"
+"""Where a resolved create carries its reminder lead time, in minutes (`remind 15m`)."""
+
+PeopleChanged = Callable[[str, frozenset[str]], None]
+
+
+def reminder_lead(command: Mapping[str, Any]) -> timedelta | None:
+    """The lead time a journalled command asked for, if any."""
+    minutes = command.get(REMIND_KEY)
+    if isinstance(minutes, int) and not isinstance(minutes, bool) and minutes >= 0:
+        return timedelta(minutes=minutes)
+    return None
+
+
+class WatchedAnswerer:
+    """An `Answerer` that also keeps reminders and Homes in step with every room change."""
+
+    def __init__(
+        self,
+        inner: Answerer,
+        *,
+        schedule: ReminderSchedule | None = None,
+        journal: Journal | None = None,
+        on_people: PeopleChanged | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._inner = inner
+        self._schedule = schedule
+        self._journal = journal
+        self._on_people = on_people
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    async def answer(self, entry: JournalEntry, outcome: Outcome) -> PostedMessage | None:
+        people: set[str] = set()
+        if isinstance(outcome, RoomChanged):
+            room = outcome.room
+            people = {p.slack_user_id for p in room.participants} | {room.creator_id}
+            if outcome.changes is not None:
+                people |= set(outcome.changes.removed)
+            if self._schedule is not None:
+                if outcome.verb == "create":
+                    lead = await self._asked_lead(entry)
+                    if lead is not None:
+                        await self._schedule.set_lead(room.room_id, lead)
+                people |= await self._schedule.sync(room, now=self._clock())
+        message = await self._inner.answer(entry, outcome)
+        if people and self._on_people is not None and isinstance(outcome, RoomChanged):
+            try:
+                self._on_people(outcome.room.team_id, frozenset(people))
+            except Exception:
+                logger.exception("could not start refreshing the Homes of a room's people")
+        return message
+
+    async def _asked_lead(self, entry: JournalEntry) -> timedelta | None:
+        """The `remind` lead a create asked for: in its resolved command, which for a command
+        journalled as typed text is the one the runner pinned (read back from the journal)."""
+        command = entry.command
+        if command.get("kind") != RESOLVED and self._journal is not None:
+            pinned = await self._journal.get(entry.key)
+            command = pinned.command if pinned is not None else command
+        return reminder_lead(command)
+
+    async def delayed(self, entry: JournalEntry, reason: str) -> None:
+        await self._inner.delayed(entry, reason)
+
+    async def last_word(self, entry: JournalEntry, outcome: Outcome) -> bool:
+        return await self._inner.last_word(entry, outcome)

@@ -1,0 +1,334 @@
+"""People's App Home defaults, and the schedule of reminders sent when a room opens.
+
+Plain SQLAlchemy Core, each method one transaction run by the store's `Database`. The schedule
+holds one row per (room, person): `sync` makes a room's rows match the room as recorded
+(moved when its window moves, added and removed with its people, dropped when it is deleted
+or ended), and is safe to run again with the same room. Sending is claimed under a lease as
+the journal's entries are (`claim`: a conditional UPDATE that only takes due rows whose lease
+is free or expired, after `FOR UPDATE SKIP LOCKED` on PostgreSQL), so across replicas one
+worker at a time holds a reminder, and `finish` only counts for the lease holder.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, case, column, delete, func, insert, or_, select, table, update
+from sqlalchemy.engine import Connection
+
+from bot.domain import DEFAULT_REMINDER_LEAD as DEFAULT_LEAD
+from bot.domain import Preferences, Reminder, RoomRecord
+from bot.store.engine import Database
+from bot.store.home_tables import home_preferences, room_reminder_leads, room_reminders
+from bot.store.tables import UTCDateTime
+
+PENDING, SENT, SKIPPED = "pending", "sent", "skipped"
+
+# The registry's tables, read-only and only the columns the App Home needs.
+_rooms = table(
+    "rooms",
+    column("id"),
+    column("team_id"),
+    column("creator_id"),
+    column("state"),
+    column("valid_from", UTCDateTime()),
+    column("valid_until", UTCDateTime()),
+)
+_participants = table("room_participants", column("room_id"), column("slack_user_id"))
+
+
+def _reminder(row: Row[Any]) -> Reminder:
+    return Reminder(
+        id=row.id,
+        room_id=row.room_id,
+        team_id=row.team_id,
+        user_id=row.user_id,
+        opens_at=row.opens_at,
+        due_at=row.due_at,
+        attempts=row.attempts,
+    )
+
+
+class HomeStore:
+    """People's preferences and the rooms their App Home lists."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def preferences(self, team_id: str, user_id: str) -> Preferences:
+        return await self._database.read(_preferences, team_id, user_id)
+
+    async def set_preferences(
+        self, team_id: str, user_id: str, preferences: Preferences, *, now: datetime
+    ) -> None:
+        await self._database.write(_set_preferences, team_id, user_id, preferences, now)
+
+    async def room_ids_of(
+        self, team_id: str, user_id: str, *, now: datetime, limit: int, offset: int = 0
+    ) -> tuple[list[str], int]:
+        """Ids of the active rooms *user_id* created or is in that have not closed, soonest
+        first (a page of them), and how many there are in all."""
+        return await self._database.read(_room_ids_of, team_id, user_id, now, limit, offset)
+
+
+class ReminderSchedule:
+    """The reminders due when rooms open; see the module's docstring."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def set_lead(self, room_id: str, lead: timedelta) -> None:
+        """Remind *lead* before room *room_id* opens (set before its first `sync`)."""
+        await self._database.write(_set_lead, room_id, lead)
+
+    async def lead(self, room_id: str) -> timedelta:
+        return await self._database.read(_lead, room_id)
+
+    async def sync(self, room: RoomRecord, *, now: datetime) -> frozenset[str]:
+        """Make *room*'s reminders match it; returns everyone whose reminder was there before
+        or is now (so their App Home can be refreshed too).
+
+        Only rooms that have not opened get new or moved reminders; one due in the past (a
+        room made less than its lead before opening) is due at once. A reminder already sent
+        is sent again only when the room moved to a new opening time.
+        """
+        return await self._database.write(_sync, room, now)
+
+    async def claim(
+        self, worker_id: str, *, lease: timedelta, now: datetime, limit: int = 20
+    ) -> list[Reminder]:
+        """Lease up to *limit* due reminders whose lease is free or expired, soonest first."""
+        claimed = await self._database.write(_claim, worker_id, lease, now, limit)
+        return sorted(claimed, key=lambda r: (r.due_at, r.id))
+
+    async def finish(self, reminder_id: str, worker_id: str, *, sent: bool, now: datetime) -> bool:
+        """Record the reminder as sent (or skipped: nobody to remind); False when this worker
+        no longer holds it (another took it over, or the room moved it meanwhile)."""
+        return await self._database.write(_finish, reminder_id, worker_id, sent, now)
+
+    async def release(
+        self, reminder_id: str, worker_id: str, *, retry_at: datetime, now: datetime
+    ) -> None:
+        """Give the reminder back, due again at *retry_at* (Slack did not take it)."""
+        await self._database.write(_release, reminder_id, worker_id, retry_at, now)
+
+    async def next_due(self) -> datetime | None:
+        """When the soonest pending reminder can next be claimed (None when none is pending):
+        when it is due, or when its current lease runs out; a sleep until then."""
+        return await self._database.read(_next_due)
+
+    async def of_room(self, room_id: str) -> dict[str, tuple[str, datetime]]:
+        """*room_id*'s reminders: user -> (state, due at); for health output and tests."""
+        return await self._database.read(_of_room, room_id)
+
+
+def _preferences(connection: Connection, team_id: str, user_id: str) -> Preferences:
+    row = connection.execute(
+        select(home_preferences).where(
+            home_preferences.c.team_id == team_id, home_preferences.c.user_id == user_id
+        )
+    ).first()
+    if row is None:
+        return Preferences()
+    minutes = row.default_length_minutes
+    return Preferences(
+        default_length=timedelta(minutes=minutes) if minutes else None,
+        reminders=bool(row.reminders),
+    )
+
+
+def _set_preferences(
+    connection: Connection, team_id: str, user_id: str, preferences: Preferences, now: datetime
+) -> None:
+    length = preferences.default_length
+    values = {
+        "default_length_minutes": int(length.total_seconds() // 60) if length else None,
+        "reminders": preferences.reminders,
+        "updated_at": now,
+    }
+    changed = connection.execute(
+        update(home_preferences)
+        .where(home_preferences.c.team_id == team_id, home_preferences.c.user_id == user_id)
+        .values(**values)
+    )
+    if changed.rowcount == 0:
+        connection.execute(
+            insert(home_preferences).values(team_id=team_id, user_id=user_id, **values)
+        )
+
+
+def _room_ids_of(
+    connection: Connection, team_id: str, user_id: str, now: datetime, limit: int, offset: int
+) -> tuple[list[str], int]:
+    mine = and_(
+        _rooms.c.team_id == team_id,
+        _rooms.c.state == "active",
+        _rooms.c.valid_until > now,
+        or_(
+            _rooms.c.creator_id == user_id,
+            _rooms.c.id.in_(
+                select(_participants.c.room_id).where(_participants.c.slack_user_id == user_id)
+            ),
+        ),
+    )
+    total = connection.scalar(select(func.count()).select_from(_rooms).where(mine))
+    ids = connection.scalars(
+        select(_rooms.c.id)
+        .where(mine)
+        .order_by(_rooms.c.valid_from, _rooms.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [str(room_id) for room_id in ids], int(total or 0)
+
+
+def _set_lead(connection: Connection, room_id: str, lead: timedelta) -> None:
+    minutes = max(0, int(lead.total_seconds() // 60))
+    changed = connection.execute(
+        update(room_reminder_leads)
+        .where(room_reminder_leads.c.room_id == room_id)
+        .values(lead_minutes=minutes)
+    )
+    if changed.rowcount == 0:
+        connection.execute(
+            insert(room_reminder_leads).values(room_id=room_id, lead_minutes=minutes)
+        )
+
+
+def _lead(connection: Connection, room_id: str) -> timedelta:
+    minutes = connection.scalar(
+        select(room_reminder_leads.c.lead_minutes).where(room_reminder_leads.c.room_id == room_id)
+    )
+    return DEFAULT_LEAD if minutes is None else timedelta(minutes=int(minutes))
+
+
+def _sync(connection: Connection, room: RoomRecord, now: datetime) -> frozenset[str]:
+    lead = _lead(connection, room.room_id)
+    existing = {
+        row.user_id: row
+        for row in connection.execute(
+            select(room_reminders).where(room_reminders.c.room_id == room.room_id)
+        )
+    }
+    wanted = {p.slack_user_id for p in room.participants} if room.active else set()
+    gone = [row.id for user, row in existing.items() if user not in wanted]
+    if gone:
+        connection.execute(delete(room_reminders).where(room_reminders.c.id.in_(gone)))
+    if room.valid_from > now:
+        due = max(room.valid_from - lead, now)
+        for user in sorted(wanted):
+            row = existing.get(user)
+            if row is None:
+                connection.execute(
+                    insert(room_reminders).values(
+                        id=str(uuid.uuid4()),
+                        room_id=room.room_id,
+                        team_id=room.team_id,
+                        user_id=user,
+                        opens_at=room.valid_from,
+                        due_at=due,
+                        state=PENDING,
+                        attempts=0,
+                        updated_at=now,
+                    )
+                )
+            elif row.opens_at != room.valid_from or (row.state == PENDING and row.due_at != due):
+                connection.execute(
+                    update(room_reminders)
+                    .where(room_reminders.c.id == row.id)
+                    .values(
+                        opens_at=room.valid_from,
+                        due_at=due,
+                        state=PENDING,
+                        lease_owner=None,
+                        lease_until=None,
+                        sent_at=None,
+                        updated_at=now,
+                    )
+                )
+    return frozenset(existing) | frozenset(wanted)
+
+
+def _claim(
+    connection: Connection, worker_id: str, lease: timedelta, now: datetime, limit: int
+) -> list[Reminder]:
+    claimable = and_(
+        room_reminders.c.state == PENDING,
+        room_reminders.c.due_at <= now,
+        or_(room_reminders.c.lease_until.is_(None), room_reminders.c.lease_until <= now),
+    )
+    ids = list(
+        connection.scalars(
+            select(room_reminders.c.id)
+            .where(claimable)
+            .order_by(room_reminders.c.due_at, room_reminders.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders nothing
+        )
+    )
+    if not ids:
+        return []
+    # The WHERE repeats the test: it is what makes the claim safe without row locks.
+    rows = connection.execute(
+        update(room_reminders)
+        .where(room_reminders.c.id.in_(ids), claimable)
+        .values(
+            lease_owner=worker_id,
+            lease_until=now + lease,
+            attempts=room_reminders.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(*room_reminders.c)
+    )
+    return [_reminder(row) for row in rows]
+
+
+def _finish(
+    connection: Connection, reminder_id: str, worker_id: str, sent: bool, now: datetime
+) -> bool:
+    result = connection.execute(
+        update(room_reminders)
+        .where(
+            room_reminders.c.id == reminder_id,
+            room_reminders.c.state == PENDING,
+            room_reminders.c.lease_owner == worker_id,
+        )
+        .values(
+            state=SENT if sent else SKIPPED,
+            sent_at=now,
+            lease_owner=None,
+            lease_until=None,
+            updated_at=now,
+        )
+    )
+    return bool(result.rowcount == 1)
+
+
+def _release(
+    connection: Connection, reminder_id: str, worker_id: str, retry_at: datetime, now: datetime
+) -> None:
+    connection.execute(
+        update(room_reminders)
+        .where(
+            room_reminders.c.id == reminder_id,
+            room_reminders.c.state == PENDING,
+            room_reminders.c.lease_owner == worker_id,
+        )
+        .values(due_at=retry_at, lease_owner=None, lease_until=None, updated_at=now)
+    )
+
+
+def _next_due(connection: Connection) -> datetime | None:
+    lease, due = room_reminders.c.lease_until, room_reminders.c.due_at
+    claimable_at = case((and_(lease.is_not(None), lease > due), lease), else_=due)
+    value = connection.scalar(
+        select(func.min(claimable_at)).where(room_reminders.c.state == PENDING)
+    )
+    return UTCDateTime().process_result_value(value, connection.dialect)
+
+
+def _of_room(connection: Connection, room_id: str) -> dict[str, tuple[str, datetime]]:
+    rows = connection.execute(select(room_reminders).where(room_reminders.c.room_id == room_id))
+    return {row.user_id: (row.state, row.due_at) for row in rows}

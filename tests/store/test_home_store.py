@@ -1,0 +1,134 @@
+"""The App Home's preferences and room listing, and the reminder schedule, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.domain import ParticipantRecord, Preferences, Role, RoomRecord
+from bot.store import Store
+from bot.store.reminders import HomeStore, ReminderSchedule
+from tests.store.helpers import NOW
+
+HOUR = timedelta(hours=1)
+ALICE = ParticipantRecord("UALICE", "8:acs:alice", Role.PRESENTER)
+BOB = ParticipantRecord("UBOB", "8:acs:bob", Role.ATTENDEE)
+CY = ParticipantRecord("UCY", "8:acs:cy", Role.ATTENDEE)
+
+
+async def _room(
+    store: Store, room_id: str, start_in: timedelta, *people: ParticipantRecord
+) -> RoomRecord:
+    return await store.rooms.record_created(
+        room_id=room_id,
+        team_id="T1",
+        channel_id="C1",
+        creator_id="UALICE",
+        valid_from=NOW + start_in,
+        valid_until=NOW + start_in + HOUR,
+        pstn_dial_out=False,
+        participants=people or (ALICE, BOB),
+        now=NOW,
+    )
+
+
+async def test_preferences_default_then_stored(store: Store) -> None:
+    home = HomeStore(store.database)
+    assert await home.preferences("T1", "UBOB") == Preferences()
+    wanted = Preferences(default_length=timedelta(minutes=90), reminders=False)
+    await home.set_preferences("T1", "UBOB", wanted, now=NOW)
+    assert await home.preferences("T1", "UBOB") == wanted
+    await home.set_preferences("T1", "UBOB", Preferences(reminders=True), now=NOW)
+    assert await home.preferences("T1", "UBOB") == Preferences(reminders=True)
+    assert await home.preferences("T2", "UBOB") == Preferences()
+
+
+async def test_rooms_of_a_person_soonest_first_paged(store: Store) -> None:
+    """Creator or participant, across channels; closed, deleted and others' rooms are not."""
+    home = HomeStore(store.database)
+    await _room(store, "3", 3 * HOUR, ALICE, BOB)
+    await _room(store, "1", HOUR, ALICE, BOB)
+    await _room(store, "2", 2 * HOUR, ALICE)  # Bob is not in it
+    await _room(store, "0", -3 * HOUR, ALICE, BOB)  # closed already
+    await _room(store, "4", 4 * HOUR, ALICE, BOB)
+    await store.rooms.mark_deleted("4", now=NOW)
+    assert await home.room_ids_of("T1", "UBOB", now=NOW, limit=10) == (["1", "3"], 2)
+    assert await home.room_ids_of("T1", "UALICE", now=NOW, limit=2) == (["1", "2"], 3)
+    assert await home.room_ids_of("T1", "UALICE", now=NOW, limit=2, offset=2) == (["3"], 3)
+    assert await home.room_ids_of("T2", "UALICE", now=NOW, limit=2) == ([], 0)
+
+
+async def test_sync_follows_the_room(store: Store) -> None:
+    """Created: everyone 5 minutes before; moved, added, removed, deleted: moved or gone."""
+    schedule = ReminderSchedule(store.database)
+    room = await _room(store, "7", HOUR, ALICE, BOB)
+    assert await schedule.sync(room, now=NOW) == {"UALICE", "UBOB"}
+    due = NOW + HOUR - timedelta(minutes=5)
+    assert await schedule.of_room("7") == {"UALICE": ("pending", due), "UBOB": ("pending", due)}
+
+    moved = await store.rooms.update_window(
+        "7", valid_from=NOW + 2 * HOUR, valid_until=NOW + 3 * HOUR, now=NOW
+    )
+    await schedule.sync(moved, now=NOW)
+    assert (await schedule.of_room("7"))["UBOB"] == ("pending", due + HOUR)
+
+    await store.rooms.upsert_participants("7", [CY], now=NOW)
+    changed = await store.rooms.remove_participants("7", ["UBOB"], now=NOW)
+    assert await schedule.sync(changed, now=NOW) == {"UALICE", "UBOB", "UCY"}
+    assert set(await schedule.of_room("7")) == {"UALICE", "UCY"}
+
+    deleted = await store.rooms.mark_deleted("7", now=NOW)
+    assert await schedule.sync(deleted, now=NOW) == {"UALICE", "UCY"}
+    assert await schedule.of_room("7") == {}
+
+
+async def test_a_room_opening_within_its_lead_reminds_at_once(store: Store) -> None:
+    schedule = ReminderSchedule(store.database)
+    await schedule.set_lead("8", timedelta(minutes=15))
+    room = await _room(store, "8", timedelta(minutes=10), ALICE)
+    await schedule.sync(room, now=NOW)
+    assert await schedule.of_room("8") == {"UALICE": ("pending", NOW)}
+    assert await schedule.next_due() == NOW
+
+
+async def test_claims_are_exclusive_and_leased(store: Store) -> None:
+    """Two workers claiming at once share the due reminders out; an expired lease frees one,
+    and only its holder can finish it."""
+    schedule = ReminderSchedule(store.database)
+    for n in range(6):
+        await schedule.sync(await _room(store, str(10 + n), HOUR, ALICE, BOB), now=NOW)
+    later = NOW + HOUR
+    lease = timedelta(seconds=30)
+    first, second = await asyncio.gather(
+        schedule.claim("w1", lease=lease, now=later, limit=20),
+        schedule.claim("w2", lease=lease, now=later, limit=20),
+    )
+    ids = [r.id for r in first + second]
+    assert len(ids) == 12
+    assert len(set(ids)) == 12
+    assert await schedule.claim("w3", lease=lease, now=later) == []
+    taken = (first or second)[0]
+    holder = "w1" if first else "w2"
+    retaken = await schedule.claim("w3", lease=lease, now=later + 2 * lease, limit=20)
+    assert taken.id in {r.id for r in retaken}
+    assert not await schedule.finish(taken.id, holder, sent=True, now=later)
+    assert await schedule.finish(taken.id, "w3", sent=True, now=later)
+    assert not await schedule.finish(taken.id, "w3", sent=True, now=later)
+
+
+async def test_a_sent_reminder_is_sent_again_only_when_the_room_moves(store: Store) -> None:
+    schedule = ReminderSchedule(store.database)
+    room = await _room(store, "9", HOUR, ALICE)
+    await schedule.sync(room, now=NOW)
+    (claimed,) = await schedule.claim("w", lease=HOUR, now=NOW + HOUR)
+    assert await schedule.finish(claimed.id, "w", sent=True, now=NOW + HOUR)
+    await schedule.sync(room, now=NOW)
+    assert (await schedule.of_room("9"))["UALICE"][0] == "sent"
+    moved = await store.rooms.update_window(
+        "9", valid_from=NOW + 3 * HOUR, valid_until=NOW + 4 * HOUR, now=NOW
+    )
+    await schedule.sync(moved, now=NOW)
+    assert (await schedule.of_room("9"))["UALICE"] == (
+        "pending",
+        NOW + 3 * HOUR - timedelta(minutes=5),
+    )
