@@ -12,12 +12,13 @@ Every store operation is written once, as a plain function of a synchronous SQLA
   (which sleeps in steps of up to 100 ms). Each connection runs in WAL mode with a busy
   timeout for writers of other processes (`roombot identities import` while serving), no
   memory map, and foreign keys on; writes open with `BEGIN IMMEDIATE`, so a writer never
-  fails to upgrade a read lock. Writes commit with `synchronous=NORMAL`: in the WAL, safe
-  from a crash of the process, on disk at the next checkpoint (SQLite's own, every 1,000
-  pages, on the writer thread). `synchronous=FULL`, even for the accept alone, measured
-  several times slower in `make bench`: each write pays its own fsync in turn on the one
-  writer thread. Deployments that must survive a power cut with nothing lost run on
-  PostgreSQL, whose commits are durable.
+  fails to upgrade a read lock. Writes commit with `synchronous=FULL`: a transaction the
+  writer reports done (the journal's accept, before Slack gets its ack) is on disk, and
+  survives a power cut as well as a crash. The writer pays for that fsync once per group:
+  it takes every write waiting in its queue at once, runs each in a SAVEPOINT of one
+  transaction (a write that fails rolls back alone) and commits them together
+  (`_GroupCommitWriter`). Alone, a write is one plain transaction; under load the fsyncs
+  are shared, so FULL costs what NORMAL did (`make bench`).
 - **PostgreSQL**: asyncpg through SQLAlchemy's async engine; the same function runs inside
   `AsyncConnection.run_sync`. Cross-replica safety comes from the statements themselves
   (`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, conditional updates).
@@ -26,11 +27,15 @@ Every store operation is written once, as a plain function of a synchronous SQLA
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -208,8 +213,7 @@ class SqliteDatabase(Database):
             **options,
         )
         _prepare_sqlite(self.engine, migrating=migrating)
-        self._writing = self.engine.execution_options(**{WRITE_OPTION: True})
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._writer = _GroupCommitWriter(self.engine.execution_options(**{WRITE_OPTION: True}))
         self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="sqlite-reader")
         self._options = options
         self._async_engine: AsyncEngine | None = None
@@ -231,9 +235,7 @@ class SqliteDatabase(Database):
     async def write(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        loop = asyncio.get_running_loop()
-        job = partial(_in_transaction, self._writing, work, *args, **kwargs)
-        return await loop.run_in_executor(self._writer, job)
+        return await self._writer.submit(work, args, kwargs)
 
     async def read(
         self, work: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -247,11 +249,116 @@ class SqliteDatabase(Database):
             await self._async_engine.dispose()
 
         def close() -> None:
-            self._writer.shutdown(wait=True)
+            self._writer.close()
             self._readers.shutdown(wait=True)
             self.engine.dispose()
 
         await asyncio.to_thread(close)
+
+
+SQLITE_GROUP_LIMIT = 256
+"""At most this many waiting writes share one transaction (and its one fsync)."""
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+class _GroupCommitWriter:
+    """SQLite's one writer: a thread that commits the writes waiting for it together.
+
+    Each `submit` queues a write and returns a future of its result. The thread takes the
+    oldest write and every other one already waiting (up to `SQLITE_GROUP_LIMIT`), runs them
+    in one `BEGIN IMMEDIATE` transaction, each in a SAVEPOINT of its own, and commits once:
+    one fsync for the group however many writes it holds. A write that raises rolls back to
+    its savepoint and gets its error; the others are unaffected. Results are handed out only
+    after the commit, so nothing is reported done before it is on disk; if the commit itself
+    fails, every write of the group gets that error. Nothing waits to fill a group: a write
+    arriving at an idle writer is committed at once.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, work: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(work, args, kwargs, loop, future))
+        return future
+
+    def close(self) -> None:
+        """Finish the writes queued so far, then stop the thread (called off the loop)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            group = [job]
+            stopping = False
+            while len(group) < SQLITE_GROUP_LIMIT:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+            self._commit(group)
+            if stopping:
+                return
+
+    def _commit(self, group: list[_Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self._engine.begin() as connection:
+                if len(group) == 1:  # alone: no savepoint, the transaction is the write's own
+                    only = group[0]
+                    outcomes.append((True, only.work(connection, *only.args, **only.kwargs)))
+                else:
+                    for job in group:
+                        outcomes.append(_in_savepoint(connection, job))
+        except BaseException as exc:  # the group's transaction failed: none of it is kept
+            outcomes = [(False, exc)] * len(group)
+        for job, (ok, value) in zip(group, outcomes, strict=True):
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+
+
+def _in_savepoint(connection: Connection, job: _Job) -> tuple[bool, Any]:
+    # Spelled out rather than `begin_nested()`: a savepoint SQLAlchemy knows of is one an ORM
+    # session on the connection (`orm`) would join and release on its own.
+    connection.exec_driver_sql("SAVEPOINT roombot_write")
+    try:
+        result = job.work(connection, *job.args, **job.kwargs)
+    except Exception as exc:
+        connection.exec_driver_sql("ROLLBACK TO roombot_write")
+        connection.exec_driver_sql("RELEASE roombot_write")
+        return False, exc
+    connection.exec_driver_sql("RELEASE roombot_write")
+    return True, result
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 def _in_transaction(bind: Engine, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -284,7 +391,7 @@ def _prepare_sqlite(engine: Engine, *, migrating: bool) -> None:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute(SQLITE_NO_MMAP)
             cursor.execute(f"PRAGMA foreign_keys={foreign_keys}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             _switch_to_wal(cursor)
         finally:
             cursor.close()

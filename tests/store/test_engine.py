@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 import bot.slack
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
@@ -69,7 +70,7 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
         "journal_mode": "wal",
         "busy_timeout": 10_000,
         "foreign_keys": 1,
-        "synchronous": 1,  # NORMAL
+        "synchronous": 2,  # FULL: the accept is on disk before the ack
         "mmap_size": 0,
     }
     assert written == read == expected
@@ -209,3 +210,43 @@ def test_slack_layer_never_imports_the_store() -> None:
             if any(name == "bot.store" or name.startswith("bot.store.") for name in names):
                 offenders.append(f"{module.name}:{node.lineno}")
     assert offenders == []
+
+
+def _numbers_table(connection: Connection) -> None:
+    connection.exec_driver_sql("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
+
+
+def _insert_number(connection: Connection, n: int) -> int:
+    connection.execute(text("INSERT INTO numbers (n) VALUES (:n)"), {"n": n})
+    return n
+
+
+def _numbers(connection: Connection) -> list[int]:
+    return [row[0] for row in connection.exec_driver_sql("SELECT n FROM numbers ORDER BY n")]
+
+
+async def test_sqlite_writes_waiting_together_commit_together_and_fail_alone(
+    tmp_path: Path,
+) -> None:
+    """Writes queued while the writer is busy share one transaction (one fsync), each in a
+    savepoint: the one that fails gets its own error and the others are kept."""
+    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        await database.write(_numbers_table)
+        started, gate = threading.Event(), threading.Event()
+
+        def hold(_connection: Connection) -> None:
+            started.set()
+            gate.wait(10)
+
+        busy = asyncio.ensure_future(database.write(hold))
+        queued = [asyncio.ensure_future(database.write(_insert_number, n)) for n in (1, 2, 1, 3)]
+        await asyncio.to_thread(started.wait, 10)  # the four are queued behind *hold* by now
+        gate.set()  # so they run as one group
+        await busy
+        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+        assert [outcomes[0], outcomes[1], outcomes[3]] == [1, 2, 3]
+        assert isinstance(outcomes[2], IntegrityError)
+        assert await database.read(_numbers) == [1, 2, 3]
+    finally:
+        await database.dispose()
