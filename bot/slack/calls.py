@@ -28,6 +28,7 @@ from bot.mrkdwn import escape
 from bot.service.ports import CallRecordsPort
 from bot.slack import blocks
 from bot.slack.errors import error_code
+from bot.slack.workspaces import acting_for
 
 logger = logging.getLogger("roombot.calls")
 
@@ -173,58 +174,65 @@ class SlackCallCards:
 
     async def end(self, call: RoomCall) -> None:
         """Tell Slack the call is over (once; a call Slack already ended counts as told)."""
-        if call.slack_ended_at is not None:
-            return
-        duration: int | None = None
-        if call.acs_started_at is not None and call.acs_ended_at is not None:
-            duration = int((call.acs_ended_at - call.acs_started_at).total_seconds())
-        try:
-            await self._client.calls_end(id=call.slack_call_id, duration=duration)
-        except SlackApiError as exc:
-            if error_code(exc) not in ALREADY_ENDED:
-                raise
-        await self._records.mark_slack_ended(call.room_id, now=self._clock())
-        logger.info("Slack call %s of room %s ended", call.slack_call_id, call.room_id)
+        with acting_for(call.team_id):  # off any request: say whose workspace
+            if call.slack_ended_at is not None:
+                return
+            duration: int | None = None
+            if call.acs_started_at is not None and call.acs_ended_at is not None:
+                duration = int((call.acs_ended_at - call.acs_started_at).total_seconds())
+            try:
+                await self._client.calls_end(id=call.slack_call_id, duration=duration)
+            except SlackApiError as exc:
+                if error_code(exc) not in ALREADY_ENDED:
+                    raise
+            await self._records.mark_slack_ended(call.room_id, now=self._clock())
+            logger.info("Slack call %s of room %s ended", call.slack_call_id, call.room_id)
 
     async def tell_participants(self, call: RoomCall) -> None:
         """Bring Slack's participant list in line with who is in the call."""
-        if call.slack_ended_at is not None:
-            return
-        present = {person.acs_raw_id for person in call.in_call()}
-        for person in call.people:
-            wanted = person.acs_raw_id in present
-            if wanted == person.told_slack:
-                continue
-            users = [slack_user(person)]
-            try:
-                if wanted:
-                    await self._client.calls_participants_add(id=call.slack_call_id, users=users)
-                else:
-                    await self._client.calls_participants_remove(id=call.slack_call_id, users=users)
-            except SlackApiError as exc:
-                if error_code(exc) in ALREADY_ENDED:
-                    await self._records.mark_slack_ended(call.room_id, now=self._clock())
-                    return
-                if error_code(exc) != "bad_users":  # already in (or not in) the call
-                    raise
-            await self._records.told_slack(call.room_id, person.acs_raw_id, present=wanted)
+        with acting_for(call.team_id):  # off any request: say whose workspace
+            if call.slack_ended_at is not None:
+                return
+            present = {person.acs_raw_id for person in call.in_call()}
+            for person in call.people:
+                wanted = person.acs_raw_id in present
+                if wanted == person.told_slack:
+                    continue
+                users = [slack_user(person)]
+                try:
+                    if wanted:
+                        await self._client.calls_participants_add(
+                            id=call.slack_call_id, users=users
+                        )
+                    else:
+                        await self._client.calls_participants_remove(
+                            id=call.slack_call_id, users=users
+                        )
+                except SlackApiError as exc:
+                    if error_code(exc) in ALREADY_ENDED:
+                        await self._records.mark_slack_ended(call.room_id, now=self._clock())
+                        return
+                    if error_code(exc) != "bad_users":  # already in (or not in) the call
+                        raise
+                await self._records.told_slack(call.room_id, person.acs_raw_id, present=wanted)
 
     async def refresh_card(self, room: RoomRecord) -> None:
         """Redraw the room's card with who is in its call now."""
-        if room.message is None or not room.active:
-            return
-        async with self._locks.setdefault(room.room_id, asyncio.Lock()):
-            call = await self._records.get(room.room_id)  # read inside: the newest wins
-            tz = room.tz or "UTC"
-            room_blocks = blocks.room_blocks(
-                room, tz=tz, join_url=self._join_url, now=self._clock()
-            )
-            await self._client.chat_update(
-                channel=room.message.channel_id,
-                ts=room.message.ts,
-                blocks=with_call(room_blocks, call, tz),
-                text=blocks.room_summary(room, tz),
-            )
+        with acting_for(room.team_id):  # off any request: say whose workspace
+            if room.message is None or not room.active:
+                return
+            async with self._locks.setdefault(room.room_id, asyncio.Lock()):
+                call = await self._records.get(room.room_id)  # read inside: the newest wins
+                tz = room.tz or "UTC"
+                room_blocks = blocks.room_blocks(
+                    room, tz=tz, join_url=self._join_url, now=self._clock()
+                )
+                await self._client.chat_update(
+                    channel=room.message.channel_id,
+                    ts=room.message.ts,
+                    blocks=with_call(room_blocks, call, tz),
+                    text=blocks.room_summary(room, tz),
+                )
 
 
 CLOSING_SWEEP = timedelta(minutes=1)

@@ -36,7 +36,16 @@ logger = logging.getLogger("roombot.slack")
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "users:read", "usergroups:read")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "usergroups:read",
+    "links:read",  # room links unfurl
+    "links:write",
+    "calls:write",  # Slack's own call UI on a room's card
+)
 """What an install asks for: manifest.yml's bot scopes (tests/slack/test_manifest.py)."""
 STATE_LIFETIME = 600
 """Seconds between "Add to Slack" and coming back from Slack's consent page."""

@@ -16,6 +16,7 @@ from typing import Any
 from bot.domain import Reminder, RoomRecord
 from bot.slack import blocks
 from bot.slack.people import SlackPeople
+from bot.slack.workspaces import acting_for
 
 REMINDER_BLOCK_PREFIX = "reminder:"
 
@@ -74,13 +75,14 @@ class SlackReminders:
         self._join_url = join_url
 
     async def remind(self, reminder: Reminder, room: RoomRecord, *, now: datetime) -> None:
-        tz = blocks.room_zone(room, await self._zone(reminder))
-        await self._people.client.chat_postMessage(
-            channel=reminder.user_id,
-            text=reminder_text(room),
-            blocks=reminder_blocks(room, tz=tz, now=now, join_url=self._join_url),
-            unfurl_links=False,
-        )
+        with acting_for(reminder.team_id):  # off any request: say whose workspace
+            tz = blocks.room_zone(room, await self._zone(reminder))
+            await self._people.client.chat_postMessage(
+                channel=reminder.user_id,
+                text=reminder_text(room),
+                blocks=reminder_blocks(room, tz=tz, now=now, join_url=self._join_url),
+                unfurl_links=False,
+            )
 
     async def _zone(self, reminder: Reminder) -> str | None:
         try:

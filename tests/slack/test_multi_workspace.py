@@ -7,6 +7,7 @@ On SQLite and PostgreSQL: the installations live in roombot's own database.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -337,3 +338,23 @@ async def test_no_token_or_secret_is_logged_even_at_debug(
     assert "oauth.v2.access" in logged  # slack-sdk's debug lines were there to leak
     assert re.search(r"xoxb-[0-9a-f]{8}", logged) is None
     assert secret.get_secret_value() not in logged
+
+
+async def test_work_done_off_any_request_carries_its_workspaces_token(bot: MultiBot) -> None:
+    """A reminder is sent by the dispatcher's own loop, not while answering Slack: it still
+    goes out with the token of the room's workspace (a call on behalf of no workspace fails)."""
+    await bot.install(ALPHA)
+    await bot.install(BETA)
+    # opens within the reminder's lead, so it reminds at once
+    await bot.command(
+        "create in 2 minutes for 30 minutes", team="T0ALPHA", user=ANN, channel="C0ALPHA"
+    )
+    await bot.settle()
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (
+        dms := [c for c in bot.slack.calls_to("chat.postMessage") if c.params["channel"] == ANN]
+    ):
+        assert asyncio.get_running_loop().time() < deadline, "no reminder was sent"
+        await asyncio.sleep(0.02)
+    assert [dm.team for dm in dms] == ["T0ALPHA"]
+    assert "opens in" in json.dumps(dms[0].params)
