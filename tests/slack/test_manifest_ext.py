@@ -21,8 +21,9 @@ from tests.slack.test_manifest import (  # the fixtures, shared
 def test_the_unfurl_domain_is_the_public_hosts(manifest: dict[str, Any]) -> None:
     """The placeholder is YOUR-HOST's domain as Slack wants it (lower case, host alone), and
     the domain of any ROOMBOT_PUBLIC_URL is found the same way (README, "Link unfurls")."""
-    (redirect,) = manifest["oauth_config"]["redirect_urls"]
-    assert manifest["features"]["unfurl_domains"] == [unfurl.unfurl_domain(redirect)]
+    redirects = manifest["oauth_config"]["redirect_urls"]  # sign-in and "Add to Slack"
+    domains = {unfurl.unfurl_domain(redirect) for redirect in redirects}
+    assert manifest["features"]["unfurl_domains"] == sorted(domains)
     assert manifest["features"]["unfurl_domains"] == ["your-host"]
     assert unfurl.unfurl_domain("https://Rooms.Example.com:8443/roombot") == "rooms.example.com"
 
