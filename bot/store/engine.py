@@ -117,12 +117,23 @@ class _NoRows(logging.Filter):
         return record.msg != "Row %r"
 
 
+class _NoDebug(logging.Filter):
+    """Drops aiosqlite's DEBUG lines: they print every call with its statement's parameters
+    (bot tokens, when slack-sdk's installation store writes through it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
 def _hide_rows_from_logs() -> None:
     # On the logger itself, so no handler (ours, a deployer's, a test's) ever sees the record;
     # `hide_parameters` covers statements' parameters, not the rows SQLAlchemy logs at DEBUG.
     engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
     if not any(isinstance(f, _NoRows) for f in engine_logger.filters):
         engine_logger.addFilter(_NoRows())
+    aiosqlite_logger = logging.getLogger("aiosqlite")
+    if not any(isinstance(f, _NoDebug) for f in aiosqlite_logger.filters):
+        aiosqlite_logger.addFilter(_NoDebug())
 
 
 def sqlite_write_problem(database: str) -> str | None:

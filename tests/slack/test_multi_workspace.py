@@ -86,6 +86,9 @@ async def test_add_to_slack_installs_and_stores_the_workspace(bot: MultiBot) -> 
         "chat:write.public",
         "users:read",
         "usergroups:read",
+        "links:read",
+        "links:write",
+        "calls:write",
     }
 
 
