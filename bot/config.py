@@ -177,7 +177,8 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value.strip())
         if parts.scheme != "https" or not parts.hostname:
-            raise ValueError("must be an https URL such as https://NAME.communication.azure.com/")
+            shown = value.strip()
+            raise ValueError(f"must be an https URL, not “{shown}”: tokens travel only over TLS")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError("must be the resource's base URL, without a path or query")
         return value.strip().rstrip("/") + "/"
