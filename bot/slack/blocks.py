@@ -36,6 +36,22 @@ _ROLE_TITLES = {
 }
 
 
+def join_button(room: RoomRecord, join_url: str | None) -> Block:
+    """The Join button of a room, the same on its card, in a reminder and in an unfurl: pressed,
+    it gives the person their own link (with ROOMBOT_JOIN_URL, it opens the team's own calling
+    app at that URL)."""
+    join: Block = {
+        "type": "button",
+        "action_id": ACTION_JOIN,
+        "text": {"type": "plain_text", "text": "Join"},
+        "style": "primary",
+        "value": room.room_id,
+    }
+    if join_url:
+        join["url"] = join_url.format(room_id=room.room_id)
+    return join
+
+
 def _text(markdown: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": _clip(markdown)}
 
@@ -127,18 +143,7 @@ def room_blocks(
         },
         section(participants_text(room)),
     ]
-    # Every card has Join: pressed, roombot answers the presser with a personal link (or, with
-    # ROOMBOT_JOIN_URL, the button opens the team's own calling app at that URL).
-    join: Block = {
-        "type": "button",
-        "action_id": ACTION_JOIN,
-        "text": {"type": "plain_text", "text": "Join"},
-        "style": "primary",
-        "value": room.room_id,
-    }
-    if join_url:
-        join["url"] = join_url.format(room_id=room.room_id)
-    buttons: list[Block] = [join]
+    buttons: list[Block] = [join_button(room, join_url)]  # every card has Join
     if extend_button_works(room.valid_from, room.valid_until, now or room.valid_from):
         buttons.append(
             {

@@ -28,15 +28,7 @@ def reminder_blocks(
     minutes = max(0, math.ceil((room.valid_from - now).total_seconds() / 60))
     when = "now" if minutes == 0 else f"in {minutes} minute{'s' * (minutes != 1)}"
     title = f"*{room.title}*" if room.title else f"Room `{room.room_id}`"
-    join: dict[str, Any] = {
-        "type": "button",
-        "action_id": blocks.ACTION_JOIN,
-        "text": {"type": "plain_text", "text": "Join"},
-        "style": "primary",
-        "value": room.room_id,
-    }
-    if join_url:
-        join["url"] = join_url.format(room_id=room.room_id)
+    join = blocks.join_button(room, join_url)
     return [
         blocks.section(
             f":alarm_clock: {title} opens {when}: "

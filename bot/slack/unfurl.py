@@ -109,15 +109,7 @@ def unfurl_blocks(
         ),
     ]
     if room.active and now < room.valid_until:
-        join: Block = {
-            "type": "button",
-            "action_id": blocks.ACTION_JOIN,
-            "text": {"type": "plain_text", "text": "Join"},
-            "style": "primary",
-            "value": room.room_id,
-        }
-        if join_url:
-            join["url"] = join_url.format(room_id=room.room_id)
+        join = blocks.join_button(room, join_url)
         card.append({"type": "actions", "block_id": f"room:{room.room_id}", "elements": [join]})
     return card
 
