@@ -189,11 +189,14 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
                         )
             if profile and not quick and py_spy() is not None:
                 raw = kids.workdir / "roombot-profile.txt"
-                roombot = setups["roombot"]
+                sampled = os.environ.get("ROOMBOT_BENCH_PROFILE_SETUP", "roombot")  # or pg-1
+                roombot = setups[sampled]
                 async with Sampler(roombot.servers[0].child.pid, raw):
-                    await _round(http, roombot, slack, commands, sizes["roombot"])
-                sent["roombot"] += sizes["roombot"]
+                    await _round(http, roombot, slack, commands, sizes[sampled])
+                sent[sampled] += sizes[sampled]
                 found = summarise(raw) if raw.exists() else None
+                if found is not None and (keep := os.environ.get("ROOMBOT_BENCH_PROFILE")):
+                    Path(keep).write_bytes(raw.read_bytes())  # py-spy's raw stacks, to dig in
             states = {
                 name: await all_answered(setup.database, sent[name])
                 for name, setup in setups.items()

@@ -7,6 +7,7 @@ started it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -98,6 +99,10 @@ class RoomLookup(Protocol):
         """The room, deleted or not; None when it was never recorded."""
         ...
 
+    async def get_many(self, room_ids: Sequence[str]) -> list[RoomRecord]:
+        """The recorded rooms among *room_ids*, in that order."""
+        ...
+
 
 class HomeRecords(Protocol):
     """People's App Home defaults and their rooms (`bot.store.reminders.HomeStore`)."""
@@ -111,6 +116,10 @@ class HomeRecords(Protocol):
     async def room_ids_of(
         self, team_id: str, user_id: str, *, now: datetime, limit: int, offset: int = 0
     ) -> tuple[list[str], int]: ...
+
+    async def mark_opened(self, team_id: str, user_id: str, *, now: datetime) -> None: ...
+
+    async def opened_among(self, team_id: str, user_ids: Iterable[str]) -> frozenset[str]: ...
 
 
 class CallRecordsPort(Protocol):

@@ -1,8 +1,10 @@
 """The App Home: a person's upcoming and open rooms, their own defaults, and Create a room.
 
-`app_home_opened` publishes the Home tab (`views.publish`) for the person who opened it; the
-Home is published again whenever a room they are in changes (`HomeViews.refresh`, called by
-the room watch after every change), so it never shows a stale window or a deleted room.
+`app_home_opened` publishes the Home tab (`views.publish`) for the person who opened it, and
+records that they have one; that Home is published again whenever a room they are in changes
+(`HomeViews.refresh`, called by the room watch after every change), so it never shows a stale
+window or a deleted room. People who never opened the tab have no view to refresh and cost a
+change nothing.
 
 Each room shows the room card's own buttons (`blocks.room_blocks`), kept to what the person
 may do: Join for people on the roster, Extend and Delete for those who may change the room.
@@ -238,6 +240,8 @@ class HomeViews:
         self._join_url = join_url
         self._joins = joins
         self._clock = clock
+        self._publishing: set[tuple[str, str]] = set()
+        self._stale: set[tuple[str, str]] = set()
 
     async def personal_length(self, team_id: str, user_id: str) -> timedelta:
         """The length a room made with the form lasts for this person when they name none."""
@@ -253,7 +257,7 @@ class HomeViews:
         if not ids and page > 0:  # the rooms of that page are gone: show the first instead
             page = 0
             ids, total = await self._store.room_ids_of(team_id, user_id, now=now, limit=PAGE_SIZE)
-        rooms = [room for room in [await self._registry.get(i) for i in ids] if room is not None]
+        rooms = await self._registry.get_many(ids)
         try:
             tz = (await self._people.zone(team_id, user_id)).tz
         except TryLater:
@@ -277,15 +281,34 @@ class HomeViews:
     async def refresh(self, team_id: str, users: Iterable[str]) -> None:
         """Publish again the Homes of *users* (a room they are or were in changed).
 
-        Best effort, one person at a time: a Home that cannot be published now is published
-        afresh the next time its person opens it.
+        Only Homes that were ever opened have a view to refresh. A person whose Home is being
+        published already is published once more after it (not once per change), so a burst
+        of changes costs each person two publishes at most. Best effort, one person at a
+        time: a Home that cannot be published now is published afresh when next opened.
         """
-        for user in sorted(set(users)):
+        for user in sorted(await self._store.opened_among(team_id, users)):
+            key = (team_id, user)
+            if key in self._publishing:
+                self._stale.add(key)  # the running publish goes round once more
+                continue
+            self._publishing.add(key)
+            try:
+                await self._publish_until_fresh(team_id, user)
+            finally:
+                self._publishing.discard(key)
+                self._stale.discard(key)
+
+    async def _publish_until_fresh(self, team_id: str, user: str) -> None:
+        while True:
+            self._stale.discard((team_id, user))
             try:
                 await self.publish(team_id, user)
             except (SlackApiError, TryLater) as exc:
                 reason = error_code(exc) if isinstance(exc, SlackApiError) else str(exc)
                 logger.info("could not refresh the Home of %s: %s", user, reason)
+                return
+            if (team_id, user) not in self._stale:
+                return
 
     # --- listeners --------------------------------------------------------------------------
 
@@ -305,7 +328,7 @@ class HomeViews:
         user = str(event.get("user") or "")
         team = str(body.get("team_id") or "")
         if user and team:
-            self._later(self.publish(team, user), "home-publish")
+            self._later(self._opened(team, user), "home-publish")
 
     async def on_create(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -373,6 +396,10 @@ class HomeViews:
 
     def _later(self, work: Awaitable[None], name: str) -> None:
         after_ack(lambda: self._worker.spawn(work, name=name))
+
+    async def _opened(self, team: str, user: str) -> None:
+        await self._store.mark_opened(team, user, now=self._clock())
+        await self.publish(team, user)
 
     async def _open_form(self, trigger_id: str, team: str, user: str) -> None:
         zone = await self._people.zone(team, user)

@@ -31,6 +31,16 @@ home_preferences = Table(
     PrimaryKeyConstraint("team_id", "user_id"),
 )
 
+home_views = Table(
+    "home_views",
+    Base.metadata,
+    Column("team_id", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("team_id", "user_id"),
+)
+"""People who have opened the Home tab: only their Homes are republished when a room changes."""
+
 room_reminder_leads = Table(
     "room_reminder_leads",
     Base.metadata,

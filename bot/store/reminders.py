@@ -12,16 +12,34 @@ worker at a time holds a reminder, and `finish` only counts for the lease holder
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, case, column, delete, func, insert, or_, select, table, update
+from sqlalchemy import (
+    Row,
+    and_,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from bot.domain import DEFAULT_REMINDER_LEAD as DEFAULT_LEAD
 from bot.domain import Preferences, Reminder, RoomRecord
-from bot.store.engine import Database
-from bot.store.home_tables import home_preferences, room_reminder_leads, room_reminders
+from bot.store.engine import Database, insert_ignoring_conflicts
+from bot.store.home_tables import (
+    home_preferences,
+    home_views,
+    room_reminder_leads,
+    room_reminders,
+)
 from bot.store.tables import UTCDateTime
 
 PENDING, SENT, SKIPPED = "pending", "sent", "skipped"
@@ -71,6 +89,16 @@ class HomeStore:
         """Ids of the active rooms *user_id* created or is in that have not closed, soonest
         first (a page of them), and how many there are in all."""
         return await self._database.read(_room_ids_of, team_id, user_id, now, limit, offset)
+
+    async def mark_opened(self, team_id: str, user_id: str, *, now: datetime) -> None:
+        """*user_id* has opened the Home tab: from now on a room change republishes it."""
+        if not await self._database.read(_opened, team_id, [user_id]):  # a read is cheaper
+            await self._database.write(_mark_opened, team_id, user_id, now)
+
+    async def opened_among(self, team_id: str, user_ids: Iterable[str]) -> frozenset[str]:
+        """Those of *user_ids* who have opened the Home tab (only they have a view to refresh)."""
+        wanted = sorted(set(user_ids))
+        return await self._database.read(_opened, team_id, wanted) if wanted else frozenset()
 
 
 class ReminderSchedule:
@@ -332,3 +360,16 @@ def _next_due(connection: Connection) -> datetime | None:
 def _of_room(connection: Connection, room_id: str) -> dict[str, tuple[str, datetime]]:
     rows = connection.execute(select(room_reminders).where(room_reminders.c.room_id == room_id))
     return {row.user_id: (row.state, row.due_at) for row in rows}
+
+
+def _opened(connection: Connection, team_id: str, user_ids: list[str]) -> frozenset[str]:
+    query = select(home_views.c.user_id).where(
+        home_views.c.team_id == team_id, home_views.c.user_id.in_(user_ids)
+    )
+    return frozenset(connection.scalars(query))
+
+
+def _mark_opened(connection: Connection, team_id: str, user_id: str, now: datetime) -> None:
+    dialect = connection.dialect.name
+    ignoring = insert_ignoring_conflicts(dialect, home_views, ["team_id", "user_id"])
+    connection.execute(ignoring.values(team_id=team_id, user_id=user_id, opened_at=now))

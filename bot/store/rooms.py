@@ -8,7 +8,7 @@ ACS (same Repeatability-Request-ID) and records it again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -120,6 +120,13 @@ class RoomRegistry:
     async def get(self, room_id: str) -> RoomRecord | None:
         """The room, deleted or not; None when it was never recorded."""
         return await self._db.read(_get, room_id)
+
+    async def get_many(self, room_ids: Sequence[str]) -> list[RoomRecord]:
+        """The recorded rooms among *room_ids*, in that order, in one read."""
+        if not room_ids:
+            return []
+        found = await self._db.read(_get_many, list(room_ids))
+        return [found[i] for i in room_ids if i in found]
 
     async def list_channel(
         self, team_id: str, channel_id: str, *, now: datetime
@@ -264,6 +271,13 @@ def _record_created(
 def _get(connection: Connection, room_id: str) -> RoomRecord | None:
     row = orm(connection).get(RoomRow, room_id, options=[selectinload(RoomRow.participants)])
     return None if row is None else _record(row)
+
+
+def _get_many(connection: Connection, room_ids: list[str]) -> dict[str, RoomRecord]:
+    query = (
+        select(RoomRow).where(RoomRow.id.in_(room_ids)).options(selectinload(RoomRow.participants))
+    )
+    return {record.room_id: record for record in _records(connection, query)}
 
 
 def _records(connection: Connection, query: Any) -> list[RoomRecord]:

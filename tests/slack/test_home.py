@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -76,6 +77,7 @@ def _publishes(slack: FakeSlack, user: str) -> int:
 
 async def test_home_lists_my_rooms_with_my_rights(bot: LocalBot) -> None:
     bob = bot.user("bob")
+    await _open_home(bot, bob)  # an empty Home, kept fresh from now on
     room = await _create(bot, 'tomorrow 9am-10am @bob "Design review"')
     text = await _open_home(bot)
     assert "Your rooms" in text
@@ -88,12 +90,39 @@ async def test_home_lists_my_rooms_with_my_rights(bot: LocalBot) -> None:
         blocks.ACTION_EXTEND,
         blocks.ACTION_DELETE,
     ]
-    # Bob was refreshed when the room was made (he is in it), without opening his Home.
-    await bot.slack.wait_for(lambda s: s.home.tab(bob))
+    # Bob was refreshed when the room was made (he is in it), without opening his Home again.
+    await bot.slack.wait_for(lambda s: "Design review" in _home_text(s, bob))
     bob_text = _home_text(bot.slack, bob)
     assert "Design review" in bob_text
     assert "attendee" in bob_text
     assert _buttons(bot.slack, bob, room) == [blocks.ACTION_JOIN]
+
+
+async def test_a_person_who_never_opened_the_home_is_not_published_to(bot: LocalBot) -> None:
+    """Only an opened Home has a view to refresh: a room change publishes nothing for Bob
+    until he opens the tab, and then his Home shows the room."""
+    bob = bot.user("bob")
+    room = await _create(bot, "tomorrow 9am-10am @bob")
+    await _open_home(bot)  # someone else's Home is published: the refreshes have run
+    await bot.command(f"/room extend {room} by 30m")
+    await bot.settle()
+    await bot.runtime.worker.drain()
+    assert _publishes(bot.slack, YOU) >= 2  # opened, then refreshed by the extend
+    assert _publishes(bot.slack, bob) == 0
+    assert room in await _open_home(bot, bob)
+
+
+async def test_a_burst_of_changes_publishes_each_home_at_most_twice(bot: LocalBot) -> None:
+    """Changes that come while a person's Home is being published are folded into one more
+    publish, not one each."""
+    room = await _create(bot, "tomorrow 9am-10am")
+    await _open_home(bot)
+    before = _publishes(bot.slack, YOU)
+    watch = bot.runtime.home
+    assert watch is not None
+    await asyncio.gather(*(watch.refresh(bot.slack.team_id, [YOU]) for _ in range(10)))
+    assert 1 <= _publishes(bot.slack, YOU) - before <= 2
+    assert room in _home_text(bot.slack, YOU)
 
 
 async def test_the_messages_tab_publishes_nothing(bot: LocalBot) -> None:
@@ -107,6 +136,7 @@ async def test_the_messages_tab_publishes_nothing(bot: LocalBot) -> None:
 async def test_extend_and_delete_from_the_home_change_the_room_and_redraw(bot: LocalBot) -> None:
     bob = bot.user("bob")
     room = await _create(bot, "tomorrow 9am-10am @bob")
+    await _open_home(bot, bob)
     await _open_home(bot)
     before = bot.runtime.store.rooms
     until = (await before.get(room)).valid_until  # type: ignore[union-attr]
