@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -196,7 +197,7 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
                 sent[sampled] += sizes[sampled]
                 found = summarise(raw) if raw.exists() else None
                 if found is not None and (keep := os.environ.get("ROOMBOT_BENCH_PROFILE")):
-                    Path(keep).write_bytes(raw.read_bytes())  # py-spy's raw stacks, to dig in
+                    shutil.copyfile(raw, keep)  # py-spy's raw stacks, to dig into by hand
             states = {
                 name: await all_answered(setup.database, sent[name])
                 for name, setup in setups.items()

@@ -317,6 +317,7 @@ class Runtime:
                     schedule=self.reminder_schedule,
                     journal=self.store.journal,
                     on_people=self._homes_changed,
+                    on_due=self._reminders_due,
                     clock=options.clock,
                 ),
                 client=self.slack,
@@ -403,10 +404,13 @@ class Runtime:
         self.worker.start()
         self.reminders.start()
 
+    def _reminders_due(self, due: datetime) -> None:
+        """A reminder was set or moved: the dispatcher wakes early if it is due before its
+        next look (a room made less than its lead before it opens reminds at once)."""
+        self.reminders.poke(due)
+
     def _homes_changed(self, team_id: str, users: frozenset[str]) -> None:
-        """A room these people are in changed: redraw their Homes, after the command, and
-        look for reminders due now (a room made less than its lead before it opens)."""
-        self.reminders.poke()
+        """A room these people are in changed: redraw their Homes, after the command."""
         self.worker.spawn(self.home.refresh(team_id, users), name="home-refresh")
 
     def render_metrics(self) -> bytes:

@@ -74,6 +74,8 @@ class ReminderDispatcher:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
         self._wake = asyncio.Event()
+        self._next_look: datetime | None = None
+        """When the loop looks next unless poked; None while it is looking."""
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         """How many reminders this replica sent (for tests and metrics)."""
@@ -82,9 +84,11 @@ class ReminderDispatcher:
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="reminders")
 
-    def poke(self) -> None:
-        """Look for due reminders now rather than at the next tick."""
-        self._wake.set()
+    def poke(self, due: datetime | None = None) -> None:
+        """Look for due reminders now rather than at the next tick; with *due*, only if a
+        reminder due then would otherwise wait past it (most are due long after)."""
+        if due is None or self._next_look is None or due < self._next_look:
+            self._wake.set()
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -151,12 +155,14 @@ class ReminderDispatcher:
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
+            self._next_look = None
             try:
                 await self.run_once()
                 wait = await self._until_next()
             except Exception:
                 logger.exception("reminder round failed; trying again shortly")
                 wait = self._poll_interval
+            self._next_look = self._clock() + timedelta(seconds=wait)
             sleeping = asyncio.ensure_future(self._sleep(wait))
             woken = asyncio.ensure_future(self._wake.wait())
             try:

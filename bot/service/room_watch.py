@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.domain import JournalEntry, PostedMessage
+from bot.domain import DEFAULT_REMINDER_LEAD, JournalEntry, PostedMessage
 from bot.service.outcomes import Outcome, RoomChanged
 from bot.service.ports import Answerer
 from bot.service.resolved import RESOLVED
@@ -28,6 +28,7 @@ REMIND_KEY = "remind_minutes"
 """Where a resolved create carries its reminder lead time, in minutes (`remind 15m`)."""
 
 PeopleChanged = Callable[[str, frozenset[str]], None]
+RemindersDue = Callable[[datetime], None]
 
 
 def reminder_lead(command: Mapping[str, Any]) -> timedelta | None:
@@ -48,12 +49,14 @@ class WatchedAnswerer:
         schedule: ReminderSchedule | None = None,
         journal: Journal | None = None,
         on_people: PeopleChanged | None = None,
+        on_due: RemindersDue | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._inner = inner
         self._schedule = schedule
         self._journal = journal
         self._on_people = on_people
+        self._on_due = on_due
         self._clock = clock or (lambda: datetime.now(UTC))
 
     async def answer(self, entry: JournalEntry, outcome: Outcome) -> PostedMessage | None:
@@ -64,11 +67,16 @@ class WatchedAnswerer:
             if outcome.changes is not None:
                 people |= set(outcome.changes.removed)
             if self._schedule is not None:
+                lead = None
                 if outcome.verb == "create":
                     lead = await self._asked_lead(entry)
                     if lead is not None:
                         await self._schedule.set_lead(room.room_id, lead)
-                people |= await self._schedule.sync(room, now=self._clock())
+                    lead = lead or DEFAULT_REMINDER_LEAD  # a new room has no other
+                synced = await self._schedule.sync(room, now=self._clock(), lead=lead)
+                people |= synced.people
+                if synced.earliest_due is not None and self._on_due is not None:
+                    self._on_due(synced.earliest_due)
         message = await self._inner.answer(entry, outcome)
         if people and self._on_people is not None and isinstance(outcome, RoomChanged):
             try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Row,
@@ -101,6 +101,15 @@ class HomeStore:
         return await self._database.read(_opened, team_id, wanted) if wanted else frozenset()
 
 
+class SyncedReminders(NamedTuple):
+    """What `ReminderSchedule.sync` changed."""
+
+    people: frozenset[str]
+    """Everyone whose reminder was there before or is now."""
+    earliest_due: datetime | None
+    """When the earliest reminder it added or moved is due; None if it set none."""
+
+
 class ReminderSchedule:
     """The reminders due when rooms open; see the module's docstring."""
 
@@ -114,15 +123,19 @@ class ReminderSchedule:
     async def lead(self, room_id: str) -> timedelta:
         return await self._database.read(_lead, room_id)
 
-    async def sync(self, room: RoomRecord, *, now: datetime) -> frozenset[str]:
+    async def sync(
+        self, room: RoomRecord, *, now: datetime, lead: timedelta | None = None
+    ) -> SyncedReminders:
         """Make *room*'s reminders match it; returns everyone whose reminder was there before
-        or is now (so their App Home can be refreshed too).
+        or is now (so their App Home can be refreshed too), and when the earliest reminder it
+        set is due (so the dispatcher wakes early only when it must). *lead*, when the caller
+        knows it (a create), saves reading it back.
 
         Only rooms that have not opened get new or moved reminders; one due in the past (a
         room made less than its lead before opening) is due at once. A reminder already sent
         is sent again only when the room moved to a new opening time.
         """
-        return await self._database.write(_sync, room, now)
+        return await self._database.write(_sync, room, now, lead)
 
     async def claim(
         self, worker_id: str, *, lease: timedelta, now: datetime, limit: int = 20
@@ -232,8 +245,11 @@ def _lead(connection: Connection, room_id: str) -> timedelta:
     return DEFAULT_LEAD if minutes is None else timedelta(minutes=int(minutes))
 
 
-def _sync(connection: Connection, room: RoomRecord, now: datetime) -> frozenset[str]:
-    lead = _lead(connection, room.room_id)
+def _sync(
+    connection: Connection, room: RoomRecord, now: datetime, lead: timedelta | None
+) -> SyncedReminders:
+    lead = _lead(connection, room.room_id) if lead is None else lead
+    earliest: datetime | None = None
     existing = {
         row.user_id: row
         for row in connection.execute(
@@ -262,6 +278,7 @@ def _sync(connection: Connection, room: RoomRecord, now: datetime) -> frozenset[
                         updated_at=now,
                     )
                 )
+                earliest = due
             elif row.opens_at != room.valid_from or (row.state == PENDING and row.due_at != due):
                 connection.execute(
                     update(room_reminders)
@@ -276,7 +293,8 @@ def _sync(connection: Connection, room: RoomRecord, now: datetime) -> frozenset[
                         updated_at=now,
                     )
                 )
-    return frozenset(existing) | frozenset(wanted)
+                earliest = due
+    return SyncedReminders(frozenset(existing) | frozenset(wanted), earliest)
 
 
 def _claim(

@@ -62,7 +62,7 @@ async def test_sync_follows_the_room(store: Store) -> None:
     """Created: everyone 5 minutes before; moved, added, removed, deleted: moved or gone."""
     schedule = ReminderSchedule(store.database)
     room = await _room(store, "7", HOUR, ALICE, BOB)
-    assert await schedule.sync(room, now=NOW) == {"UALICE", "UBOB"}
+    assert (await schedule.sync(room, now=NOW)).people == {"UALICE", "UBOB"}
     due = NOW + HOUR - timedelta(minutes=5)
     assert await schedule.of_room("7") == {"UALICE": ("pending", due), "UBOB": ("pending", due)}
 
@@ -74,11 +74,11 @@ async def test_sync_follows_the_room(store: Store) -> None:
 
     await store.rooms.upsert_participants("7", [CY], now=NOW)
     changed = await store.rooms.remove_participants("7", ["UBOB"], now=NOW)
-    assert await schedule.sync(changed, now=NOW) == {"UALICE", "UBOB", "UCY"}
+    assert (await schedule.sync(changed, now=NOW)).people == {"UALICE", "UBOB", "UCY"}
     assert set(await schedule.of_room("7")) == {"UALICE", "UCY"}
 
     deleted = await store.rooms.mark_deleted("7", now=NOW)
-    assert await schedule.sync(deleted, now=NOW) == {"UALICE", "UCY"}
+    assert (await schedule.sync(deleted, now=NOW)).people == {"UALICE", "UCY"}
     assert await schedule.of_room("7") == {}
 
 
