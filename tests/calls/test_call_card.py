@@ -267,3 +267,21 @@ async def test_on_postgresql_concurrent_redeliveries_tell_slack_once(postgres_ur
         assert call.participants == [{"slack_id": ALICE}, {"slack_id": BOB}]
         assert len(bot.slack.calls_to("calls.participants.add")) == 2
         assert "2 in the call: @alice, @bob" in card_text(bot)
+
+
+async def test_a_call_event_redraws_the_card_with_the_headline_it_had(bot: Bot) -> None:
+    room_id = await create_room(bot)
+    call = the_call(bot, room_id)
+    ids = await raw_ids(bot, room_id)
+    await bot.command(f"extend {room_id} by 1 day", user=ALICE)
+    await bot.settle()
+    extended = f"*Room extended* by <@{ALICE}>"
+    assert extended in json.dumps(bot.slack.channel_messages()[-1].blocks)
+    assert bot.emulator.events is not None
+    await people(bot, room_id, "join", ids[BOB], "Bob")
+    await bot.emulator.events.idle()
+    await eventually(lambda: call.participants == [{"slack_id": BOB}], what="Bob in the call")
+    card = bot.slack.channel_messages()[-1]
+    assert "1 in the call: @bob" in bot.slack.render_text(card)
+    assert extended in json.dumps(card.blocks)  # not "Room ready" again
+    assert "Room ready" not in json.dumps(card.blocks)
