@@ -145,6 +145,19 @@ class PostedMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class CardChange:
+    """The last change made to a room (`extend`, `rename`…) and who made it.
+
+    The room's card announces it in its headline ("Room extended by @ann"). It is kept with
+    the room, written in the same transaction as the change, so any later redraw of the card
+    (a calling event, an admitted knock) says what the card said rather than "Room ready".
+    """
+
+    verb: str
+    actor_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RoomRecord:
     """A room as the bot last recorded it; participants are ordered by Slack user id."""
 
@@ -165,6 +178,8 @@ class RoomRecord:
     None for rooms recorded before the registry kept it."""
     title: str | None = None
     """The room's title ("Design review"); ACS has no such field, so only the registry has it."""
+    last_change: CardChange | None = None
+    """What the card's headline announces; None until the room is first changed."""
 
     @property
     def active(self) -> bool:

@@ -1,6 +1,8 @@
-"""ACS calling events as Event Grid delivers them (the Event Grid schema), parsed.
+"""ACS calling events as Event Grid delivers them, parsed.
 
-Event Grid POSTs a JSON array of events: `id`, `eventType`, `eventTime`, `subject`, `data`.
+In the Event Grid schema, Event Grid POSTs a JSON array of events: `id`, `eventType`,
+`eventTime`, `subject`, `data`. In the CloudEvents 1.0 schema (`bot.eventgrid.cloudevents`)
+the same events name the type `type` and the time `time`; `data` is the same.
 The four roombot reads carry `data.room.id` for a Rooms call, `data.serverCallId`, and for
 participants `data.user.rawId` and `data.displayName`; `CallEnded` has `durationOfCall`
 (seconds). Schema: learn.microsoft.com/azure/event-grid/communication-services-voice-video-events
@@ -27,6 +29,18 @@ class CallEventKind(enum.StrEnum):
 
 class BadEvents(ValueError):
     """The body is not an Event Grid delivery; the message says what was wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """Where a schema keeps an event's type and time; the rest is read alike."""
+
+    type_field: str
+    time_field: str
+
+
+EVENT_GRID = Schema(type_field="eventType", time_field="eventTime")
+CLOUD_EVENTS = Schema(type_field="type", time_field="time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +75,21 @@ def delivery(body: Any) -> list[dict[str, Any]]:
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         raise BadEvents(
             'expected a JSON array of Event Grid events, e.g. [{"id": "…", "eventType": '
-            '"Microsoft.Communication.CallStarted", "eventTime": "…", "data": {…}}]'
+            '"Microsoft.Communication.CallStarted", "eventTime": "…", "data": {…}}], or '
+            "CloudEvents 1.0 sent as application/cloudevents+json"
         )
     return events
 
 
-def call_events(events: list[dict[str, Any]]) -> list[CallEvent]:
+def call_events(events: list[dict[str, Any]], schema: Schema = EVENT_GRID) -> list[CallEvent]:
     """The room call events among *events*, oldest first; others are left out."""
-    parsed = [event for event in (_call_event(e) for e in events) if event is not None]
+    parsed = [event for event in (_call_event(e, schema) for e in events) if event is not None]
     return sorted(parsed, key=lambda event: event.at)
 
 
-def _call_event(event: dict[str, Any]) -> CallEvent | None:
+def _call_event(event: dict[str, Any], schema: Schema) -> CallEvent | None:
     try:
-        kind = CallEventKind(str(event.get("eventType")))
+        kind = CallEventKind(str(event.get(schema.type_field)))
     except ValueError:
         return None
     data = event.get("data")
@@ -84,7 +99,7 @@ def _call_event(event: dict[str, Any]) -> CallEvent | None:
     room_id = room.get("id") if isinstance(room, dict) else None
     if not isinstance(room_id, str) or not room_id:
         return None  # a group or two-party call, not a room's
-    at = _time(event)
+    at = _time(event, schema.time_field)
     user = data.get("user")
     raw_id = user.get("rawId") if isinstance(user, dict) else None
     if kind in (CallEventKind.PARTICIPANT_ADDED, CallEventKind.PARTICIPANT_REMOVED) and not (
@@ -109,8 +124,8 @@ def _call_event(event: dict[str, Any]) -> CallEvent | None:
     )
 
 
-def _time(event: dict[str, Any]) -> datetime:
-    value = event.get("eventTime")
+def _time(event: dict[str, Any], field: str) -> datetime:
+    value = event.get(field)
     if isinstance(value, str):
         # Event Grid writes 7 fractional digits ("…38.6905856Z"); Python reads at most 6.
         text = value.strip().replace("Z", "+00:00")
@@ -127,6 +142,6 @@ def _time(event: dict[str, Any]) -> datetime:
             if moment.utcoffset() is not None:
                 return moment
     raise BadEvents(
-        f"event {event.get('id')!r}: `eventTime` must be an ISO 8601 time with a zone, "
+        f"event {event.get('id')!r}: `{field}` must be an ISO 8601 time with a zone, "
         'e.g. "2026-12-02T17:02:38.6905856Z"'
     )

@@ -1,13 +1,18 @@
-"""`POST /acs/events`: ACS's calling events from an Event Grid webhook subscription.
+"""`/acs/events`: ACS's calling events from an Event Grid webhook subscription.
 
-Create the subscription on the ACS resource with the endpoint
+The subscription may use either event schema: Event Grid's (a JSON array, validated by a
+SubscriptionValidationEvent answered with `{"validationResponse": code}`) or CloudEvents 1.0
+(`application/cloudevents+json` or `…-batch+json`, validated by an OPTIONS request answered with
+`WebHook-Allowed-Origin`; `bot.eventgrid.cloudevents`). Create the subscription on the ACS
+resource with the endpoint
 `https://YOUR-HOST/acs/events?secret=ROOMBOT_EVENTS_SECRET` (or send the secret in the
 `X-Roombot-Events-Secret` header as a delivery property) and the event types CallStarted,
 CallEnded, CallParticipantAdded and CallParticipantRemoved. The secret is compared in constant
 time and never logged (no access log runs; the handler logs no URL).
 
-Answers: 200 (done, or the validation handshake's `{"validationResponse": code}`), 400 (not
-an Event Grid delivery: Event Grid does not retry a 400), 401 (no or a wrong secret), 503
+Answers: 200 (done, or a validation handshake answered), 400 (not an Event Grid or
+CloudEvents delivery: Event Grid does not retry a 400), 401 (no or a wrong secret: the
+handshakes are refused too, so a subscription without the secret is never validated), 503
 (recorded, but Slack could not be told yet: Event Grid delivers it again).
 """
 
@@ -20,7 +25,15 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from bot.eventgrid.events import BadEvents, call_events, delivery, validation_code
+from bot.eventgrid import cloudevents
+from bot.eventgrid.events import (
+    CLOUD_EVENTS,
+    BadEvents,
+    CallEvent,
+    call_events,
+    delivery,
+    validation_code,
+)
 from bot.service.call_presence import CallPresence
 
 logger = logging.getLogger("roombot.events")
@@ -43,22 +56,44 @@ def mount(
     if presence is None or not secret:
         return
 
-    async def events(request: web.Request) -> web.Response:
+    def proven(request: web.Request) -> bool:
         given = request.query.get(SECRET_PARAM) or request.headers.get(SECRET_HEADER) or ""
         if not hmac.compare_digest(given.encode(), secret.encode()):
-            return _error(401, "unauthorized", "the events secret is missing or wrong")
+            return False
         if on_proven is not None:
             on_proven(request)
+        return True
+
+    async def handshake(request: web.Request) -> web.Response:
+        """CloudEvents' abuse protection: consent to deliveries from the origin asking."""
+        if not proven(request):
+            return _error(401, "unauthorized", "the events secret is missing or wrong")
+        origin = request.headers.get(cloudevents.REQUEST_ORIGIN, "").strip()
+        if not origin:  # a plain OPTIONS: say what is allowed, consent to nothing
+            return web.Response(headers={"Allow": "POST, OPTIONS"})
+        logger.info("CloudEvents subscription validated")
+        return web.Response(headers=cloudevents.consent(origin))
+
+    async def events(request: web.Request) -> web.Response:
+        if not proven(request):
+            return _error(401, "unauthorized", "the events secret is missing or wrong")
         body = await request.read()
         if len(body) > MAX_BODY:
             return _error(413, "too_large", f"a delivery is at most {MAX_BODY} bytes")
         try:
-            events = delivery(json.loads(body))
-            code = validation_code(events)
-            if code is not None:
-                logger.info("Event Grid subscription validated")
-                return web.json_response({"validationResponse": code})
-            calls = call_events(events)
+            parsed = json.loads(body)
+            calls: list[CallEvent]
+            if cloudevents.is_cloud_delivery(request.content_type, parsed):
+                calls = call_events(
+                    cloudevents.delivery(parsed, request.content_type), CLOUD_EVENTS
+                )
+            else:
+                events = delivery(parsed)
+                code = validation_code(events)
+                if code is not None:
+                    logger.info("Event Grid subscription validated")
+                    return web.json_response({"validationResponse": code})
+                calls = call_events(events)
         except ValueError as exc:  # BadEvents, or JSON that does not parse
             message = str(exc) if isinstance(exc, BadEvents) else "the body is not JSON"
             return _error(400, "bad_events", message)
@@ -76,6 +111,7 @@ def mount(
         return web.json_response({"ok": True, "events": len(calls), "changed": changed})
 
     app.router.add_post(PATH, events)
+    app.router.add_route("OPTIONS", PATH, handshake)
 
 
 def _error(status: int, code: str, message: str) -> web.Response:

@@ -229,6 +229,7 @@ class EmulatorOptions:
     seed: int | None = None
     events_url: str | None = field(default=None, repr=False)  # may carry the webhook's secret
     events_twice: bool = False
+    events_schema: str = emulator_events.EVENT_GRID  # or CLOUD_EVENTS: how events are sent
     join_on_token: float | None = None  # a VoIP token joins its person's open rooms' calls
 
     def __post_init__(self) -> None:
@@ -464,6 +465,7 @@ def build_app(state_or_options: EmulatorState | EmulatorOptions | None = None) -
     events = emulator_events.CallEvents(
         state.options.events_url,
         twice=state.options.events_twice,
+        schema=state.options.events_schema,
         join_on_token=state.options.join_on_token,
     )
     emulator_events.mount(app, events, lambda room, user: _call_refusal(state, room, user))
@@ -1082,6 +1084,7 @@ class EmulatorServer:
         ca_file: str | Path | None = None,
         events_url: str | None = None,
         events_twice: bool = False,
+        events_schema: str = emulator_events.EVENT_GRID,
         join_on_token: float | None = None,
     ) -> None:
         self.host = host
@@ -1099,6 +1102,7 @@ class EmulatorServer:
                 seed=seed,
                 events_url=events_url,
                 events_twice=events_twice,
+                events_schema=events_schema,
                 join_on_token=join_on_token,
             )
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.acs.auth import AccessKey
 from bot.cli_args import port_number
+from bot.local import emulator_events
 from bot.local.emulator import DEFAULT_PAGE_SIZE, EmulatorServer
 
 log = logging.getLogger("bot.local.emulator")
@@ -125,6 +126,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="deliver every event twice, as Event Grid's at-least-once delivery may",
     )
     parser.add_argument(
+        "--events-schema",
+        choices=emulator_events.SCHEMAS,
+        default=emulator_events.EVENT_GRID,
+        help="the schema of the Event Grid subscription: Event Grid's own (a JSON array, "
+        "validated by a SubscriptionValidationEvent) or CloudEvents 1.0 "
+        "(application/cloudevents+json, validated by an OPTIONS handshake)",
+    )
+    parser.add_argument(
         "--join-on-token",
         type=_non_negative,
         default=None,
@@ -166,6 +175,7 @@ async def _serve(args: argparse.Namespace) -> int:
         ca_file=args.ca_file,
         events_url=args.events_url,
         events_twice=args.events_twice,
+        events_schema=args.events_schema,
         join_on_token=args.join_on_token,
     )
     try:

@@ -15,12 +15,20 @@ a growing delay while the webhook answers other than 2xx (as Event Grid retries)
 `--events-twice`, each delivered twice (Event Grid delivers at least once). At start the
 emulator performs the subscription validation handshake, as Event Grid does when a
 subscription is created, and logs whether the webhook answered it.
+
+With `--events-schema cloudevents` (a subscription made with the CloudEvents v1.0 schema) the
+same events go as CloudEvents: `type`/`time`/`source` for `eventType`/`eventTime`/`topic`, one
+event as `application/cloudevents+json`, several as `application/cloudevents-batch+json`, each
+with `Origin: eventgrid.azure.net`; and the handshake is CloudEvents' abuse protection (an
+OPTIONS request with `WebHook-Request-Origin`, passed when the answer carries
+`WebHook-Allowed-Origin`) instead of a SubscriptionValidationEvent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -39,6 +47,10 @@ TOPIC: Final = (
     "Microsoft.Communication/communicationServices/emulator"
 )
 RETRY_DELAYS: Final = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+EVENT_GRID: Final = "eventgrid"
+CLOUD_EVENTS: Final = "cloudevents"
+SCHEMAS: Final = (EVENT_GRID, CLOUD_EVENTS)
+ORIGIN: Final = "eventgrid.azure.net"  # what Event Grid names itself in the CloudEvents handshake
 
 
 @dataclass
@@ -59,12 +71,16 @@ class CallEvents:
         url: str | None,
         *,
         twice: bool = False,
+        schema: str = EVENT_GRID,
         join_on_token: float | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ) -> None:
+        if schema not in SCHEMAS:
+            raise ValueError(f"the events schema is one of {', '.join(SCHEMAS)}, not {schema!r}")
         self.url = url
         self.twice = twice
+        self.schema = schema
         self.join_on_token = join_on_token  # seconds a person stays; None: tokens join no call
         self._leaving: set[asyncio.TimerHandle] = set()
         self._clock = clock
@@ -167,6 +183,8 @@ class CallEvents:
             "metadataVersion": "1",
             "eventTime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z"),
         }
+        if self.schema == CLOUD_EVENTS:
+            event = _cloud_event(event)
         self.sent.append(event)
         return event
 
@@ -211,6 +229,9 @@ class CallEvents:
 
     async def _validate(self) -> None:
         """Event Grid's subscription validation handshake: the webhook echoes the code."""
+        if self.schema == CLOUD_EVENTS:
+            await self._validate_cloud()
+            return
         code = uuid.uuid4().hex
         event = {
             "id": str(uuid.uuid4()),
@@ -234,6 +255,30 @@ class CallEvents:
             "passed" if self.validated else "failed",
         )
 
+    async def _validate_cloud(self) -> None:
+        """CloudEvents' abuse protection: OPTIONS, and the webhook names the origin allowed."""
+        assert self._session is not None
+        assert self.url is not None
+        allowed: str | None = None
+        for delay in (*self._retry_delays, None):
+            try:
+                headers = {"WebHook-Request-Origin": ORIGIN}
+                async with self._session.options(self.url, headers=headers) as response:
+                    if 200 <= response.status < 300:
+                        allowed = response.headers.get("WebHook-Allowed-Origin", "")
+                        break
+                    log.info("events webhook answered the handshake %d", response.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.info("events webhook unreachable (%s)", type(exc).__name__)
+            if delay is None:
+                break
+            await asyncio.sleep(delay)  # the webhook may start after the emulator
+        self.validated = allowed in (ORIGIN, "*")
+        log.info(
+            "events webhook %s the CloudEvents handshake",
+            "passed" if self.validated else "failed",
+        )
+
     async def _deliver(self, batch: list[dict[str, Any]]) -> None:
         for delay in (*self._retry_delays, None):
             if await self._post(batch) is not None:
@@ -249,8 +294,20 @@ class CallEvents:
         assert self._session is not None
         assert self.url is not None
         headers = {"aeg-event-type": _aeg_type(events)}
+        body: Any = events
+        if self.schema == CLOUD_EVENTS:
+            # One event alone, several as a batch: CloudEvents' two structured media types.
+            single = len(events) == 1
+            body = events[0] if single else events
+            headers["Content-Type"] = (
+                "application/cloudevents+json" if single else "application/cloudevents-batch+json"
+            )
+            headers["Origin"] = ORIGIN
         try:
-            async with self._session.post(self.url, json=events, headers=headers) as response:
+            data = json.dumps(body).encode()
+            if "Content-Type" not in headers:
+                headers["Content-Type"] = "application/json"
+            async with self._session.post(self.url, data=data, headers=headers) as response:
                 if 200 <= response.status < 300:
                     with contextlib.suppress(ValueError, aiohttp.ContentTypeError):
                         return await response.json()
@@ -263,7 +320,23 @@ class CallEvents:
 
 def _aeg_type(events: list[dict[str, Any]]) -> str:
     validation = "Microsoft.EventGrid.SubscriptionValidationEvent"
-    return "SubscriptionValidation" if events[0]["eventType"] == validation else "Notification"
+    kind = events[0].get("eventType", events[0].get("type"))
+    return "SubscriptionValidation" if kind == validation else "Notification"
+
+
+def _cloud_event(event: dict[str, Any]) -> dict[str, Any]:
+    """*event* (Event Grid schema) in the CloudEvents 1.0 schema, as Event Grid maps it; the
+    same `data` object, so what is added to it later shows in both."""
+    return {
+        "specversion": "1.0",
+        "id": event["id"],
+        "source": event["topic"],
+        "subject": event["subject"],
+        "type": event["eventType"],
+        "time": event["eventTime"],
+        "datacontenttype": "application/json",
+        "data": event["data"],
+    }
 
 
 def _participant(raw_id: str) -> dict[str, Any]:

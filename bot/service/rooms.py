@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from bot.acs import AcsError, AcsResponseError, IdentityClient, RoomNotFound, RoomsClient
 from bot.domain import (
     MAX_SLACK_ID_LENGTH,
+    CardChange,
     JournalEntry,
     ParticipantRecord,
     Role,
@@ -255,7 +256,9 @@ class RoomService:
             problem = window_problem(room.valid_from, command.valid_until, now)
             if problem is not None:
                 raise refusals.extend_refused(room, command.valid_until, problem, command.tz)
-            return await self._set_window(room, valid_until=command.valid_until, now=now)
+            return await self._set_window(
+                room, valid_until=command.valid_until, now=now, change=_change(entry, command)
+            )
         if command.action == "reschedule":
             assert command.valid_from is not None, "a reschedule carries its new start"
             assert command.valid_until is not None, "a reschedule carries its new end"
@@ -265,13 +268,19 @@ class RoomService:
                     room, command.valid_from, command.valid_until, problem, command.tz
                 )
             return await self._set_window(
-                room, valid_from=command.valid_from, valid_until=command.valid_until, now=now
+                room,
+                valid_from=command.valid_from,
+                valid_until=command.valid_until,
+                now=now,
+                change=_change(entry, command),
             )
         if command.action == "end":
             assert command.valid_until is not None, "an end carries the moment it was asked for"
             return await self._end(room, command.valid_until, command.tz, now=now)
         if command.action == "rename":  # ACS has no title: only the registry changes
-            return await self._store.rooms.set_title(room.room_id, command.title, now=now)
+            return await self._store.rooms.set_title(
+                room.room_id, command.title, now=now, change=_change(entry, command)
+            )
         raise ServiceError("unknown_command", f"Cannot {command.action} a room.")
 
     async def _change_people(
@@ -283,7 +292,7 @@ class RoomService:
             raise refusals.room_over(room)
         if command.action == "add":
             return await self._add(entry, command, room, self._clock())
-        return await self._remove(command, room, self._clock())
+        return await self._remove(entry, command, room, self._clock())
 
     async def _add(
         self, entry: JournalEntry, command: ResolvedCommand, room: RoomRecord, now: datetime
@@ -301,11 +310,12 @@ class RoomService:
             room.room_id,
             [ParticipantRecord(user, raw_ids[user], role) for user, role in wanted.items()],
             now=now,
+            change=_change(entry, command),
         )
         return updated, changes
 
     async def _remove(
-        self, command: ResolvedCommand, room: RoomRecord, now: datetime
+        self, entry: JournalEntry, command: ResolvedCommand, room: RoomRecord, now: datetime
     ) -> tuple[RoomRecord, ParticipantChanges]:
         """Take people out; nothing is sent anywhere when none of them is in the room."""
         leaving = [p for p in room.participants if p.slack_user_id in command.removals]
@@ -317,7 +327,10 @@ class RoomService:
             return room, changes
         await self._rooms.remove_participants(room.room_id, [p.acs_raw_id for p in leaving])
         updated = await self._store.rooms.remove_participants(
-            room.room_id, [p.slack_user_id for p in leaving], now=now
+            room.room_id,
+            [p.slack_user_id for p in leaving],
+            now=now,
+            change=_change(entry, command),
         )
         return updated, changes
 
@@ -328,13 +341,18 @@ class RoomService:
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         now: datetime,
+        change: CardChange,
     ) -> RoomRecord:
         """Set the room's window in ACS, then record what ACS answered."""
         updated = await self._rooms.update_room(
             room.room_id, valid_from=valid_from, valid_until=valid_until
         )
         return await self._store.rooms.update_window(
-            room.room_id, valid_from=updated.valid_from, valid_until=updated.valid_until, now=now
+            room.room_id,
+            valid_from=updated.valid_from,
+            valid_until=updated.valid_until,
+            now=now,
+            change=change,
         )
 
     async def _end(
@@ -354,6 +372,11 @@ class RoomService:
         except RoomNotFound:
             logger.info("room %s was already gone from ACS", room.room_id)
         return await self._store.rooms.mark_ended(room.room_id, ended_at=ended_at, now=now)
+
+
+def _change(entry: JournalEntry, command: ResolvedCommand) -> CardChange:
+    """The change *command* makes, as the room's card will announce it."""
+    return CardChange(verb=command.action, actor_id=entry.user_id)
 
 
 def _people_example(command: ResolvedCommand) -> str:

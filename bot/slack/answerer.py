@@ -33,7 +33,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import JournalEntry, JournalState, PostedMessage
+from bot.domain import CardChange, JournalEntry, JournalState, PostedMessage
 from bot.mrkdwn import escape
 from bot.service.outcomes import Outcome, Refused, RoomChanged
 from bot.service.ports import ResponseUrlUses
@@ -47,13 +47,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("roombot.slack")
 
-_HEADLINES = {
-    "extend": ":calendar: *Room extended* by <@{actor}>",
-    "reschedule": ":calendar: *Room rescheduled* by <@{actor}>",
-    "rename": ":pencil2: *Room renamed* by <@{actor}>",
-    "add": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
-    "remove": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
-}
 _CONFIRMATIONS = {
     "create": "Room `{room}` is ready.",
     "extend": "Room `{room}` now closes at {until}.",
@@ -215,7 +208,7 @@ class SlackAnswerer:
 
     async def _show_room(self, entry: JournalEntry, outcome: RoomChanged) -> PostedMessage | None:
         room = outcome.room
-        headline = _HEADLINES.get(outcome.verb, "").format(actor=outcome.actor_id) or None
+        headline = blocks.change_headline(CardChange(outcome.verb, outcome.actor_id))
         # The card is everyone's: its dates' fallback is in the creator's zone, whoever acted.
         tz = room.tz or outcome.tz
         room_blocks = blocks.room_blocks(

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain import Role, RoomRecord, RoomState
+from bot.domain import CardChange, Role, RoomRecord, RoomState
 from bot.mrkdwn import escape
 from bot.service.limits import EXTEND_BUTTON_STEP, extend_button_works
 from bot.service.outcomes import ParticipantChanges
@@ -107,6 +107,23 @@ def participants_text(room: RoomRecord) -> str:
     return "\n".join(lines) or "_No participants yet._"
 
 
+CHANGE_HEADLINES = {
+    "extend": ":calendar: *Room extended* by <@{actor}>",
+    "reschedule": ":calendar: *Room rescheduled* by <@{actor}>",
+    "rename": ":pencil2: *Room renamed* by <@{actor}>",
+    "add": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
+    "remove": ":busts_in_silhouette: *Participants updated* by <@{actor}>",
+}
+"""A card's headline after each change; other verbs keep "Room ready"."""
+
+
+def change_headline(change: CardChange | None) -> str | None:
+    """The headline announcing *change* ("Room extended by @ann"); None for none."""
+    if change is None:
+        return None
+    return CHANGE_HEADLINES.get(change.verb, "").format(actor=change.actor_id) or None
+
+
 def room_blocks(
     room: RoomRecord,
     *,
@@ -128,7 +145,13 @@ def room_blocks(
             section(f":wastebasket: ~Room `{room.room_id}`~{_titled(room)} was deleted."),
             context(f"It was scheduled for {window_text(room.valid_from, room.valid_until, tz)}"),
         ]
-    title = headline or f":video_camera: *Room ready* — created by <@{room.creator_id}>"
+    # Without a headline of its own (a redraw for a call event, a knock), the card keeps the
+    # one its last change gave it.
+    title = (
+        headline
+        or change_headline(room.last_change)
+        or f":video_camera: *Room ready* — created by <@{room.creator_id}>"
+    )
     blocks: list[Block] = [
         *title_blocks(room),
         section(title),

@@ -10,6 +10,22 @@ Event Grid events (`bot/service/call_presence.py`).
 room is registered once (the call id is kept in `room_calls`; a re-run finds it there), its
 call is updated when its title or window changes, and ended when the room is deleted or ended.
 Rooms that simply close are ended by `CallPresence.end_closed`, every minute.
+
+The crash window. Slack documents no idempotency for `calls.add` (a second call with the same
+`external_unique_id` registers a second call) and no way to find a call but by the id
+`calls.add` answers (`calls.info` takes only that id). So if roombot stops after Slack
+registered a call and before `room_calls` holds its id (the process dies, or the connection
+drops after Slack took the request), the journal's retry registers another, and the first is
+an orphan: a call object no message refers to, which nobody sees, and which roombot cannot
+end because it never learnt its id. What roombot does about it:
+
+- the window is as short as it can be: `calls.add` and recording its answer run as one task,
+  shielded from cancellation (a shutdown or a lost lease does not cut it between the two), and
+  nothing else runs between them;
+- a call roombot registered but could not keep (the record failed, or another replica
+  recorded the room's call first) is ended at once: roombot knows its id;
+- the card is drawn from `room_calls` only, so it always carries exactly one call, the one
+  recorded; an orphan is never shown.
 """
 
 from __future__ import annotations
@@ -131,7 +147,9 @@ class SlackCallCards:
             return room_blocks
         if call is None:
             try:
-                await self._register(room, created_by)
+                # Shielded: once `calls.add` is sent, its answer is recorded even if this
+                # answer is cancelled meanwhile (see the module's note on the crash window).
+                await asyncio.shield(self._register(room, created_by))
             except SlackApiError as exc:
                 if error_code(exc) in TRANSIENT or error_code(exc).startswith("http_5"):
                     raise  # the journal tries the answer again
@@ -156,10 +174,35 @@ class SlackCallCards:
         call_id = call.get("id") if isinstance(call, dict) else None
         if not isinstance(call_id, str) or not call_id:
             raise RuntimeError("calls.add answered without a call id")
-        kept = await self._records.register(
-            room_id=room.room_id, team_id=room.team_id, slack_call_id=call_id, now=self._clock()
-        )
+        try:
+            kept = await self._records.register(
+                room_id=room.room_id, team_id=room.team_id, slack_call_id=call_id, now=self._clock()
+            )
+        except BaseException:
+            await self._end_unkept(room.room_id, call_id)
+            raise
+        if kept != call_id:  # another replica registered the room's call first
+            await self._end_unkept(room.room_id, call_id)
         logger.info("room %s registered as Slack call %s", room.room_id, kept)
+
+    async def _end_unkept(self, room_id: str, call_id: str) -> None:
+        """End *call_id*, just registered, unless `room_calls` holds it: an orphan no card
+        will show. Best effort: when this fails too, the orphan stays (and is logged)."""
+        try:
+            recorded = await self._records.get(room_id)
+            if recorded is not None and recorded.slack_call_id == call_id:
+                return  # the record was written after all (only its answer was lost)
+            await self._client.calls_end(id=call_id)
+        except Exception as exc:  # the failure that brought us here is the one raised
+            logger.warning(
+                "room %s: Slack call %s is registered but not recorded, and could not be "
+                "ended (%s)",
+                room_id,
+                call_id,
+                type(exc).__name__,
+            )
+            return
+        logger.info("room %s: ended Slack call %s, registered but not kept", room_id, call_id)
 
     async def _update(self, call: RoomCall, room: RoomRecord) -> None:
         try:

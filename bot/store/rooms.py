@@ -16,7 +16,7 @@ from sqlalchemy import Insert, Table, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
-from bot.domain import ParticipantRecord, PostedMessage, Role, RoomRecord, RoomState
+from bot.domain import CardChange, ParticipantRecord, PostedMessage, Role, RoomRecord, RoomState
 from bot.store.engine import Database, insert_ignoring_conflicts, orm
 from bot.store.errors import RoomDeleted, RoomNotFound
 from bot.store.journal import room_created_in
@@ -27,6 +27,9 @@ def _record(row: RoomRow) -> RoomRecord:
     message = None
     if row.message_channel_id is not None and row.message_ts is not None:
         message = PostedMessage(channel_id=row.message_channel_id, ts=row.message_ts)
+    last_change = None
+    if row.last_change_verb is not None and row.last_change_by is not None:
+        last_change = CardChange(verb=row.last_change_verb, actor_id=row.last_change_by)
     return RoomRecord(
         room_id=row.id,
         team_id=row.team_id,
@@ -47,6 +50,7 @@ def _record(row: RoomRow) -> RoomRecord:
         updated_at=row.updated_at,
         tz=row.tz,
         title=row.title,
+        last_change=last_change,
     )
 
 
@@ -152,9 +156,14 @@ class RoomRegistry:
         valid_from: datetime | None = None,
         valid_until: datetime | None = None,
         now: datetime,
+        change: CardChange | None = None,
     ) -> RoomRecord:
-        """Change the room's start and/or end (`extend`); ValueError if it would end first."""
-        return await self._db.write(_update_window, room_id, valid_from, valid_until, now=now)
+        """Change the room's start and/or end (`extend`); ValueError if it would end first.
+
+        With *change*, the room's card announces it from now on (`RoomRecord.last_change`)."""
+        return await self._db.write(
+            _update_window, room_id, valid_from, valid_until, now=now, change=change
+        )
 
     async def set_participants(
         self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
@@ -167,10 +176,16 @@ class RoomRegistry:
             remove=set(),
             replace=True,
             now=now,
+            change=None,
         )
 
     async def upsert_participants(
-        self, room_id: str, participants: Iterable[ParticipantRecord], *, now: datetime
+        self,
+        room_id: str,
+        participants: Iterable[ParticipantRecord],
+        *,
+        now: datetime,
+        change: CardChange | None = None,
     ) -> RoomRecord:
         """Add *participants*, or change the role and identity of those already in (`add`)."""
         return await self._db.write(
@@ -180,10 +195,16 @@ class RoomRegistry:
             remove=set(),
             replace=False,
             now=now,
+            change=change,
         )
 
     async def remove_participants(
-        self, room_id: str, slack_user_ids: Iterable[str], *, now: datetime
+        self,
+        room_id: str,
+        slack_user_ids: Iterable[str],
+        *,
+        now: datetime,
+        change: CardChange | None = None,
     ) -> RoomRecord:
         """Take the users out of the room (`remove`); users not in it are ignored."""
         return await self._db.write(
@@ -193,6 +214,7 @@ class RoomRegistry:
             remove=set(slack_user_ids),
             replace=False,
             now=now,
+            change=change,
         )
 
     async def mark_ended(self, room_id: str, *, ended_at: datetime, now: datetime) -> RoomRecord:
@@ -203,9 +225,16 @@ class RoomRegistry:
         """
         return await self._db.write(_mark_ended, room_id, ended_at=ended_at, now=now)
 
-    async def set_title(self, room_id: str, title: str | None, *, now: datetime) -> RoomRecord:
+    async def set_title(
+        self,
+        room_id: str,
+        title: str | None,
+        *,
+        now: datetime,
+        change: CardChange | None = None,
+    ) -> RoomRecord:
         """Give an active room a new title (`rename`); the same title again changes nothing."""
-        return await self._db.write(_set_title, room_id, title, now=now)
+        return await self._db.write(_set_title, room_id, title, now=now, change=change)
 
     async def mark_deleted(self, room_id: str, *, now: datetime) -> RoomRecord:
         """Mark the room deleted (`delete`); deleting a deleted room changes nothing."""
@@ -292,9 +321,11 @@ def _update_window(
     valid_until: datetime | None,
     *,
     now: datetime,
+    change: CardChange | None,
 ) -> RoomRecord:
     session = orm(connection)
     row = _load_active(session, room_id)
+    _announce(row, change)
     new_from = row.valid_from if valid_from is None else valid_from
     new_until = row.valid_until if valid_until is None else valid_until
     _check_window(new_from, new_until)
@@ -310,9 +341,11 @@ def _change_participants(
     remove: set[str],
     replace: bool,
     now: datetime,
+    change: CardChange | None,
 ) -> RoomRecord:
     session = orm(connection)
     row = _load_active(session, room_id)
+    _announce(row, change)
     _apply_participants(session, row, upsert=upsert, remove=remove, replace=replace)
     row.updated_at = now
     return _saved(session, row)
@@ -330,10 +363,16 @@ def _mark_ended(
 
 
 def _set_title(
-    connection: Connection, room_id: str, title: str | None, *, now: datetime
+    connection: Connection,
+    room_id: str,
+    title: str | None,
+    *,
+    now: datetime,
+    change: CardChange | None,
 ) -> RoomRecord:
     session = orm(connection)
     row = _load_active(session, room_id)
+    _announce(row, change)
     if row.title != title:
         row.title, row.updated_at = title, now
     return _saved(session, row)
@@ -345,6 +384,12 @@ def _mark_deleted(connection: Connection, room_id: str, *, now: datetime) -> Roo
     if row.state != RoomState.DELETED.value:
         row.state, row.updated_at = RoomState.DELETED.value, now
     return _saved(session, row)
+
+
+def _announce(row: RoomRow, change: CardChange | None) -> None:
+    """Record *change* as the one the room's card announces (with the change: one commit)."""
+    if change is not None:
+        row.last_change_verb, row.last_change_by = change.verb, change.actor_id
 
 
 def _load(session: Session, room_id: str, *, for_update: bool = False) -> RoomRow:

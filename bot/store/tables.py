@@ -99,6 +99,10 @@ class RoomRow(Base):
     """The room's title, which ACS does not keep (NULL: none, and before 0005)."""
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    last_change_verb: Mapped[str | None] = mapped_column(String(16))
+    """The last change the card announces (`extend`…); NULL: none yet, and before 0011."""
+    last_change_by: Mapped[str | None] = mapped_column(String(32))
+    """Who made it (a Slack user id)."""
     state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

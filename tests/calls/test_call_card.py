@@ -267,3 +267,72 @@ async def test_on_postgresql_concurrent_redeliveries_tell_slack_once(postgres_ur
         assert call.participants == [{"slack_id": ALICE}, {"slack_id": BOB}]
         assert len(bot.slack.calls_to("calls.participants.add")) == 2
         assert "2 in the call: @alice, @bob" in card_text(bot)
+
+
+async def test_a_call_event_redraws_the_card_with_the_headline_it_had(bot: Bot) -> None:
+    room_id = await create_room(bot)
+    call = the_call(bot, room_id)
+    ids = await raw_ids(bot, room_id)
+    await bot.command(f"extend {room_id} by 1 day", user=ALICE)
+    await bot.settle()
+    extended = f"*Room extended* by <@{ALICE}>"
+    assert extended in json.dumps(bot.slack.channel_messages()[-1].blocks)
+    assert bot.emulator.events is not None
+    await people(bot, room_id, "join", ids[BOB], "Bob")
+    await bot.emulator.events.idle()
+    await eventually(lambda: call.participants == [{"slack_id": BOB}], what="Bob in the call")
+    card = bot.slack.channel_messages()[-1]
+    assert "1 in the call: @bob" in bot.slack.render_text(card)
+    assert extended in json.dumps(card.blocks)  # not "Room ready" again
+    assert "Room ready" not in json.dumps(card.blocks)
+
+
+def call_blocks(bot: Bot) -> list[str]:
+    """The call ids of every `call` block in the channel's messages."""
+    return [
+        block["call_id"]
+        for message in bot.slack.channel_messages()
+        for block in message.blocks
+        if block.get("type") == "call"
+    ]
+
+
+async def test_a_lost_calls_add_answer_leaves_one_call_on_the_card(bot: Bot) -> None:
+    """Slack registered the call but its answer never came (as after a crash between
+    `calls.add` and recording it): the retry registers a second; the card shows only that."""
+    bot.slack.lose_next_response("calls.add")
+    room_id = await create_room(bot)
+    added = bot.slack.slack_calls.by_external_id(room_id)
+    assert len(added) == 2  # Slack has no idempotency for calls.add: the first is an orphan
+    recorded = await bot.runtime.store.calls.get(room_id)
+    assert recorded is not None
+    orphan, kept = added
+    assert kept.id == recorded.slack_call_id
+    assert call_blocks(bot) == [kept.id]  # exactly one call on the card, the recorded one
+    assert orphan.id not in json.dumps([m.blocks for m in bot.slack.messages])
+
+
+async def test_a_call_registered_twice_at_once_keeps_one_and_ends_the_other(
+    bot: Bot,
+) -> None:
+    """Two answers (two replicas) register a room's call at once: one record wins, and the
+    call of the other, which roombot knows the id of, is ended rather than left orphaned."""
+    bot.slack.fail_next("calls.add", error="not_authorized")  # the card goes without a call
+    room_id = await create_room(bot)
+    assert call_blocks(bot) == []
+    cards = bot.runtime.calls
+    room = await bot.runtime.store.rooms.get(room_id)
+    assert cards is not None
+    assert room is not None
+    drawn = await asyncio.gather(
+        *(cards.for_card(room, [], verb="rename", created_by=ME) for _ in range(2))
+    )
+    recorded = await bot.runtime.store.calls.get(room_id)
+    assert recorded is not None
+    added = bot.slack.slack_calls.by_external_id(room_id)
+    assert len(added) == 2
+    assert {c.id: c.ended for c in added} == {c.id: c.id != recorded.slack_call_id for c in added}
+    for blocks_drawn in drawn:
+        assert [b["call_id"] for b in blocks_drawn if b["type"] == "call"] == [
+            recorded.slack_call_id
+        ]

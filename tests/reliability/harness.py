@@ -268,6 +268,7 @@ async def running_bot(
     sign_in: bool = False,
     keyless: bool = False,
     events_secret: str | None = None,
+    events_schema: str = "eventgrid",
 ) -> AsyncIterator[Bot]:
     """Emulator, fake Slack and the real bot server on loopback ports, as `roombot serve`
     would run them with these settings; Slack grants *scopes* (manifest.yml's by default).
@@ -277,6 +278,8 @@ async def running_bot(
     "none" (neither is set). With *sign_in*, Sign in with Slack is set up (SLACK_CLIENT_ID and
     SLACK_CLIENT_SECRET) and the fake Slack serves it. With *keyless*, the bot reaches the
     emulator (over TLS) by ACS_ENDPOINT and Microsoft Entra tokens from its local test issuer.
+    With *events_secret* the emulator sends calling events to the bot in *events_schema*
+    ("eventgrid" or "cloudevents").
     """
     secret = signing_secret or secrets.token_hex(16)
     clock = Clock()
@@ -289,6 +292,7 @@ async def running_bot(
             sign_in=sign_in,
             keyless=keyless,
             events_secret=events_secret,
+            events_schema=events_schema,
             secret=secret,
             clock=clock,
             fault_rate=fault_rate,
@@ -316,6 +320,7 @@ async def _running_bot(
     sign_in: bool,
     keyless: bool,
     events_secret: str | None,
+    events_schema: str,
     secret: str,
     clock: Clock,
     fault_rate: float,
@@ -341,6 +346,7 @@ async def _running_bot(
             access_key=access_key,
             tls=keyless,
             events_url=events_url if events_secret else None,
+            events_schema=events_schema,
         ) as emulator,
         FakeSlack(team_id=TEAM, bot_token=slack_accepts or bot_token, scopes=scopes) as slack,
     ):

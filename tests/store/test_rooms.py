@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.domain import (
+    CardChange,
     JournalEntry,
     ParticipantRecord,
     PostedMessage,
@@ -330,3 +331,29 @@ async def test_a_room_keeps_its_creators_zone_and_title_on_every_write_path(
     assert listed.tz in {"Asia/Kolkata", "America/New_York", None}
     changed = await store.rooms.upsert_participants(plain.room_id, [BOB], now=NOW)
     assert changed.tz == "Asia/Kolkata"
+
+
+async def test_the_last_change_is_kept_with_the_change_and_until_the_next(store: Store) -> None:
+    """What the card's headline announces is written with the change it announces; writes
+    that give no change (a participant list set wholesale) leave it as it was."""
+    room = await _room(store, "99000000000000031")
+    assert room.last_change is None
+    extended = CardChange("extend", "UBOB")
+    room = await store.rooms.update_window(
+        room.room_id, valid_until=NOW + 2 * HOUR, now=NOW, change=extended
+    )
+    assert room.last_change == extended
+    room = await store.rooms.set_participants(room.room_id, [ALICE, BOB], now=NOW)
+    assert room.last_change == extended
+    renamed = CardChange("rename", "UALICE")
+    await store.rooms.set_title(room.room_id, "Review", now=NOW, change=renamed)
+    again = await store.rooms.get(room.room_id)
+    assert again is not None
+    assert again.last_change == renamed
+    removed = CardChange("remove", "UALICE")
+    room = await store.rooms.remove_participants(room.room_id, ["UBOB"], now=NOW, change=removed)
+    assert room.last_change == removed
+    added = CardChange("add", "UALICE")
+    room = await store.rooms.upsert_participants(room.room_id, [BOB], now=NOW, change=added)
+    assert (await store.rooms.get(room.room_id)) == room
+    assert room.last_change == added
