@@ -66,6 +66,7 @@ from bot.slack.metrics import Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
+from bot.slack.scopes import GrantedScopes
 from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
 from bot.slack.workflow_step import StepAnswerer
 from bot.slack.workspaces import (
@@ -286,6 +287,13 @@ class Runtime:
             )
             self._stack.push_async_callback(self.call_presence.aclose)
             self.call_presence.start_sweeping(options.call_sweep_interval)
+        # What the token may read, asked of Slack once in a while (per workspace when many):
+        # the card's and the reminder's lookups after an interruption share it.
+        self.scopes: GrantedScopes = (
+            ScopesPerWorkspace(self.slack)
+            if self.installs is not None
+            else GrantedScopes(self.slack)
+        )
         self.answerer = SlackAnswerer(
             client=self.slack,
             http=self.response_url_http,
@@ -294,7 +302,7 @@ class Runtime:
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
             calls=self.calls,
-            scopes=ScopesPerWorkspace(self.slack) if self.installs is not None else None,
+            scopes=self.scopes,
         )
         self.reminder_schedule = ReminderSchedule(self.store.database)
         # Named here, before the runner and the worker that share it: the runner writes under
@@ -394,7 +402,7 @@ class Runtime:
             schedule=self.reminder_schedule,
             registry=self.store.rooms,
             preferences=home_store,
-            sender=SlackReminders(self.people, join_url=settings.join_url),
+            sender=SlackReminders(self.people, join_url=settings.join_url, scopes=self.scopes),
             worker_id=self.worker.worker_id,
             clock=options.clock,
             sleep=options.sleep,
