@@ -51,7 +51,7 @@ from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
 from bot.service.reminders import ReminderDispatcher
 from bot.service.response_urls import JournalResponseUrls
-from bot.service.room_watch import WatchedAnswerer
+from bot.service.room_watch import RoomWatch, WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker, default_worker_id
@@ -247,6 +247,12 @@ class Runtime:
             allowed_channels=options.allowed_channels,
             clock=options.clock,
         )
+        self.reminder_schedule = ReminderSchedule(self.store.database)
+        # Whatever changes a room (a command, an admitted knock) moves its reminders and
+        # redraws its people's Homes through this one watch.
+        self.room_watch = RoomWatch(
+            self.reminder_schedule, on_people=self._homes_changed, clock=options.clock
+        )
         self.joins: JoinService | None = None
         if settings.public_url is not None:
             self.joins = JoinService(
@@ -257,6 +263,7 @@ class Runtime:
                 may_change=self.service.may_change,
                 public_url=settings.public_url,
                 clock=options.clock,
+                watch=self.room_watch,
             )
         self.sign_in: SlackSignIn | None = None
         client_id, client_secret = settings.slack_client_id, settings.slack_client_secret
@@ -304,7 +311,6 @@ class Runtime:
             calls=self.calls,
             scopes=self.scopes,
         )
-        self.reminder_schedule = ReminderSchedule(self.store.database)
         # Named here, before the runner and the worker that share it: the runner writes under
         # the leases the worker claims, and neither needs the other to exist first.
         worker_id = options.worker_id or default_worker_id()
@@ -320,13 +326,7 @@ class Runtime:
             registry=self.store.rooms,
             # keeps reminders and Homes in step; also completes the workflow steps it answers
             answerer=StepAnswerer(
-                WatchedAnswerer(
-                    self.answerer,
-                    schedule=self.reminder_schedule,
-                    journal=self.store.journal,
-                    on_people=self._homes_changed,
-                    clock=options.clock,
-                ),
+                WatchedAnswerer(self.answerer, watch=self.room_watch, journal=self.store.journal),
                 client=self.slack,
                 public_url=settings.public_url,
             ),
