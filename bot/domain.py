@@ -386,3 +386,8 @@ class Reminder:
     opens_at: datetime
     due_at: datetime
     attempts: int
+    first_claimed_at: datetime | None = None
+    """When any replica first claimed it: an earlier attempt's message cannot be older."""
+    outcome_unknown: bool = False
+    """An earlier attempt may have been delivered: its lease ran out with no outcome recorded
+    (a crash, or an answer from Slack that never came). Look before sending again."""

@@ -51,7 +51,7 @@ from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
 from bot.service.reminders import ReminderDispatcher
 from bot.service.response_urls import JournalResponseUrls
-from bot.service.room_watch import WatchedAnswerer
+from bot.service.room_watch import RoomWatch, WatchedAnswerer
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker, default_worker_id
@@ -66,6 +66,7 @@ from bot.slack.metrics import Metrics
 from bot.slack.people import SlackPeople
 from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
+from bot.slack.scopes import GrantedScopes
 from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
 from bot.slack.workflow_step import StepAnswerer
 from bot.slack.workspaces import (
@@ -246,6 +247,15 @@ class Runtime:
             allowed_channels=options.allowed_channels,
             clock=options.clock,
         )
+        self.reminder_schedule = ReminderSchedule(self.store.database)
+        # Whatever changes a room (a command, an admitted knock) moves its reminders and
+        # redraws its people's Homes through this one watch.
+        self.room_watch = RoomWatch(
+            self.reminder_schedule,
+            on_people=self._homes_changed,
+            on_due=self._reminders_due,
+            clock=options.clock,
+        )
         self.joins: JoinService | None = None
         if settings.public_url is not None:
             self.joins = JoinService(
@@ -256,6 +266,7 @@ class Runtime:
                 may_change=self.service.may_change,
                 public_url=settings.public_url,
                 clock=options.clock,
+                watch=self.room_watch,
             )
         self.sign_in: SlackSignIn | None = None
         client_id, client_secret = settings.slack_client_id, settings.slack_client_secret
@@ -286,6 +297,13 @@ class Runtime:
             )
             self._stack.push_async_callback(self.call_presence.aclose)
             self.call_presence.start_sweeping(options.call_sweep_interval)
+        # What the token may read, asked of Slack once in a while (per workspace when many):
+        # the card's and the reminder's lookups after an interruption share it.
+        self.scopes: GrantedScopes = (
+            ScopesPerWorkspace(self.slack)
+            if self.installs is not None
+            else GrantedScopes(self.slack)
+        )
         self.answerer = SlackAnswerer(
             client=self.slack,
             http=self.response_url_http,
@@ -294,9 +312,8 @@ class Runtime:
             pacer=ChannelPacer(options.channel_post_interval),
             clock=options.clock,
             calls=self.calls,
-            scopes=ScopesPerWorkspace(self.slack) if self.installs is not None else None,
+            scopes=self.scopes,
         )
-        self.reminder_schedule = ReminderSchedule(self.store.database)
         # Named here, before the runner and the worker that share it: the runner writes under
         # the leases the worker claims, and neither needs the other to exist first.
         worker_id = options.worker_id or default_worker_id()
@@ -312,14 +329,7 @@ class Runtime:
             registry=self.store.rooms,
             # keeps reminders and Homes in step; also completes the workflow steps it answers
             answerer=StepAnswerer(
-                WatchedAnswerer(
-                    self.answerer,
-                    schedule=self.reminder_schedule,
-                    journal=self.store.journal,
-                    on_people=self._homes_changed,
-                    on_due=self._reminders_due,
-                    clock=options.clock,
-                ),
+                WatchedAnswerer(self.answerer, watch=self.room_watch, journal=self.store.journal),
                 client=self.slack,
                 public_url=settings.public_url,
             ),
@@ -395,7 +405,7 @@ class Runtime:
             schedule=self.reminder_schedule,
             registry=self.store.rooms,
             preferences=home_store,
-            sender=SlackReminders(self.people, join_url=settings.join_url),
+            sender=SlackReminders(self.people, join_url=settings.join_url, scopes=self.scopes),
             worker_id=self.worker.worker_id,
             clock=options.clock,
             sleep=options.sleep,

@@ -10,7 +10,8 @@ What it models, because the bot depends on it: Bearer-token auth (`not_authed`, 
 token, as Slack reports the granted scopes; the defaults are manifest.yml's), unique increasing
 `ts`, trigger ids that expire after 3 s and are single use, response_urls limited to
 5 uses and 30 minutes, `chat.update` keeping an edit history, message `metadata` and
-`conversations.history` (paged, readable only by a member: `conversations.join`), and injected
+`conversations.history` (paged, readable only by a member: `conversations.join`; a DM with
+`im:history`), `conversations.open` (the app's stable `D…` DM with a member), and injected
 faults such as a 429 with `Retry-After` or a response lost after the work was done. What it
 does not model: channel membership beyond the bot's, rate limits other than injected ones, and
 most argument validation beyond what a wrong call would trip over.
@@ -90,8 +91,10 @@ HISTORY_MANIFEST_SCOPES = (
     "im:history",
     "mpim:history",
     "channels:join",
+    "im:write",
 )
-"""What an install from manifest.history.yml grants: reading history to find a posted card."""
+"""What an install from manifest.history.yml grants: reading history to find a posted card
+or reminder (`im:write`: `conversations.open`, the id of the app's DM with a person)."""
 DEFAULT_CHANNEL_ID = "C0LOCAL"
 DEFAULT_CHANNEL_NAME = "general"
 BOT_USER_ID = "U0LOCALBOT"
@@ -387,6 +390,8 @@ class FakeSlack:
             "conversations.info": _Method(self._conversations_info, "bot", "channels:read"),
             "conversations.history": _Method(self._conversations_history, "bot", None),
             "conversations.join": _Method(self._conversations_join, "bot", "channels:join"),
+            # any of channels:manage, groups:write, im:write, mpim:write: checked by kind
+            "conversations.open": _Method(self._conversations_open, "bot", None),
             "apps.connections.open": _Method(self._apps_connections_open, "app", None),
         }
         from bot.local.fake_slack_home import FakeHome  # here: that module imports this one
@@ -1378,7 +1383,13 @@ class FakeSlack:
 
     def _conversations_history(self, params: Params) -> dict[str, Any]:
         channel = self.channels[self._require_channel(params.get("channel"))]
-        scope = "groups:history" if channel.is_private else "channels:history"
+        scope = (
+            "im:history"
+            if channel.dm_user is not None
+            else "groups:history"
+            if channel.is_private
+            else "channels:history"
+        )
         if scope not in self.scopes:
             raise _SlackError("missing_scope", needed=scope, provided=",".join(self.scopes))
         if not channel.bot_member:
@@ -1422,6 +1433,32 @@ class FakeSlack:
         body: dict[str, Any] = {"ok": True, "channel": {"id": channel.id, "name": channel.name}}
         if already:
             body["warning"] = "already_in_channel"
+        return body
+
+    def _conversations_open(self, params: Params) -> dict[str, Any]:
+        """The app's DM with one member (`users=U…`; a group DM is not faked): its stable
+        `D…` id, `no_op`/`already_open` when it existed; `channel=D…` names one directly."""
+        users = [u.strip() for u in str(params.get("users") or "").split(",") if u.strip()]
+        if not users:
+            if not params.get("channel"):
+                raise _SlackError("users_list_not_supplied")
+            channel_id = self._require_channel(params.get("channel"))
+            if self.channels[channel_id].dm_user is None:
+                raise _SlackError("method_not_supported_for_channel_type")
+            users = [str(self.channels[channel_id].dm_user)]
+        if len(users) > 1:
+            raise _SlackError("not_implemented", detail="group DMs are not faked")
+        if "im:write" not in self.scopes:
+            raise _SlackError("missing_scope", needed="im:write", provided=",".join(self.scopes))
+        if users[0] not in self.users:
+            raise _SlackError("user_not_found")
+        existed = "D" + users[0][1:] in self.channels
+        channel_id = self._dm_channel(users[0])
+        body: dict[str, Any] = {"ok": True, "channel": {"id": channel_id}}
+        if _truthy(params.get("return_im")):
+            body["channel"] |= {"is_im": True, "user": users[0], "created": 1_700_000_000}
+        if existed:
+            body |= {"no_op": True, "already_open": True}
         return body
 
     def _apps_connections_open(self, params: Params) -> dict[str, Any]:

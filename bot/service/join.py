@@ -31,6 +31,7 @@ from bot.domain import (
     RoomState,
 )
 from bot.service.identities import UserIdentities
+from bot.service.room_watch import RoomWatch
 from bot.store.store import Store
 
 logger = logging.getLogger("roombot.join")
@@ -148,8 +149,10 @@ class JoinService:
         public_url: str,
         clock: Callable[[], datetime] | None = None,
         new_code: Callable[[], str] | None = None,
+        watch: RoomWatch | None = None,
     ) -> None:
         self._store = store
+        self._watch = watch
         self._identities = identities
         self._user_identities = user_identities
         self._rooms = rooms
@@ -298,7 +301,9 @@ class JoinService:
         """Add the knocker as an attendee (unless already in) and mint their personal link.
 
         The add comes first and is idempotent, the decision second: a crash between them
-        leaves the knock pending, and pressing Admit again finishes it without harm.
+        leaves the knock pending, and pressing Admit again finishes it without harm. Between
+        them the room's reminders are brought in line (the knocker is reminded when it opens,
+        as someone added by `/room add` is), again on every press; after it, their Homes.
         """
         knock, room = await self._knock_and_room(knock_id, team_id, by)
         if knock.state is not KnockState.PENDING:
@@ -327,9 +332,12 @@ class JoinService:
                 [ParticipantRecord(knock.user_id, raw_id, Role.ATTENDEE)],
                 now=now,
             )
+        people = await self._watch.sync(room) if self._watch is not None else frozenset()
         decided = await self._store.knocks.decide(
             knock_id, KnockState.ADMITTED, by=by, now=self._clock()
         )
+        if self._watch is not None:  # the room as recorded has them either way
+            self._watch.tell(room.team_id, people)
         if decided is None:  # someone decided it while we were adding
             latest = await self._store.knocks.get(knock_id)
             assert latest is not None, "knocks are never deleted"

@@ -12,9 +12,13 @@ Between rounds it sleeps until the next reminder is due (at most `poll_interval`
 `poke()`: a room made less than its lead before opening reminds at once. The clock and the
 sleep are injected, so tests move time instead of waiting for it.
 
-The one window left: a replica that dies after Slack took the message and before the mark
-is committed. Its lease runs out and another replica sends the reminder again, so a crash at
-that instant can cost a person a second copy — never a missing one.
+A replica can die after Slack took the message and before the mark is committed (or lose
+Slack's answer). Its lease runs out and the schedule hands the reminder on marked
+`outcome_unknown`; the next holder first asks the sender whether that message is there
+(`ReminderSender.already_sent`: the Slack sender looks in the person's DM for the message's
+metadata when its token may read it) and marks it sent if so. A sender that may not look says
+so in the log and the reminder is sent again: a second copy, never a missing one. A sender that
+knows Slack refused (`ReminderNotSent`) gives the reminder back with its outcome known.
 """
 
 from __future__ import annotations
@@ -40,10 +44,22 @@ FIRST_RETRY = timedelta(seconds=15)
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class ReminderNotSent(Exception):
+    """Raised by a `ReminderSender` when the reminder was certainly not delivered (Slack
+    answered with an error). Any other exception leaves the outcome unknown: the answer may
+    have been lost after Slack took the message."""
+
+
 class ReminderSender(Protocol):
     """Delivers one reminder (Slack: a direct message with a Join button)."""
 
     async def remind(self, reminder: Reminder, room: RoomRecord, *, now: datetime) -> None: ...
+
+    async def already_sent(self, reminder: Reminder) -> bool:
+        """Whether an earlier attempt of *reminder* was delivered; asked only when its outcome
+        is unknown. False when it is not there, or when the sender may not look (it logs
+        why); raises when it cannot tell now (tried again later, still unknown)."""
+        ...
 
 
 class ReminderDispatcher:
@@ -79,6 +95,8 @@ class ReminderDispatcher:
         self._task: asyncio.Task[None] | None = None
         self.sent = 0
         """How many reminders this replica sent (for tests and metrics)."""
+        self.found = 0
+        """How many it found delivered by an earlier attempt, and marked sent without sending."""
 
     def start(self) -> None:
         if self._task is None:
@@ -128,6 +146,19 @@ class ReminderDispatcher:
         if not preferences.reminders:
             await self._schedule.finish(reminder.id, self._worker_id, sent=False, now=now)
             return 0
+        if reminder.outcome_unknown:
+            try:
+                delivered = await self._sender.already_sent(reminder)
+            except Exception as exc:
+                await self._failed(reminder, exc)
+                return 0
+            if delivered:
+                logger.info("reminder %s was delivered by an earlier attempt", reminder.id)
+                await self._schedule.finish(
+                    reminder.id, self._worker_id, sent=True, now=self._clock()
+                )
+                self.found += 1
+                return 0
         try:
             await self._sender.remind(reminder, room, now=now)
         except Exception as exc:
@@ -149,8 +180,17 @@ class ReminderDispatcher:
             await self._schedule.finish(reminder.id, self._worker_id, sent=False, now=now)
             return
         wait = FIRST_RETRY * 2 ** (reminder.attempts - 1)
-        logger.warning("reminder %s failed (%s); again in %ss", reminder.id, name, wait.seconds)
-        await self._schedule.release(reminder.id, self._worker_id, retry_at=now + wait, now=now)
+        unknown = not isinstance(exc, ReminderNotSent)  # Slack may have taken it
+        logger.warning(
+            "reminder %s failed (%s%s); again in %ss",
+            reminder.id,
+            name,
+            ", maybe delivered" if unknown else "",
+            wait.seconds,
+        )
+        await self._schedule.release(
+            reminder.id, self._worker_id, retry_at=now + wait, now=now, unknown=unknown
+        )
 
     async def _loop(self) -> None:
         while True:

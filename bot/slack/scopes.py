@@ -2,8 +2,10 @@
 
 Slack names a token's scopes in the `x-oauth-scopes` header of its Web API answers; `auth.test`
 is the cheapest call that gets one. The default manifest asks only for what the bot needs to
-work; the history lookup after an interruption (`SlackAnswerer`) needs the `*:history` scopes of
-the optional `manifest.history.yml`, and runs only when the token has them.
+work; the history lookups after an interruption need scopes of the optional
+`manifest.history.yml`, and run only when the token has them: a room's card (`SlackAnswerer`)
+any `*:history` scope, a reminder's direct message (`SlackReminders`) `im:history` to read the
+person's DM and `im:write` to find it (`conversations.open`).
 
 Scopes change only when an admin reinstalls the app, so the answer is kept for `TTL` seconds:
 a reinstall is noticed within that time, and a busy bot asks Slack once in a while.
@@ -18,6 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 HISTORY_SCOPES = frozenset({"channels:history", "groups:history", "im:history", "mpim:history"})
 """Reading a conversation's history, one scope per kind of conversation."""
+DIRECT_MESSAGE_SCOPES = frozenset({"im:history", "im:write"})
+"""Finding the app's DM with a person (`conversations.open`) and reading it."""
 
 TTL = 600.0
 
@@ -54,3 +58,7 @@ class GrantedScopes:
     async def can_read_history(self) -> bool:
         """Whether the token may read any kind of conversation's history."""
         return bool(await self.current() & HISTORY_SCOPES)
+
+    async def can_read_direct_messages(self) -> bool:
+        """Whether the token may open the app's DM with a person and read it."""
+        return DIRECT_MESSAGE_SCOPES.issubset(await self.current())

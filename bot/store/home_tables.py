@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    false,
 )
 
 from bot.store.tables import Base, UTCDateTime
@@ -64,6 +65,9 @@ room_reminders = Table(
     Column("lease_until", UTCDateTime(), nullable=True),
     Column("sent_at", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # 0011: bounds the look for an earlier attempt's message, and says when one is needed
+    Column("first_claimed_at", UTCDateTime(), nullable=True),
+    Column("outcome_unknown", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("id"),
     UniqueConstraint("room_id", "user_id"),
     Index("ix_room_reminders_due", "state", "due_at"),

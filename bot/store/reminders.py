@@ -7,6 +7,12 @@ or ended), and is safe to run again with the same room. Sending is claimed under
 the journal's entries are (`claim`: a conditional UPDATE that only takes due rows whose lease
 is free or expired, after `FOR UPDATE SKIP LOCKED` on PostgreSQL), so across replicas one
 worker at a time holds a reminder, and `finish` only counts for the lease holder.
+
+A claim also says whether an earlier attempt's outcome is unknown: a lease that ran out with
+neither `finish` nor `release` behind it (the replica died, or Slack's answer never came), or a
+`release` that said it could not tell. Only then need the sender look for the message before
+posting it again (`Reminder.outcome_unknown`); the mark stays until the reminder is settled or
+moved, so a later attempt that was refused for another reason still looks.
 """
 
 from __future__ import annotations
@@ -66,6 +72,8 @@ def _reminder(row: Row[Any]) -> Reminder:
         opens_at=row.opens_at,
         due_at=row.due_at,
         attempts=row.attempts,
+        first_claimed_at=row.first_claimed_at,
+        outcome_unknown=bool(row.outcome_unknown),
     )
 
 
@@ -150,10 +158,17 @@ class ReminderSchedule:
         return await self._database.write(_finish, reminder_id, worker_id, sent, now)
 
     async def release(
-        self, reminder_id: str, worker_id: str, *, retry_at: datetime, now: datetime
+        self,
+        reminder_id: str,
+        worker_id: str,
+        *,
+        retry_at: datetime,
+        now: datetime,
+        unknown: bool = False,
     ) -> None:
-        """Give the reminder back, due again at *retry_at* (Slack did not take it)."""
-        await self._database.write(_release, reminder_id, worker_id, retry_at, now)
+        """Give the reminder back, due again at *retry_at*: Slack refused it, or, with
+        *unknown*, the attempt cannot tell whether Slack took it (its answer was lost)."""
+        await self._database.write(_release, reminder_id, worker_id, retry_at, now, unknown)
 
     async def next_due(self) -> datetime | None:
         """When the soonest pending reminder can next be claimed (None when none is pending):
@@ -290,6 +305,9 @@ def _sync(
                         lease_owner=None,
                         lease_until=None,
                         sent_at=None,
+                        # a new opening is a new reminder: no earlier attempt of it to find
+                        first_claimed_at=None,
+                        outcome_unknown=False,
                         updated_at=now,
                     )
                 )
@@ -324,6 +342,12 @@ def _claim(
             lease_owner=worker_id,
             lease_until=now + lease,
             attempts=room_reminders.c.attempts + 1,
+            # SET reads the row as it was: an owner still named means its lease ran out
+            # with no outcome recorded (SQLite and PostgreSQL agree on this).
+            outcome_unknown=or_(
+                room_reminders.c.outcome_unknown, room_reminders.c.lease_owner.is_not(None)
+            ),
+            first_claimed_at=func.coalesce(room_reminders.c.first_claimed_at, now),
             updated_at=now,
         )
         .returning(*room_reminders.c)
@@ -353,7 +377,12 @@ def _finish(
 
 
 def _release(
-    connection: Connection, reminder_id: str, worker_id: str, retry_at: datetime, now: datetime
+    connection: Connection,
+    reminder_id: str,
+    worker_id: str,
+    retry_at: datetime,
+    now: datetime,
+    unknown: bool,
 ) -> None:
     connection.execute(
         update(room_reminders)
@@ -362,7 +391,13 @@ def _release(
             room_reminders.c.state == PENDING,
             room_reminders.c.lease_owner == worker_id,
         )
-        .values(due_at=retry_at, lease_owner=None, lease_until=None, updated_at=now)
+        .values(
+            due_at=retry_at,
+            lease_owner=None,
+            lease_until=None,
+            outcome_unknown=True if unknown else room_reminders.c.outcome_unknown,
+            updated_at=now,
+        )
     )
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -15,7 +16,7 @@ from bot.domain import Role
 from bot.local.fake_slack import Message
 from bot.slack import join_blocks
 from tests.join.helpers import ALICE, BOB, CAROL, create_room, link_in, press_join, said
-from tests.reliability.harness import ME, TEAM, Bot, running_bot
+from tests.reliability.harness import ME, TEAM, Bot, eventually, running_bot
 
 
 @pytest.fixture(name="bot")
@@ -114,6 +115,42 @@ async def test_admit_adds_them_in_acs_and_sends_their_link(bot: Bot) -> None:
     after = await bot.runtime.store.rooms.get(room_id)
     assert after is not None
     assert after.participant(CAROL) is not None
+
+
+async def test_someone_admitted_is_reminded_and_sees_the_room_in_their_home(bot: Bot) -> None:
+    """Let in by knocking, as if added by `/room add`: their reminder is scheduled (and sent
+    when the room is about to open) and their App Home is published with the room."""
+    room_id = await create_room(bot, "tomorrow 9am-10am")
+    await press_join(bot, room_id, user=CAROL)
+    opened = bot.slack.home.app_home_opened(CAROL)  # she has a Home to keep fresh
+    await bot.post_signed(json.dumps(opened), "application/json")
+    await eventually(lambda: bot.slack.home.tab(CAROL), what="Carol's Home first published")
+    tab = bot.slack.home.tab(CAROL)
+    assert tab is not None
+    assert room_id not in json.dumps(tab.view["blocks"])
+    await answer(bot, asks(bot, ALICE)[0], join_blocks.ACTION_ADMIT, user=ALICE)
+
+    room = await bot.runtime.store.rooms.get(room_id)
+    assert room is not None
+    due = room.valid_from - timedelta(minutes=5)
+    schedule = await bot.runtime.reminder_schedule.of_room(room_id)
+    assert schedule[CAROL] == ("pending", due)
+
+    def home_shows_room() -> bool:
+        tab = bot.slack.home.tab(CAROL)
+        return tab is not None and room_id in json.dumps(tab.view["blocks"])
+
+    await eventually(home_shows_room, what="Carol's Home published with the room")
+
+    bot.clock.advance(due - bot.clock())
+    await bot.runtime.reminders.run_once()  # (or its own loop, woken meanwhile: either sends)
+
+    def reminders() -> list[Message]:
+        return [m for m in dms_to(bot, CAROL) if (m.metadata or {}).get("event_type")]
+
+    (reminder,) = await eventually(reminders, what="Carol's reminder")
+    assert "opens in 5 minutes" in said(reminder)
+    assert room_id in said(reminder)
 
 
 async def test_deny_tells_both_sides_and_adds_no_one(bot: Bot) -> None:

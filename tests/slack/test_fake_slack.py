@@ -358,6 +358,40 @@ async def test_history_needs_membership_and_the_scope_of_the_channel_type(
         assert await slack_error(no_scope) == "missing_scope"
 
 
+async def test_a_direct_message_is_one_stable_conversation_opened_and_read_by_scope(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    """`chat.postMessage` to a user id answers with the app's DM with them (`D…`);
+    `conversations.open` needs `im:write` and names that same conversation (`already_open`
+    once it exists); reading it needs `im:history`, and carries the message's metadata."""
+    tagged = {"event_type": "roombot_reminder", "event_payload": {"reminder_id": "r1"}}
+    posted = await client.chat_postMessage(channel=ALICE, text="soon", metadata=tagged)
+    dm = posted["channel"]
+    assert dm.startswith("D")
+    assert [m.text for m in fake.direct_messages(ALICE)] == ["soon"]
+
+    assert await slack_error(client.conversations_open(users=ALICE)) == "missing_scope"
+    assert await slack_error(client.conversations_history(channel=dm)) == "missing_scope"
+    fake.scopes = HISTORY_MANIFEST_SCOPES
+    opened = await client.conversations_open(users=ALICE)
+    assert opened["channel"]["id"] == dm
+    assert opened["already_open"] is True
+    history = await client.conversations_history(channel=dm, include_all_metadata=True)
+    assert [m["metadata"] for m in history["messages"]] == [tagged]
+
+    fake.add_user(BOB, "bob")
+    fresh = await client.conversations_open(users=BOB, return_im=True)
+    assert fresh["channel"]["id"] == "D" + BOB[1:]
+    assert fresh["channel"]["user"] == BOB
+    assert "already_open" not in fresh
+    assert (await client.conversations_open(users=BOB))["channel"]["id"] == fresh["channel"]["id"]
+    assert await slack_error(client.conversations_open(users="U0NOBODY")) == "user_not_found"
+    assert await slack_error(client.conversations_open(users=BOT_USER_ID)) == "cannot_dm_bot"
+    assert await slack_error(client.api_call("conversations.open")) == "users_list_not_supplied"
+    fake.scopes = tuple(s for s in HISTORY_MANIFEST_SCOPES if s != "im:history")
+    assert await slack_error(client.conversations_history(channel=dm)) == "missing_scope"
+
+
 async def test_a_lost_response_still_does_the_work(fake: FakeSlack) -> None:
     """The connection drops after the post is made: the caller gets an error, Slack has it."""
     fake.lose_next_response("chat.postMessage")

@@ -1,5 +1,6 @@
 """manifest.yml is a valid Slack app manifest (v1) and asks for exactly what the bot needs;
-manifest.history.yml, the optional variant, is valid too and adds only the history scopes.
+manifest.history.yml, the optional variant, is valid too and adds only the history scopes
+(and `im:write`, to find a reminder's DM).
 
 Slack only validates a manifest when an admin pastes it, so a typo would surface at the worst
 moment; the official schema catches it here instead.
@@ -143,12 +144,13 @@ def test_the_history_variant_adds_only_the_history_scopes(
     manifest: dict[str, Any], history_manifest: dict[str, Any]
 ) -> None:
     """Finding a room's card after an interruption, instead of posting it twice, needs to read
-    the channel (and to join a public one the bot posted to without being a member)."""
+    the channel (and to join a public one the bot posted to without being a member); finding a
+    reminder, to open the person's DM (`conversations.open`: im:write) and read it."""
     added = sorted(
         set(history_manifest["oauth_config"]["scopes"]["bot"])
         - set(manifest["oauth_config"]["scopes"]["bot"])
     )
-    assert added == sorted([*HISTORY_SCOPES, "channels:join"])
+    assert added == sorted([*HISTORY_SCOPES, "channels:join", "im:write"])
     assert sorted(history_manifest["oauth_config"]["scopes"]["bot"]) == sorted(
         HISTORY_MANIFEST_SCOPES
     )

@@ -132,3 +132,47 @@ async def test_a_sent_reminder_is_sent_again_only_when_the_room_moves(store: Sto
         "pending",
         NOW + 3 * HOUR - timedelta(minutes=5),
     )
+
+
+async def test_an_outcome_is_unknown_only_after_a_lease_ran_out_unsettled(store: Store) -> None:
+    """A claim after a refusal given back is "known"; after a lease that ran out with no
+    finish or release (a crash), or a release that could not tell, it is "unknown" and stays
+    so; the first claim's time is kept; a room moved to a new opening starts afresh."""
+    schedule = ReminderSchedule(store.database)
+    room = await _room(store, "11", HOUR, ALICE)
+    await schedule.sync(room, now=NOW)
+    lease = timedelta(seconds=60)
+    due = NOW + HOUR - timedelta(minutes=5)
+
+    (first,) = await schedule.claim("w1", lease=lease, now=due)
+    assert (first.outcome_unknown, first.first_claimed_at) == (False, due)
+    await schedule.release(first.id, "w1", retry_at=due + lease, now=due)  # Slack refused
+    (second,) = await schedule.claim("w2", lease=lease, now=due + lease)
+    assert (second.outcome_unknown, second.first_claimed_at) == (False, due)
+
+    # w2 dies holding it: the next claim cannot know whether Slack took w2's message
+    (third,) = await schedule.claim("w3", lease=lease, now=due + 3 * lease)
+    assert (third.outcome_unknown, third.first_claimed_at, third.attempts) == (True, due, 3)
+    await schedule.release(third.id, "w3", retry_at=due + 4 * lease, now=due + 3 * lease)
+    (fourth,) = await schedule.claim("w4", lease=lease, now=due + 4 * lease)
+    assert fourth.outcome_unknown  # still: w3's look does not settle w2's attempt
+
+    moved = await store.rooms.update_window(
+        "11", valid_from=NOW + 3 * HOUR, valid_until=NOW + 4 * HOUR, now=NOW
+    )
+    await schedule.sync(moved, now=NOW)
+    (fresh,) = await schedule.claim("w5", lease=lease, now=NOW + 3 * HOUR)
+    assert (fresh.outcome_unknown, fresh.first_claimed_at) == (False, NOW + 3 * HOUR)
+    assert fresh.id == first.id  # the same row: the metadata carries the opening too
+
+
+async def test_a_release_that_cannot_tell_marks_the_outcome_unknown(store: Store) -> None:
+    """Slack's answer lost (the connection broke after the post): given back as unknown."""
+    schedule = ReminderSchedule(store.database)
+    await schedule.sync(await _room(store, "12", HOUR, ALICE), now=NOW)
+    due = NOW + HOUR - timedelta(minutes=5)
+    (first,) = await schedule.claim("w1", lease=HOUR, now=due)
+    await schedule.release(first.id, "w1", retry_at=due, now=due, unknown=True)
+    (again,) = await schedule.claim("w1", lease=HOUR, now=due)
+    assert again.outcome_unknown
+    assert await schedule.finish(again.id, "w1", sent=True, now=due)

@@ -1,7 +1,7 @@
 """Rooms keep the last change their card announces ("Room extended by @ann").
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03
 
 A card redrawn for another reason (a calling event, an admitted knock) keeps the headline the
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision: str | None = "0010"
+revision = "0012"
+down_revision: str | None = "0011"
 branch_labels = None
 depends_on = None
 
