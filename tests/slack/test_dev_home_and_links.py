@@ -119,6 +119,8 @@ def test_a_pasted_room_link_is_unfurled_under_the_message(tmp_path: Path) -> Non
         yield f"We meet here: {public}/rooms/{room_id}"
         yield f"This one is no room: {public}/rooms/12345678"
         yield "no link in this line"
+        yield ":as bob"
+        yield ":press Join"
 
     transcript, bot, thread = _run(tmp_path, script)
     try:
@@ -138,6 +140,12 @@ def test_a_pasted_room_link_is_unfurled_under_the_message(tmp_path: Path) -> Non
         assert "┃" not in other
         assert len(bot.slack.calls_to("chat.unfurl")) == 1
         assert "a line with a link is a message" in transcript
+
+        # The unfurl's Join is pressed as Slack sends it (its container the app's unfurl): bob,
+        # on the room, gets his personal link, only for him.
+        joined = transcript[transcript.index("roombot (@bob)> :press Join") :]
+        assert f"(only you) 🔗 Your personal link to room `{room_id}`" in joined
+        assert "as attendee" in joined
     finally:
         thread.__exit__(None, None, None)
 

@@ -38,8 +38,8 @@ HELP = """Type a /room command, e.g.
 /home opens your roombot Home (your rooms, with their buttons); a line with a room link in it
 is a message to #general, and the bot unfurls the link into the room's card under it.
 Plain @names become local users. :press 2 or :press Extend presses a button on the last
-card or Home shown (:press ROOM_ID Delete on a room's card); :as NAME acts as someone else;
-:users lists people; help (or :help) shows this; :quit (or Ctrl-D) leaves."""
+card, Home or unfurl shown (:press ROOM_ID Delete on a room's card); :as NAME acts as
+someone else; :users lists people; help (or :help) shows this; :quit (or Ctrl-D) leaves."""
 COMPLETIONS = (
     "/room",
     *(f"/room {verb}" for verb in ("create", "list", "show", "extend", "add", "remove", "delete")),

@@ -8,7 +8,8 @@ reads it through the code that reads Slack's.
 
 A line with a link in it is a message the person posts to the channel. When Slack would send
 `link_shared` for it (a link on the app's unfurl domain), the fake sends it signed, and the
-console shows the message with the card the bot unfurled under it.
+console shows the message with the card the bot unfurled under it; `:press Join` then presses
+the unfurl's Join, sent as Slack sends a press in an app's unfurl.
 
 The bot publishes a Home and unfurls a link after its ack, as tracked background work, so
 each step waits for that work (`JournalWorker.drain`) and, for the Home, for the publish it
@@ -20,11 +21,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.local.console import payloads
 from bot.local.console.buttons import Button
+from bot.local.fake_slack import Message
 from bot.local.fake_slack_ext import links_in
 from bot.local.fake_slack_home import HomeTab
 
@@ -107,18 +110,20 @@ def is_room_link(session: Session, url: str) -> bool:
     return same_host and _ROOM_PATH.search(theirs.path) is not None
 
 
-async def paste(session: Session, text: str, step: Step) -> None:
-    """The person posts *text* to the channel; a room link on it is unfurled by the bot."""
+async def paste(session: Session, text: str, step: Step) -> Message | None:
+    """The person posts *text* to the channel; a room link on it is unfurled by the bot.
+
+    Returns the message when Slack told the bot about its links (so it may be unfurled)."""
     bot = session.bot
     escaped = bot.escape(text)
     event = bot.slack.ext.share_link(session.user_id, escaped)
     if event is None:
-        return  # no link Slack would tell the app about: the message is all there is
+        return None  # no link Slack would tell the app about: the message is all there is
     message = bot.slack.messages[-1]
     ack = await bot.post_signed(json.dumps(event), "application/json")
     if ack.get("error"):
         step.lines.append(f"  ! the bot answered {ack['error']}")
-        return
+        return message
     await bot.runtime.worker.drain(ANSWER_WITHIN)
     if any(is_room_link(session, url) for url in links_in(escaped)):
         # The unfurl starts once the ack is written; a link to no room is never unfurled.
@@ -128,3 +133,43 @@ async def paste(session: Session, text: str, step: Step) -> None:
                 lambda fake: fake.ext.unfurls_of(message), timeout=UNFURL_WITHIN
             )
         await bot.runtime.worker.drain(ANSWER_WITHIN)
+    return message
+
+
+@dataclass(frozen=True)
+class Unfurled:
+    """The card the bot unfurled under one link of a person's message: its buttons press."""
+
+    message: Message
+    url: str
+    blocks: list[dict[str, Any]]
+
+
+def unfurled(session: Session, message: Message) -> Unfurled | None:
+    """The last unfurl under *message* (the one printed last), if the bot made any."""
+    shown = session.bot.slack.ext.unfurls_of(message)
+    if not shown:
+        return None
+    url, blocks = list(shown.items())[-1]
+    return Unfurled(message, url, blocks)
+
+
+async def press_unfurl(session: Session, card: Unfurled, button: Button) -> dict[str, Any]:
+    """A press in an unfurl, as Slack sends it: the container is the app's unfurl (an
+    attachment of the person's message), with the message and a response_url."""
+    slack, user = session.bot.slack, session.user_id
+    payload = payloads.block_actions(
+        slack, card.message, dict(button.element), block_id=button.block_id, user_id=user
+    )
+    payload["container"] = {
+        "type": "message_attachment",
+        "message_ts": card.message.ts,
+        "attachment_id": 1,
+        "channel_id": card.message.channel,
+        "is_ephemeral": False,
+        "is_app_unfurl": True,
+        "app_unfurl_url": card.url,
+    }
+    return await session.bot.post_signed(
+        payloads.form_body(payload), "application/x-www-form-urlencoded"
+    )

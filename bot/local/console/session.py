@@ -48,6 +48,9 @@ class Session:
         """(person, version) of the Home last printed: its buttons are `:press`'s until a card
         with buttons is shown after it, or someone else acts."""
         self._card_when_home_shown: Posted | None = None
+        self._unfurl_shown: home.Unfurled | None = None
+        """The unfurl last printed with buttons (under a pasted link); like the Home, its
+        buttons are `:press`'s until a card with buttons is shown after it."""
 
     @property
     def user_name(self) -> str:
@@ -110,13 +113,19 @@ class Session:
     async def paste(self, text: str) -> Step:
         """The person posts *text* (a room link, say) to the channel; the bot may unfurl it."""
         step = Step()
-        await home.paste(self, text, step)
+        message = await home.paste(self, text, step)
         await self._settle(step)
         step.lines += self._changes()
+        unfurled = home.unfurled(self, message) if message is not None else None
+        if unfurled is not None and buttons_of(unfurled):
+            self._unfurl_shown = unfurled
+            self.home_shown = None
+            self._card_when_home_shown = self.transcript.last_card
         return step
 
     def mark_home_shown(self, tab: HomeTab) -> None:
         self.home_shown = (tab.user, tab.hash)
+        self._unfurl_shown = None
         self._card_when_home_shown = self.transcript.last_card
 
     def current_home(self) -> HomeTab | None:
@@ -127,8 +136,22 @@ class Session:
             return None  # a card with buttons was shown since
         return self.bot.slack.home.tab(self.user_id)
 
-    def find_button(self, argument: Choice) -> tuple[Posted | HomeTab, Button] | str:
+    def current_unfurl(self) -> home.Unfurled | None:
+        """The unfurl `:press` acts on: the last thing shown with buttons."""
+        if self._unfurl_shown is None:
+            return None
+        if self.transcript.last_card is not self._card_when_home_shown:
+            return None
+        return self._unfurl_shown
+
+    def find_button(
+        self, argument: Choice
+    ) -> tuple[Posted | HomeTab | home.Unfurled, Button] | str:
         """The card and button `:press` means, or a sentence saying why there is none."""
+        shown_unfurl = self.current_unfurl() if argument.room_id is None else None
+        if shown_unfurl is not None:
+            chosen = pick(buttons_of(shown_unfurl), argument)
+            return (shown_unfurl, chosen) if isinstance(chosen, Button) else chosen
         shown_home = self.current_home() if argument.room_id is None else None
         if shown_home is not None:
             chosen_in_home = pick(buttons_of(shown_home), argument)
@@ -157,11 +180,13 @@ class Session:
         chosen = pick(buttons, argument)
         return (card, chosen) if isinstance(chosen, Button) else chosen
 
-    async def press(self, card: Posted | HomeTab, button: Button) -> Step:
+    async def press(self, card: Posted | HomeTab | home.Unfurled, button: Button) -> Step:
         slack = self.bot.slack
         views = len(slack.views)
         if isinstance(card, HomeTab):
             ack = await home.press_home(self, card, button)
+        elif isinstance(card, home.Unfurled):
+            ack = await home.press_unfurl(self, card, button)
         else:
             payload = payloads.block_actions(
                 slack, card, dict(button.element), block_id=button.block_id, user_id=self.user_id
