@@ -47,7 +47,7 @@ class Session:
         self.home_shown: tuple[str, str] | None = None
         """(person, version) of the Home last printed: its buttons are `:press`'s until a card
         with buttons is shown after it, or someone else acts."""
-        self._card_when_home_shown: Posted | None = None
+        self._last_card_then: Posted | None = None
         self._unfurl_shown: home.Unfurled | None = None
         """The unfurl last printed with buttons (under a pasted link); like the Home, its
         buttons are `:press`'s until a card with buttons is shown after it."""
@@ -120,19 +120,19 @@ class Session:
         if unfurled is not None and buttons_of(unfurled):
             self._unfurl_shown = unfurled
             self.home_shown = None
-            self._card_when_home_shown = self.transcript.last_card
+            self._last_card_then = self.transcript.last_card
         return step
 
     def mark_home_shown(self, tab: HomeTab) -> None:
         self.home_shown = (tab.user, tab.hash)
         self._unfurl_shown = None
-        self._card_when_home_shown = self.transcript.last_card
+        self._last_card_then = self.transcript.last_card
 
     def current_home(self) -> HomeTab | None:
         """The Home `:press` acts on: the last thing shown with buttons, and this person's."""
         if self.home_shown is None or self.home_shown[0] != self.user_id:
             return None
-        if self.transcript.last_card is not self._card_when_home_shown:
+        if self.transcript.last_card is not self._last_card_then:
             return None  # a card with buttons was shown since
         return self.bot.slack.home.tab(self.user_id)
 
@@ -140,7 +140,7 @@ class Session:
         """The unfurl `:press` acts on: the last thing shown with buttons."""
         if self._unfurl_shown is None:
             return None
-        if self.transcript.last_card is not self._card_when_home_shown:
+        if self.transcript.last_card is not self._last_card_then:
             return None
         return self._unfurl_shown
 
