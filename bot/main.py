@@ -67,6 +67,7 @@ from bot.slack.people import SlackPeople
 from bot.slack.reminders import SlackReminders
 from bot.slack.retry import RepeatableConnectionErrorRetryHandler
 from bot.slack.scopes import GrantedScopes
+from bot.slack.step_tokens import StepTokens
 from bot.slack.uninstall import InstalledOnly, listen_for_uninstalls
 from bot.slack.workflow_step import StepAnswerer
 from bot.slack.workspaces import (
@@ -317,6 +318,8 @@ class Runtime:
         # Named here, before the runner and the worker that share it: the runner writes under
         # the leases the worker claims, and neither needs the other to exist first.
         worker_id = options.worker_id or default_worker_id()
+        # Workflow steps' own tokens: the listener leaves them, the worker completes with them.
+        self.step_tokens = StepTokens()
         self.recovery = AcsRecoveryWatch(probe=self.rooms.probe, on_back=self._hurry_waiting)
         self.runner = CommandRunner(
             service=self.service,
@@ -332,6 +335,7 @@ class Runtime:
                 WatchedAnswerer(self.answerer, watch=self.room_watch, journal=self.store.journal),
                 client=self.slack,
                 public_url=settings.public_url,
+                tokens=self.step_tokens,
             ),
             worker_id=worker_id,
             clock=options.clock,
@@ -387,6 +391,7 @@ class Runtime:
                 joins=self.joins,
                 home=self.home,
                 calls=self.calls,
+                step_tokens=self.step_tokens,
             ),
             bolt_options=(
                 self.installs.bolt_options()

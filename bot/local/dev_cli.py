@@ -37,6 +37,7 @@ from bot.local.emulator import EmulatorServer
 from bot.local.fake_oauth import Workspace
 from bot.local.fake_slack import FakeSlack
 from bot.main import Options, Runtime, web_app
+from bot.slack.unfurl import unfurl_domain
 
 TEAM = "T0LOCAL"
 CHANNEL = "C0LOCAL"
@@ -279,6 +280,8 @@ async def local_bot(
                 ROOMBOT_EVENTS_SECRET=events_secret,
                 **overrides,
             )
+            # Slack sends `link_shared` for the domains the manifest lists: ROOMBOT_PUBLIC_URL's.
+            slack.ext.unfurl_domains = {unfurl_domain(settings.public_url or "")}
             chosen = Options(
                 channel_post_interval=0,
                 worker_poll_interval=0.5,

@@ -13,10 +13,20 @@ What it models, as Slack documents it:
   (`cannot_find_message` otherwise), only URLs the message has (`cannot_unfurl_url`), blocks
   within a message's 50 (`invalid_blocks`); a second call for a message replaces its unfurls.
 - `conversations.replies` needs the history scope of the conversation's kind.
-- A workflow step execution gets its own `xwfp-` token, good until the step completes;
-  `functions.complete*` accept it or the bot token, only for an execution still running
-  (`execution_not_in_running_state`), with outputs the step declares
-  (`parameter_validation_failed`), and an error text of at most `MAX_ERROR` characters.
+- A workflow step runs as Slack documents `function_executed`
+  (https://docs.slack.dev/reference/events/function_executed/): the event carries the step's
+  definition (`function`: `callback_id`, `title`, `description`, `input_parameters` and
+  `output_parameters` as lists of `{name, type, title, description, is_required}`, dates),
+  its `inputs`, `function_execution_id`, `workflow_execution_id` and `bot_access_token`, the
+  execution's own just-in-time `xwfp-` token; the envelope carries `authorizations`.
+- `functions.completeSuccess` / `functions.completeError` (no scope; the method reference
+  lists bot tokens) take the execution's own token, good until the step completes, or the
+  bot token; with `function_token_only` the bot token is refused (`not_allowed_token_type`),
+  for a test to prove the step is completed with its own token, as Bolt's `complete`/`fail`
+  do. Any other token (another execution's, one whose step ended, a forged one) is
+  `invalid_auth`. Only an execution still running (`execution_not_in_running_state`), with
+  outputs the step declares and every output it requires (`parameter_validation_failed`),
+  and an error text of at most `MAX_ERROR` characters.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -59,6 +69,7 @@ class Execution:
     inputs: dict[str, Any]
     token: str = field(repr=False)
     outputs_declared: frozenset[str]
+    outputs_required: frozenset[str] = frozenset()
     state: str = "running"  # running | completed | failed
     outputs: dict[str, Any] | None = None
     error: str | None = None
@@ -76,6 +87,8 @@ class SlackExtensions:
         self.unfurl_domains: set[str] = set()
         self.unfurls: dict[tuple[str, str, str], Unfurl] = {}
         self.executions: dict[str, Execution] = {}
+        self.function_token_only = False
+        """Refuse the bot token in `functions.complete*`: only the execution's own token."""
         self._shared: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # unfurl_id -> message
         fake._methods["chat.unfurl"] = _Method(self._chat_unfurl, "bot", "links:write")
         fake._methods["conversations.replies"] = _Method(self._conversations_replies, "bot", None)
@@ -162,26 +175,39 @@ class SlackExtensions:
         }
 
     def execute_function(
-        self, callback_id: str, inputs: dict[str, Any], *, outputs: Iterable[str]
+        self, callback_id: str, inputs: dict[str, Any], *, definition: Mapping[str, Any]
     ) -> dict[str, Any]:
-        """A workflow reaches the app's step: the `function_executed` event for it."""
+        """A workflow reaches the app's step *callback_id*: the `function_executed` event.
+
+        *definition* is the step as the manifest declares it (`functions.<callback_id>`, v1:
+        each of `input_parameters` / `output_parameters` maps a name to its type and labels).
+        """
+        outputs = _parameters(definition.get("output_parameters"))
         execution = Execution(
             id="Fx" + secrets.token_hex(5).upper(),
             callback_id=callback_id,
             inputs=dict(inputs),
             token="xwfp-" + secrets.token_hex(12),
-            outputs_declared=frozenset(outputs),
+            outputs_declared=frozenset(p["name"] for p in outputs),
+            outputs_required=frozenset(p["name"] for p in outputs if p.get("is_required")),
         )
         self.executions[execution.id] = execution
-        return self._event_callback(
+        now = int(self._fake.clock())
+        body = self._event_callback(
             {
                 "type": "function_executed",
                 "function": {
                     "id": "Fn" + secrets.token_hex(5).upper(),
                     "callback_id": callback_id,
-                    "title": callback_id,
+                    "title": str(definition.get("title") or callback_id),
+                    "description": str(definition.get("description") or ""),
                     "type": "app",
+                    "input_parameters": _parameters(definition.get("input_parameters")),
+                    "output_parameters": outputs,
                     "app_id": _app_id(),
+                    "date_created": now - 86400,
+                    "date_updated": now - 3600,
+                    "date_deleted": 0,
                 },
                 "inputs": execution.inputs,
                 "function_execution_id": execution.id,
@@ -190,6 +216,15 @@ class SlackExtensions:
                 "bot_access_token": execution.token,
             }
         )
+        body["authorizations"] = [
+            {
+                "team_id": self._fake.team_id,
+                "user_id": _bot_user_id(),
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ]
+        return body
 
     def unfurls_of(self, message: Message) -> dict[str, list[dict[str, Any]]]:
         """URL -> blocks Slack shows under *message*."""
@@ -275,7 +310,11 @@ class SlackExtensions:
                 outputs = json.loads(outputs)
             except ValueError:
                 raise _SlackError("invalid_arguments") from None
-        if not isinstance(outputs, dict) or not set(outputs) <= execution.outputs_declared:
+        if (
+            not isinstance(outputs, dict)
+            or not set(outputs) <= execution.outputs_declared
+            or not execution.outputs_required <= set(outputs)
+        ):
             raise _SlackError("parameter_validation_failed")
         execution.state, execution.outputs = "completed", outputs
         self._fake._changed()
@@ -298,13 +337,17 @@ class SlackExtensions:
         execution = self.executions.get(str(params.get("function_execution_id") or ""))
         if not token:
             raise _SlackError("not_authed")
-        is_bot = secrets.compare_digest(token, self._fake.bot_token)
+        is_bot = secrets.compare_digest(token, self._fake.bot_token) or (
+            self._fake.oauth.workspace_for(token) is not None  # a bot token from an install
+        )
         if execution is None:
             if is_bot:
                 raise _SlackError("function_execution_not_found")
             raise _SlackError("invalid_auth")
         if not is_bot and not secrets.compare_digest(token, execution.token):
             raise _SlackError("invalid_auth")
+        if is_bot and self.function_token_only:
+            raise _SlackError("not_allowed_token_type")
         if execution.state != "running":
             if not is_bot:
                 raise _SlackError("invalid_auth")  # a step's token ends with the step
@@ -333,6 +376,23 @@ def links_in(text: str) -> list[str]:
     """The URLs in a message's text: `<url>` / `<url|label>` as Slack writes them, or bare."""
     found = [a or b for a, b in _LINK.findall(text)]
     return list(dict.fromkeys(found))
+
+
+def _parameters(declared: Any) -> list[dict[str, Any]]:
+    """A manifest's parameters (v1: name -> spec) as the event lists them (with `name`)."""
+    if not isinstance(declared, Mapping):
+        return []
+    return [
+        {"name": name, **{k: v for k, v in spec.items() if k != "name"}}
+        for name, spec in declared.items()
+        if isinstance(spec, Mapping)
+    ]
+
+
+def _bot_user_id() -> str:
+    from bot.local.fake_slack import BOT_USER_ID
+
+    return BOT_USER_ID
 
 
 def _app_id() -> str:

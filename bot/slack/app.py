@@ -44,6 +44,7 @@ from bot.slack.join_button import JoinButton
 from bot.slack.metrics import Metrics
 from bot.slack.modal import CALLBACK_ID, ModalContext, read_submission, room_modal
 from bot.slack.people import SlackPeople
+from bot.slack.step_tokens import StepTokens
 from bot.slack.workspaces import workspace_scope
 
 logger = logging.getLogger("roombot.slack")
@@ -92,6 +93,7 @@ class SlackDeps:
     joins: JoinService | None = None  # None without ROOMBOT_PUBLIC_URL
     home: HomeViews | None = None  # the App Home (bot/slack/home.py)
     calls: SlackCallCards | None = None  # likewise: cards carry the room's Slack call
+    step_tokens: StepTokens | None = None  # workflow steps' own tokens, for the worker
 
     def response_url_allowed(self, url: str) -> bool:
         """Only post to Slack's own hooks: a forged payload must not aim the bot elsewhere."""
@@ -156,7 +158,8 @@ def _register_extensions(app: AsyncApp, deps: SlackDeps) -> None:
         people=deps.people, worker=deps.worker, default_length=deps.default_length
     )
     app.message_shortcut(shortcut.CALLBACK_ID)(prefill.on_shortcut)
-    app.function(workflow_step.FUNCTION)(workflow_step.WorkflowStep(deps).on_function)
+    step = workflow_step.WorkflowStep(deps, deps.step_tokens)
+    app.function(workflow_step.FUNCTION)(step.on_function)
     unfurler = unfurl.Unfurler(  # without ROOMBOT_PUBLIC_URL it acks and unfurls nothing
         service=deps.service,
         links=unfurl.RoomLinks(deps.joins.public_url) if deps.joins else None,

@@ -14,8 +14,38 @@ ends it with `functions.completeError` and roombot's usual words. Words refused 
 parser's refusals, bad inputs) end the step right away with Bolt's `fail`.
 
 The execution's own token (`bot_access_token`, `xwfp-…`) is a secret that lives only as long
-as the step runs; it is used for `fail` in the listener and never journalled. The worker
-completes the step with the bot token, which `functions.complete*` accept (no scope needed).
+as the step runs: Bolt's `fail` uses it in the listener, and the listener leaves it in memory
+(`bot.slack.step_tokens`) for `StepAnswerer` to complete the step with, as Bolt's `complete`
+would. It is never journalled; a step this process did not receive (another replica, a
+restart) is completed with the bot token, and a held token Slack no longer takes is replaced
+by the bot token once.
+
+Checked against Slack's documentation and Bolt's source (2026-12):
+- Manifest (`manifest.yml`, format v1, no `_metadata`): `functions.<callback_id>` with
+  `title`, `description`, `input_parameters` and `output_parameters`, each a map from a
+  parameter's name to `{type, title, description, is_required, hint}`. That flat shape is
+  the v1 schema's (slackapi/manifest-schema `schemas/manifest.schema.1.0.0.json`,
+  `app-manifests.v1.hermes.functions` -> `hermes.types`; copied in
+  tests/data/specs/slack-app-manifest.schema.json) and the one Slack's own Bolt for Python
+  step template uses (slack-samples/bolt-python-custom-step-template `manifest.json`). The
+  `{properties: {...}, required: [...]}` shape of docs.slack.dev's custom-steps guide
+  (bolt-python `docs/english/tutorial/custom-steps.md`, "Sample manifest") is manifest v2's
+  (`app-manifests.v2.hermes.functions`, `_metadata.major_version: 2`), which the v1 schema
+  refuses; the guide itself says `is_required` is the v1 spelling. So no change.
+- Event (docs.slack.dev/reference/events/function_executed): `event.function.callback_id`,
+  `event.inputs`, `event.function_execution_id`, `event.bot_access_token`; Bolt reads the
+  same (`slack_bolt/request/internals.py`: `extract_function_execution_id`,
+  `extract_function_bot_access_token`, `extract_function_inputs`) and its `app.function`
+  matches `event.function.callback_id`.
+- Tokens: `functions.completeSuccess` / `completeError` (docs.slack.dev/reference/methods/
+  functions.completeSuccess) need no scope and list bot tokens; Bolt's `AsyncComplete` /
+  `AsyncFail` call them with the listener's client, whose token `AsyncAttachingFunctionToken`
+  (on by default: `attaching_function_token_enabled=True`) has set to the event's
+  `bot_access_token`. This module completes with that token too (it used the bot token
+  before); the fake Slack's `function_token_only` refuses any other, so the tests prove it.
+- Outputs: `completeSuccess` takes outputs that conform to `output_parameters`; ours are
+  `room_id` (required) and `room_link` (only with ROOMBOT_PUBLIC_URL, so not required),
+  the manifest's keys (tests/slack/test_manifest_ext.py); the fake refuses others.
 """
 
 from __future__ import annotations
@@ -23,7 +53,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.fail.async_fail import AsyncFail
@@ -40,6 +70,7 @@ from bot.service.resolved import ResolvedCommand
 from bot.service.rooms import refuse_unstorable_ids
 from bot.slack.after_ack import after_ack
 from bot.slack.errors import error_code
+from bot.slack.step_tokens import StepTokens
 from bot.slack.unfurl import RoomLinks
 
 if TYPE_CHECKING:  # bot.slack.app imports this module
@@ -61,6 +92,10 @@ EXAMPLE = "window: tomorrow 9am-5pm · people: @alice @bob · channel: #team"
 GONE = frozenset({"execution_not_in_running_state", "function_execution_not_found"})
 """Completion errors meaning the step has already ended (done before a crash, or timed out):
 nothing is left to tell it."""
+TOKEN_REFUSED = frozenset(
+    {"invalid_auth", "token_expired", "token_revoked", "not_allowed_token_type"}
+)
+"""Errors for a step's own token that Slack no longer takes: the bot token is tried instead."""
 
 
 class StepRefused(Exception):
@@ -114,8 +149,9 @@ def step_execution(entry: JournalEntry) -> str | None:
 class WorkflowStep:
     """The `function_executed` listener for `create_acs_room`: read, journal, return."""
 
-    def __init__(self, deps: SlackDeps) -> None:
+    def __init__(self, deps: SlackDeps, tokens: StepTokens | None = None) -> None:
         self._deps = deps
+        self._tokens = tokens
 
     async def on_function(
         self, body: dict[str, Any], event: dict[str, Any], fail: AsyncFail
@@ -133,6 +169,8 @@ class WorkflowStep:
             await _fail(fail, refusal.message)
             return
         command[STEP] = {"execution": execution}
+        if self._tokens is not None:  # before the worker can run it: it completes with this
+            self._tokens.keep(execution, str(event.get("bot_access_token") or ""))
         now = deps.clock()
         try:
             accepted = await deps.worker.accept(
@@ -216,10 +254,18 @@ class StepAnswerer:
     retried, completing again meets `execution_not_in_running_state`, which counts as done.
     """
 
-    def __init__(self, inner: Answerer, *, client: AsyncWebClient, public_url: str | None) -> None:
+    def __init__(
+        self,
+        inner: Answerer,
+        *,
+        client: AsyncWebClient,
+        public_url: str | None,
+        tokens: StepTokens | None = None,
+    ) -> None:
         self._inner = inner
         self._client = client
         self._links = RoomLinks(public_url) if public_url else None
+        self._tokens = tokens or StepTokens()
 
     async def answer(self, entry: JournalEntry, outcome: Outcome) -> PostedMessage | None:
         execution = step_execution(entry)
@@ -250,20 +296,36 @@ class StepAnswerer:
         if self._links is not None:
             outputs[ROOM_LINK] = self._links.link(room_id)
         await self._complete(
-            self._client.functions_completeSuccess(function_execution_id=execution, outputs=outputs)
+            execution,
+            lambda **token: self._client.functions_completeSuccess(
+                function_execution_id=execution, outputs=outputs, **token
+            ),
         )
 
     async def _error(self, execution: str, refused: Refused) -> None:
         words = refused.message if not refused.example else f"{refused.message} Try: {EXAMPLE}"
         await self._complete(
-            self._client.functions_completeError(function_execution_id=execution, error=words)
+            execution,
+            lambda **token: self._client.functions_completeError(
+                function_execution_id=execution, error=words, **token
+            ),
         )
 
-    @staticmethod
-    async def _complete(call: Any) -> None:
+    async def _complete(self, execution: str, call: Callable[..., Awaitable[Any]]) -> None:
+        """*call* with the step's own token when this process holds it, else the bot's."""
+        own = self._tokens.get(execution)
         try:
-            await call
+            try:
+                await (call(token=own) if own else call())
+            except SlackApiError as exc:
+                if not own or error_code(exc) not in TOKEN_REFUSED:
+                    raise
+                logger.info(
+                    "the step's own token was refused (%s); using the bot token", error_code(exc)
+                )
+                await call()
         except SlackApiError as exc:
             if error_code(exc) not in GONE:
                 raise  # the runner retries the answer
             logger.info("workflow step had already ended: %s", error_code(exc))
+        self._tokens.forget(execution)

@@ -92,7 +92,10 @@ async def test_conversations_replies_needs_the_history_scope(fake: FakeSlack) ->
 
 
 async def test_a_step_completes_once_with_declared_outputs(fake: FakeSlack) -> None:
-    event = fake.ext.execute_function("step", {"a": 1}, outputs=["room_id"])
+    declared = {"room_id": {"type": "string", "is_required": True}, "note": {"type": "string"}}
+    event = fake.ext.execute_function(
+        "step", {"a": 1}, definition={"title": "Step", "output_parameters": declared}
+    )
     execution_id = event["event"]["function_execution_id"]
     step_client = _client(fake, event["event"]["bot_access_token"])
     bot_client = _client(fake)
@@ -100,6 +103,16 @@ async def test_a_step_completes_once_with_declared_outputs(fake: FakeSlack) -> N
         function_execution_id=execution_id, outputs={"surprise": "x"}
     )
     assert await _error(wrong) == "parameter_validation_failed"
+    missing = step_client.functions_completeSuccess(
+        function_execution_id=execution_id, outputs={"note": "no room id"}
+    )
+    assert await _error(missing) == "parameter_validation_failed"  # a required output
+    fake.ext.function_token_only = True
+    with_bot_token = bot_client.functions_completeSuccess(
+        function_execution_id=execution_id, outputs={"room_id": "1"}
+    )
+    assert await _error(with_bot_token) == "not_allowed_token_type"
+    fake.ext.function_token_only = False
     await step_client.functions_completeSuccess(
         function_execution_id=execution_id, outputs={"room_id": "1"}
     )

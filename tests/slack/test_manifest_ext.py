@@ -74,6 +74,12 @@ def test_the_workflow_step_declares_what_the_code_reads_and_writes(
     [
         (("functions", "create_acs_room", "input_parameters", "window"), {"title": "no type"}),
         (("functions", "create_acs_room", "surprise"), True),
+        # manifest v2's shape (`_metadata.major_version: 2`), shown in docs.slack.dev's custom
+        # steps guide: a v1 manifest, as ours is, declares each parameter by name instead
+        (
+            ("functions", "create_acs_room", "input_parameters"),
+            {"properties": {"window": {"type": "string"}}, "required": ["window"]},
+        ),
         (("features", "shortcuts", 1, "type"), "thread"),
     ],
 )

@@ -25,7 +25,7 @@ STEP = MANIFEST["functions"][FUNCTION]
 
 
 async def _run(bot: LocalBot, inputs: dict[str, Any]) -> tuple[dict[str, Any], Execution]:
-    event = bot.slack.ext.execute_function(FUNCTION, inputs, outputs=STEP["output_parameters"])
+    event = bot.slack.ext.execute_function(FUNCTION, inputs, definition=STEP)
     ack = await bot.post_signed(json.dumps(event), "application/json")
     assert ack == {}
     await bot.settle()
@@ -44,9 +44,10 @@ async def test_the_step_creates_the_room_and_completes_with_its_id_and_link(
         "creator": ME[0],
     }
     assert set(inputs) <= set(STEP["input_parameters"])  # what the manifest declares
+    bot.slack.ext.function_token_only = True  # a completion with the bot token is refused
     event, execution = await _run(bot, inputs)
     assert execution.state == "completed", execution.error
-    assert execution.completed_with == ["bot"]  # the worker's bot token; the xwfp one unstored
+    assert execution.completed_with == ["function"]  # the step's own token, as Bolt's complete
     outputs = execution.outputs
     assert outputs is not None
     room = await bot.runtime.store.rooms.get(outputs["room_id"])
@@ -72,6 +73,7 @@ async def test_the_step_creates_the_room_and_completes_with_its_id_and_link(
 
 
 async def test_words_refused_by_the_parser_end_the_step_with_its_message(bot: LocalBot) -> None:
+    bot.slack.ext.function_token_only = True
     _, execution = await _run(
         bot, {"window": "every monday 9am", "people": [bot.user("alice")], "channel": CHANNEL}
     )
@@ -110,7 +112,7 @@ async def test_a_refusal_after_acceptance_ends_the_step_too(bot: LocalBot) -> No
     assert execution.state == "failed"
     assert execution.error is not None
     assert "is a bot" in execution.error
-    assert execution.completed_with == ["bot"]
+    assert execution.completed_with == ["function"]
     assert bot.slack.messages == []
 
 
@@ -163,3 +165,50 @@ async def test_the_steps_token_reaches_no_log_line_and_no_record(
     journal = json.dumps(list(rows))
     assert '"workflow_step"' in journal  # the step that got that far is journalled
     assert not any(token in journal for token in tokens)
+
+
+async def test_the_event_has_slacks_shape_and_bolt_reads_it(bot: LocalBot) -> None:
+    """`function_executed` as docs.slack.dev/reference/events/function_executed shows it: the
+    step's definition with its parameters listed by name, the execution's own token."""
+    event = bot.slack.ext.execute_function(FUNCTION, {"window": "tomorrow"}, definition=STEP)
+    body = event["event"]
+    function = body["function"]
+    assert (function["callback_id"], function["type"]) == (FUNCTION, "app")
+    assert function["title"] == STEP["title"]
+    assert [p["name"] for p in function["input_parameters"]] == list(STEP["input_parameters"])
+    assert [p["name"] for p in function["output_parameters"]] == ["room_id", "room_link"]
+    assert {p["name"]: p["is_required"] for p in function["output_parameters"]} == {
+        "room_id": True,
+        "room_link": False,
+    }
+    assert body["bot_access_token"].startswith("xwfp-")
+    assert body["function_execution_id"].startswith("Fx")
+    assert body["workflow_execution_id"].startswith("Wx")
+    assert event["authorizations"][0]["is_bot"] is True
+
+
+async def test_a_step_this_process_did_not_receive_is_completed_with_the_bot_token(
+    bot: LocalBot,
+) -> None:
+    """After a restart (or on another replica) the step's token is not held: the bot token,
+    which `functions.completeSuccess` lists, completes it; the token was never stored."""
+    bot.runtime.step_tokens.keep = lambda execution, token: None  # type: ignore[method-assign]
+    _, execution = await _run(
+        bot,
+        {"window": "tomorrow", "people": [bot.user("alice")], "channel": CHANNEL, "creator": ME[0]},
+    )
+    assert execution.state == "completed", execution.error
+    assert execution.completed_with == ["bot"]
+
+
+async def test_a_held_token_slack_refuses_gives_way_to_the_bot_token_once(bot: LocalBot) -> None:
+    bot.slack.fail_next("functions.completeSuccess", error="invalid_auth")
+    _, execution = await _run(
+        bot,
+        {"window": "tomorrow", "people": [bot.user("alice")], "channel": CHANNEL, "creator": ME[0]},
+    )
+    assert execution.state == "completed"
+    assert execution.completed_with == ["bot"]
+    completions = bot.slack.calls_to("functions.completeSuccess")
+    assert [c.error for c in completions] == ["invalid_auth", None]
+    assert len(bot.slack.channel_messages(CHANNEL)) == 1

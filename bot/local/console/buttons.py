@@ -10,11 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.local.fake_slack import Ephemeral, FakeSlack, Message
 
 Posted = Message | Ephemeral
+
+
+class HasBlocks(Protocol):
+    """A card, a note or a Home tab: anything Slack draws from blocks."""
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]: ...
+
+
 _ROOM_ID = re.compile(r"^\d{6,}$")
 
 
@@ -48,7 +57,7 @@ def parse_choice(argument: str) -> Choice:
     return Choice(room_id, number, " ".join(words))
 
 
-def buttons_of(posted: Posted) -> list[Button]:
+def buttons_of(posted: HasBlocks) -> list[Button]:
     found = []
     for block in posted.blocks:
         elements = [*block.get("elements", []), block.get("accessory") or {}]

@@ -23,6 +23,7 @@ from bot.local.console.terminal import LineSource, ScriptLines, Terminal
 from bot.local.console.transcript import readable
 from bot.local.dev_cli import CHANNEL, DEFAULT_DATABASE, ME, LocalBot, local_bot
 from bot.local.fake_slack import View
+from bot.local.fake_slack_ext import links_in
 
 PROMPT = "roombot> "
 EMULATOR_STATE = Path("var/dev-emulator.json")
@@ -34,12 +35,15 @@ HELP = """Type a /room command, e.g.
   /room list
   /room help
   /room          (the form: answer its fields one per line)
+/home opens your roombot Home (your rooms, with their buttons); a line with a room link in it
+is a message to #general, and the bot unfurls the link into the room's card under it.
 Plain @names become local users. :press 2 or :press Extend presses a button on the last
-card (:press ROOM_ID Delete on another); :as NAME acts as someone else; :users lists people;
-:help shows this; :quit (or Ctrl-D) leaves."""
+card, Home or unfurl shown (:press ROOM_ID Delete on a room's card); :as NAME acts as
+someone else; :users lists people; help (or :help) shows this; :quit (or Ctrl-D) leaves."""
 COMPLETIONS = (
     "/room",
     *(f"/room {verb}" for verb in ("create", "list", "show", "extend", "add", "remove", "delete")),
+    "/home",
     *(":press", ":as", ":users", ":help", ":quit"),
 )
 STOPPED = "  (stopped waiting; what the bot still posts shows after your next command)"
@@ -119,7 +123,7 @@ class Console:
 
     def run(self) -> int:
         if self._source.interactive:
-            self.say(HELP)
+            self.say(*self._help())
         while True:
             try:
                 line = self._source.read(self.prompt)
@@ -146,8 +150,8 @@ class Console:
         word, _, rest = line.partition(" ")
         if line == ":users":
             self.say(*self._thread.call(self._session.users))
-        elif word == ":help":
-            self.say(HELP)
+        elif word in (":help", "help"):
+            self.say(*self._help())
         elif word == ":as":
             self._echo(line)
             if not rest.strip():
@@ -162,12 +166,24 @@ class Console:
             self._press(rest)
         elif line.startswith(":"):
             self.say(f"  Unknown console command {word}; :help lists them.")
+        elif word == "/home":
+            self._echo(line)
+            self._show(self._thread.run(self._session.open_home()))
         elif not line.startswith("/"):
-            self.say("Commands start with /room (type :quit to leave).")
+            if not links_in(line):
+                self.say("Commands start with /room; a line with a link is a message (help).")
+                return True
+            self._echo(line)
+            self._show(self._thread.run(self._session.paste(line)))
         else:
             self._echo(line)
             self._show(self._thread.run(self._session.command(line)))
         return True
+
+    def _help(self) -> list[str]:
+        """HELP, and what a room link looks like in this run (the bot's own server)."""
+        public = self._session.bot.runtime.settings.public_url
+        return [HELP, f"Room links here: {public}/rooms/ROOM_ID"] if public else [HELP]
 
     def _echo(self, line: str) -> None:
         if not self._source.interactive:

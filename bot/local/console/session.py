@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.local.console import payloads, workspace
+from bot.local.console import home, payloads, workspace
 from bot.local.console.buttons import Button, Choice, Posted, buttons_of, card_for_room, pick
 from bot.local.console.form import Field
 from bot.local.console.transcript import Transcript
 from bot.local.dev_cli import ME, LocalBot, NotSettled
 from bot.local.fake_slack import View
+from bot.local.fake_slack_home import HomeTab
 
 logger = logging.getLogger("roombot.local.console")
 PERSON = re.compile(r"[A-Za-z][\w.-]{0,40}")  # what the console turns into a local person
@@ -43,6 +44,13 @@ class Session:
         if workspace_file is not None:
             workspace.restore(bot.slack, workspace_file)
         self.transcript = Transcript(bot.slack, raw=raw)
+        self.home_shown: tuple[str, str] | None = None
+        """(person, version) of the Home last printed: its buttons are `:press`'s until a card
+        with buttons is shown after it, or someone else acts."""
+        self._last_card_then: Posted | None = None
+        self._unfurl_shown: home.Unfurled | None = None
+        """The unfurl last printed with buttons (under a pasted link); like the Home, its
+        buttons are `:press`'s until a card with buttons is shown after it."""
 
     @property
     def user_name(self) -> str:
@@ -96,8 +104,62 @@ class Session:
             return None
         return found if isinstance(found, View) else None
 
-    def find_button(self, argument: Choice) -> tuple[Posted, Button] | str:
+    async def open_home(self) -> Step:
+        """`/home`: the person opens roombot's Home tab; the Home the bot publishes."""
+        step = Step(lines=self._changes())  # anything earlier steps left, before the Home
+        await home.open_home(self, step)
+        return step
+
+    async def paste(self, text: str) -> Step:
+        """The person posts *text* (a room link, say) to the channel; the bot may unfurl it."""
+        step = Step()
+        message = await home.paste(self, text, step)
+        await self._settle(step)
+        step.lines += self._changes()
+        unfurled = home.unfurled(self, message) if message is not None else None
+        if unfurled is not None and buttons_of(unfurled):
+            self._unfurl_shown = unfurled
+            self.home_shown = None
+            self._last_card_then = self.transcript.last_card
+        return step
+
+    def mark_home_shown(self, tab: HomeTab) -> None:
+        self.home_shown = (tab.user, tab.hash)
+        self._unfurl_shown = None
+        self._last_card_then = self.transcript.last_card
+
+    def current_home(self) -> HomeTab | None:
+        """The Home `:press` acts on: the last thing shown with buttons, and this person's."""
+        if self.home_shown is None or self.home_shown[0] != self.user_id:
+            return None
+        if self.transcript.last_card is not self._last_card_then:
+            return None  # a card with buttons was shown since
+        return self.bot.slack.home.tab(self.user_id)
+
+    def current_unfurl(self) -> home.Unfurled | None:
+        """The unfurl `:press` acts on: the last thing shown with buttons."""
+        if self._unfurl_shown is None:
+            return None
+        if self.transcript.last_card is not self._last_card_then:
+            return None
+        return self._unfurl_shown
+
+    def find_button(
+        self, argument: Choice
+    ) -> tuple[Posted | HomeTab | home.Unfurled, Button] | str:
         """The card and button `:press` means, or a sentence saying why there is none."""
+        shown_unfurl = self.current_unfurl() if argument.room_id is None else None
+        if shown_unfurl is not None:
+            chosen = pick(buttons_of(shown_unfurl), argument)
+            return (shown_unfurl, chosen) if isinstance(chosen, Button) else chosen
+        shown_home = self.current_home() if argument.room_id is None else None
+        if shown_home is not None:
+            chosen_in_home = pick(buttons_of(shown_home), argument)
+            return (
+                (shown_home, chosen_in_home)
+                if isinstance(chosen_in_home, Button)
+                else chosen_in_home
+            )
         if argument.room_id is not None:
             card = card_for_room(self.bot.slack, argument.room_id, self.user_id)
             if card is None:
@@ -118,22 +180,42 @@ class Session:
         chosen = pick(buttons, argument)
         return (card, chosen) if isinstance(chosen, Button) else chosen
 
-    async def press(self, card: Posted, button: Button) -> Step:
+    async def press(self, card: Posted | HomeTab | home.Unfurled, button: Button) -> Step:
         slack = self.bot.slack
         views = len(slack.views)
-        payload = payloads.block_actions(
-            slack, card, dict(button.element), block_id=button.block_id, user_id=self.user_id
-        )
-        ack = await self.bot.post_signed(
-            payloads.form_body(payload), "application/x-www-form-urlencoded"
-        )
+        if isinstance(card, HomeTab):
+            ack = await home.press_home(self, card, button)
+        elif isinstance(card, home.Unfurled):
+            ack = await home.press_unfurl(self, card, button)
+        else:
+            payload = payloads.block_actions(
+                slack, card, dict(button.element), block_id=button.block_id, user_id=self.user_id
+            )
+            ack = await self.bot.post_signed(
+                payloads.form_body(payload), "application/x-www-form-urlencoded"
+            )
         step = Step(ack=ack)
         if ack.get("error"):
             step.lines.append(f"  ! the bot answered {ack['error']}")
         await self._settle(step)
+        if isinstance(card, HomeTab):
+            await self.bot.runtime.worker.drain(home.ANSWER_WITHIN)  # its redraw, its form
         step.view = next((v for v in slack.views[views:] if v.user == self.user_id), None)
         step.lines += self._changes()
+        if isinstance(card, HomeTab):
+            self._home_again(step)
         return step
+
+    def _home_again(self, step: Step) -> None:
+        """After a press in the Home: the Home again if the bot redrew it (Slack redraws it
+        in place; the console prints it anew, marked as edited). The person is still looking
+        at their Home, so `:press` keeps pressing its buttons."""
+        tab = self.bot.slack.home.tab(self.user_id)
+        if tab is None:
+            return
+        if self.home_shown != (tab.user, tab.hash):
+            step.lines += home.home_lines(self, tab, edited=True)
+        self.mark_home_shown(tab)
 
     async def submit(self, view: View, values: dict[str, Any], fields: list[Field]) -> Step:
         """Submit *view* with *values*; the ack's `errors` come back in `Step.ack`."""

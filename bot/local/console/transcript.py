@@ -1,5 +1,9 @@
 """What the channel shows, as text: new messages, cards edited in place, notes to one person.
 
+A person's own message (a link pasted at the console) is shown with its author and, under
+it, the cards Slack unfurled from its links (`chat.unfurl`), each line marked `┃` as Slack
+draws an unfurl's bar.
+
 Slack changes a posted card where it stands (`chat.update`, `replace_original`); a terminal
 cannot, so a changed card is printed again, marked `(edited)`. A note to one person that the
 bot replaces (the ack's "⏳ Working on it…" by the answer) is printed as the new note; one it
@@ -28,7 +32,11 @@ _EMOJI = {
     ":calendar:": "📅",
     ":busts_in_silhouette:": "👥",
     ":information_source:": "ℹ️ ",
+    ":link:": "🔗",
+    ":large_green_circle:": "🟢",
+    ":checkered_flag:": "🏁",
 }
+UNFURL_BAR = "  ┃ "
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 
 
@@ -104,7 +112,22 @@ class Transcript:
             self.last_card = posted
         # A card changes where it stands; a note replaced (the ack's "⏳") reads as the answer.
         marker = "(edited) " if edited and not note else ""
+        if isinstance(posted, Message) and posted.via == "user":
+            return self._persons_message(posted, prefix + marker)
         return self._render({"text": posted.text, "blocks": posted.blocks}, prefix + marker)
+
+    def _persons_message(self, message: Message, prefix: str) -> list[str]:
+        """A person's message, its author named, with the unfurls Slack shows under it."""
+        author = self.slack.users.get(message.user or "")
+        who = f"@{author.name if author else message.user}: "
+        lines = self._render({"text": message.text, "blocks": message.blocks}, prefix + who)
+        for blocks in self.slack.ext.unfurls_of(message).values():
+            lines += ["  " + UNFURL_BAR + line[2:] for line in self._render({"blocks": blocks}, "")]
+        return lines
+
+    def render_blocks(self, blocks: list[dict[str, Any]], prefix: str) -> list[str]:
+        """Lines for *blocks* (a Home, an unfurl) as a message's are shown."""
+        return self._render({"blocks": blocks}, prefix)
 
     def _render(self, message: Mapping[str, Any], prefix: str) -> list[str]:
         if self.raw:
