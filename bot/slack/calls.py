@@ -149,19 +149,18 @@ class SlackCallCards:
             try:
                 # Shielded: once `calls.add` is sent, its answer is recorded even if this
                 # answer is cancelled meanwhile (see the module's note on the crash window).
-                await asyncio.shield(self._register(room, created_by))
+                call = await asyncio.shield(self._register(room, created_by))
             except SlackApiError as exc:
                 if error_code(exc) in TRANSIENT or error_code(exc).startswith("http_5"):
                     raise  # the journal tries the answer again
                 # Waiting will not cure it (no calls:write scope, say): the card goes without.
                 logger.warning("room %s: calls.add refused (%s)", room.room_id, error_code(exc))
                 return room_blocks
-            call = await self._records.get(room.room_id)
         elif verb in CHANGES_TITLE and call.slack_ended_at is None:
             await self._update(call, room)
         return with_call(room_blocks, call, room.tz or "UTC")
 
-    async def _register(self, room: RoomRecord, created_by: str) -> None:
+    async def _register(self, room: RoomRecord, created_by: str) -> RoomCall:
         response = await self._client.calls_add(
             external_unique_id=room.room_id,
             join_url=self.room_link(room.room_id),
@@ -181,9 +180,10 @@ class SlackCallCards:
         except BaseException:
             await self._end_unkept(room.room_id, call_id)
             raise
-        if kept != call_id:  # another replica registered the room's call first
+        if kept.slack_call_id != call_id:  # another replica registered the room's call first
             await self._end_unkept(room.room_id, call_id)
-        logger.info("room %s registered as Slack call %s", room.room_id, kept)
+        logger.info("room %s registered as Slack call %s", room.room_id, kept.slack_call_id)
+        return kept
 
     async def _end_unkept(self, room_id: str, call_id: str) -> None:
         """End *call_id*, just registered, unless `room_calls` holds it: an orphan no card

@@ -16,7 +16,6 @@ row they change (`FOR UPDATE` on PostgreSQL; SQLite's one writer thread runs the
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +34,7 @@ from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import Presence, RoomCall
-from bot.store.engine import Database
+from bot.store.engine import Database, insert_ignoring_conflicts
 from bot.store.tables import Base, IdentityRow, RoomRow, UTCDateTime
 
 room_calls = Table(
@@ -86,14 +85,12 @@ class CallRecords:
 
     async def register(
         self, *, room_id: str, team_id: str, slack_call_id: str, now: datetime
-    ) -> str:
-        """Record the room's Slack call; the call id kept (an earlier one if there was one)."""
-        with contextlib.suppress(IntegrityError):  # registered meanwhile by another replica
-            await self._database.write(
-                _register, room_id=room_id, team_id=team_id, slack_call_id=slack_call_id, now=now
-            )
-        kept = await self._database.read(_slack_call_id, room_id)
-        return str(kept)
+    ) -> RoomCall:
+        """Record the room's Slack call; the call as kept (an earlier one if there was one:
+        registered meanwhile by another replica), read back in the same transaction."""
+        return await self._database.write(
+            _register, room_id=room_id, team_id=team_id, slack_call_id=slack_call_id, now=now
+        )
 
     async def mark_slack_ended(self, room_id: str, *, now: datetime) -> bool:
         """Note that Slack was told the call ended; False when it had been already."""
@@ -195,18 +192,16 @@ def _get(connection: Connection, room_id: str) -> RoomCall | None:
 
 def _register(
     connection: Connection, *, room_id: str, team_id: str, slack_call_id: str, now: datetime
-) -> None:
+) -> RoomCall:
+    first = insert_ignoring_conflicts(connection.dialect.name, room_calls, ["room_id"])
     connection.execute(
-        insert(room_calls).values(
+        first.values(
             room_id=room_id, team_id=team_id, slack_call_id=slack_call_id, registered_at=now
         )
     )
-
-
-def _slack_call_id(connection: Connection, room_id: str) -> str | None:
-    return connection.scalar(
-        select(room_calls.c.slack_call_id).where(room_calls.c.room_id == room_id)
-    )
+    kept = _get(connection, room_id)
+    assert kept is not None, "just inserted, or there before"
+    return kept
 
 
 def _mark_slack_ended(connection: Connection, room_id: str, now: datetime) -> bool:

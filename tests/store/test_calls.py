@@ -32,7 +32,7 @@ async def _registered(store: Store, valid_for: timedelta = timedelta(hours=1)) -
 async def test_a_room_is_registered_once_and_keeps_its_first_call_id(store: Store) -> None:
     await _registered(store)
     kept = await store.calls.register(room_id=ROOM, team_id="T1", slack_call_id="R2", now=NOW)
-    assert kept == "R1"
+    assert kept.slack_call_id == "R1"
     call = await store.calls.get(ROOM)
     assert call is not None
     assert (call.slack_call_id, call.slack_ended_at, call.people) == ("R1", None, ())
