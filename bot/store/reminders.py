@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     Row,
     and_,
+    bindparam,
     case,
     column,
     delete,
@@ -253,10 +254,41 @@ def _set_lead(connection: Connection, room_id: str, lead: timedelta) -> None:
         )
 
 
-def _lead(connection: Connection, room_id: str) -> timedelta:
-    minutes = connection.scalar(
-        select(room_reminder_leads.c.lead_minutes).where(room_reminder_leads.c.room_id == room_id)
+# The hot statements of `_sync` and `_lead`, built once: a command changes a room, and so runs
+# them, every time. Built per call, their construction (clauses, `values()`, cache keys) cost
+# more than running them (`make bench`, benchmark 2's profile).
+_LEAD = select(room_reminder_leads.c.lead_minutes).where(
+    room_reminder_leads.c.room_id == bindparam("room_id")
+)
+_OF_ROOM = select(
+    room_reminders.c.id,
+    room_reminders.c.user_id,
+    room_reminders.c.opens_at,
+    room_reminders.c.due_at,
+    room_reminders.c.state,
+).where(room_reminders.c.room_id == bindparam("room_id"))
+_DROP = delete(room_reminders).where(room_reminders.c.id.in_(bindparam("ids", expanding=True)))
+_ADD = insert(room_reminders)
+_MOVE = (
+    update(room_reminders)
+    .where(room_reminders.c.id == bindparam("reminder_id"))
+    .values(
+        opens_at=bindparam("opens_at"),
+        due_at=bindparam("due_at"),
+        state=PENDING,
+        lease_owner=None,
+        lease_until=None,
+        sent_at=None,
+        # a new opening is a new reminder: no earlier attempt of it to find
+        first_claimed_at=None,
+        outcome_unknown=False,
+        updated_at=bindparam("now"),
     )
+)
+
+
+def _lead(connection: Connection, room_id: str) -> timedelta:
+    minutes = connection.scalar(_LEAD, {"room_id": room_id})
     return DEFAULT_LEAD if minutes is None else timedelta(minutes=int(minutes))
 
 
@@ -264,54 +296,40 @@ def _sync(
     connection: Connection, room: RoomRecord, now: datetime, lead: timedelta | None
 ) -> SyncedReminders:
     lead = _lead(connection, room.room_id) if lead is None else lead
-    earliest: datetime | None = None
-    existing = {
-        row.user_id: row
-        for row in connection.execute(
-            select(room_reminders).where(room_reminders.c.room_id == room.room_id)
-        )
-    }
+    existing = {row.user_id: row for row in connection.execute(_OF_ROOM, {"room_id": room.room_id})}
     wanted = {p.slack_user_id for p in room.participants} if room.active else set()
     gone = [row.id for user, row in existing.items() if user not in wanted]
     if gone:
-        connection.execute(delete(room_reminders).where(room_reminders.c.id.in_(gone)))
+        connection.execute(_DROP, {"ids": gone})
+    added: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    due = max(room.valid_from - lead, now)
     if room.valid_from > now:
-        due = max(room.valid_from - lead, now)
         for user in sorted(wanted):
             row = existing.get(user)
             if row is None:
-                connection.execute(
-                    insert(room_reminders).values(
-                        id=str(uuid.uuid4()),
-                        room_id=room.room_id,
-                        team_id=room.team_id,
-                        user_id=user,
-                        opens_at=room.valid_from,
-                        due_at=due,
-                        state=PENDING,
-                        attempts=0,
-                        updated_at=now,
-                    )
+                added.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "room_id": room.room_id,
+                        "team_id": room.team_id,
+                        "user_id": user,
+                        "opens_at": room.valid_from,
+                        "due_at": due,
+                        "state": PENDING,
+                        "attempts": 0,
+                        "updated_at": now,
+                    }
                 )
-                earliest = due
             elif row.opens_at != room.valid_from or (row.state == PENDING and row.due_at != due):
-                connection.execute(
-                    update(room_reminders)
-                    .where(room_reminders.c.id == row.id)
-                    .values(
-                        opens_at=room.valid_from,
-                        due_at=due,
-                        state=PENDING,
-                        lease_owner=None,
-                        lease_until=None,
-                        sent_at=None,
-                        # a new opening is a new reminder: no earlier attempt of it to find
-                        first_claimed_at=None,
-                        outcome_unknown=False,
-                        updated_at=now,
-                    )
+                moved.append(
+                    {"reminder_id": row.id, "opens_at": room.valid_from, "due_at": due, "now": now}
                 )
-                earliest = due
+    if added:
+        connection.execute(_ADD, added)
+    if moved:
+        connection.execute(_MOVE, moved)
+    earliest = due if added or moved else None
     return SyncedReminders(frozenset(existing) | frozenset(wanted), earliest)
 
 
@@ -415,11 +433,14 @@ def _of_room(connection: Connection, room_id: str) -> dict[str, tuple[str, datet
     return {row.user_id: (row.state, row.due_at) for row in rows}
 
 
+_OPENED = select(home_views.c.user_id).where(
+    home_views.c.team_id == bindparam("team_id"),
+    home_views.c.user_id.in_(bindparam("users", expanding=True)),
+)
+
+
 def _opened(connection: Connection, team_id: str, user_ids: list[str]) -> frozenset[str]:
-    query = select(home_views.c.user_id).where(
-        home_views.c.team_id == team_id, home_views.c.user_id.in_(user_ids)
-    )
-    return frozenset(connection.scalars(query))
+    return frozenset(connection.scalars(_OPENED, {"team_id": team_id, "users": user_ids}))
 
 
 def _mark_opened(connection: Connection, team_id: str, user_id: str, now: datetime) -> None:
