@@ -218,10 +218,8 @@ class Journal:
         periodic `claim` may have leased the entry a moment earlier (and left it to this
         call), so a lease this worker already holds does not stand in its way.
         """
-        statement = _take_leases(
-            _J.c.key == key, worker_id, lease=lease, now=now, own_lease_ok=True
-        )
-        claimed = await self._db.write_one(_entries, statement)
+        params = {"b_key": key, "b_worker": worker_id, "b_until": now + lease, "b_now": now}
+        claimed = await self._db.write_one(_entries, _CLAIM_ONE, params)
         return claimed[0] if claimed else None
 
     async def renew(
@@ -378,8 +376,10 @@ def _count(connection: Connection, statement: Any) -> int:
     return int(connection.execute(statement).scalar_one() or 0)
 
 
-def _entries(connection: Connection, statement: Any) -> list[JournalEntry]:
-    return [_entry(row) for row in connection.execute(statement)]
+def _entries(
+    connection: Connection, statement: Any, params: Mapping[str, Any] | None = None
+) -> list[JournalEntry]:
+    return [_entry(row) for row in connection.execute(statement, params)]
 
 
 # Statements built once and run with parameters: building one per call (and its cache key)
@@ -439,6 +439,25 @@ _SET_MESSAGE = (
     )
 )
 _LOCK = _BY_KEY.with_for_update()
+_WORKER = bindparam("b_worker", type_=_J.c.lease_owner.type)
+_CLAIM_ONE = (  # `claim_one`: `_take_leases` for one key, with a lease the worker holds too
+    update(_J)
+    .where(
+        _J.c.key == bindparam("b_key"),
+        _J.c.state != _ANSWERED,
+        or_(_J.c.lease_until.is_(None), _J.c.lease_until <= _NOW, _J.c.lease_owner == _WORKER),
+    )
+    .values(
+        lease_owner=_WORKER,
+        lease_until=bindparam("b_until", type_=_J.c.lease_until.type),
+        attempts=case(
+            (and_(_J.c.lease_owner == _WORKER, _J.c.lease_until > _NOW), _J.c.attempts),
+            else_=_J.c.attempts + 1,
+        ),
+        updated_at=_NOW,
+    )
+    .returning(*_J.c)
+)
 
 
 def _moved(
