@@ -377,9 +377,14 @@ def _driver_sql(connection: Connection, statement: str) -> None:
     transaction runs two or four of them (BEGIN, and a savepoint's pair in a group), which
     was a tenth of the store's CPU per command (`make bench`, benchmark 2).
     """
-    driver = connection.connection.driver_connection
-    assert driver is not None, "a connection in a transaction has its driver connection"
-    driver.execute(statement)
+    # The DB-API connection, not the driver's own: under the aiosqlite engine of the OAuth
+    # stores (`async_engine`) the driver's `execute` is a coroutine; SQLAlchemy's adapter
+    # runs it to completion as `sqlite3` does its own.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 def _settle_all(results: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
