@@ -113,7 +113,8 @@ class WatchedAnswerer:
             lead = await self._asked_lead(entry)
             if lead is not None:
                 await self._watch.schedule.set_lead(room.room_id, lead)
-            lead = lead or DEFAULT_REMINDER_LEAD  # a new room has no other
+            if lead is None:  # a new room has no other (`remind 0m` is a lead of its own)
+                lead = DEFAULT_REMINDER_LEAD
         removed = outcome.changes.removed if outcome.changes is not None else ()
         people = await self._watch.sync(room, also=removed, lead=lead)
         message = await self._inner.answer(entry, outcome)

@@ -41,6 +41,7 @@ from bot.service.resolved import note_shown
 from bot.slack import blocks
 from bot.slack.errors import error_code
 from bot.slack.scopes import GrantedScopes
+from bot.slack.tagged_history import find_tagged, tagged
 
 if TYPE_CHECKING:
     from bot.slack.calls import SlackCallCards
@@ -60,8 +61,6 @@ _CONFIRMATIONS = {
 
 ROOM_POSTED_EVENT = "roombot_room_posted"
 """The metadata event type on every room card; its payload names the journal key and room."""
-HISTORY_LOOKBACK_SECONDS = 600.0  # before the command was accepted: clocks differ
-HISTORY_PAGES = 10
 CANNOT_LOOK = frozenset(
     {
         "missing_scope",  # installed from an older manifest
@@ -338,18 +337,15 @@ class SlackAnswerer:
                 entry.key,
             )
             return None
-        oldest = f"{entry.accepted_at.timestamp() - HISTORY_LOOKBACK_SECONDS:.6f}"
+
+        def is_its_card(message: dict[str, Any]) -> bool:
+            return tagged(message, ROOM_POSTED_EVENT, journal_key=entry.key)
+
         joined = False
-        cursor: str | None = None
-        pages = 0
-        while pages < HISTORY_PAGES:
+        while True:
             try:
-                response = await self._client.conversations_history(
-                    channel=entry.channel_id,
-                    oldest=oldest,
-                    limit=200,
-                    include_all_metadata=True,
-                    cursor=cursor,
+                found = await find_tagged(
+                    self._client, entry.channel_id, since=entry.accepted_at, matches=is_its_card
                 )
             except SlackApiError as exc:
                 error = error_code(exc)
@@ -366,19 +362,9 @@ class SlackAnswerer:
                     error,
                 )
                 return None
-            pages += 1
-            for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if (
-                    metadata.get("event_type") == ROOM_POSTED_EVENT
-                    and payload.get("journal_key") == entry.key
-                ):
-                    return PostedMessage(channel_id=entry.channel_id, ts=str(message["ts"]))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not response.get("has_more") or cursor is None:
+            if found is None:
                 return None
-        return None
+            return PostedMessage(channel_id=entry.channel_id, ts=str(found["ts"]))
 
     async def _join(self, channel_id: str) -> bool:
         try:

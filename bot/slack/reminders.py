@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -30,6 +30,7 @@ from bot.slack import blocks
 from bot.slack.errors import error_code
 from bot.slack.people import SlackPeople
 from bot.slack.scopes import GrantedScopes
+from bot.slack.tagged_history import find_tagged, tagged
 from bot.slack.workspaces import acting_for
 
 logger = logging.getLogger("roombot.reminders")
@@ -37,9 +38,6 @@ logger = logging.getLogger("roombot.reminders")
 REMINDER_BLOCK_PREFIX = "reminder:"
 REMINDER_EVENT = "roombot_reminder"
 """The metadata event type on every reminder; its payload names the reminder and its room."""
-LOOKBACK = timedelta(minutes=10)
-"""Before the reminder's first claim: Slack's clock and ours may differ."""
-HISTORY_PAGES = 10
 CANNOT_LOOK = frozenset(
     {
         "missing_scope",  # a scope taken away since the token's scopes were read
@@ -106,13 +104,12 @@ def reminder_metadata(reminder: Reminder) -> dict[str, Any]:
 
 
 def _is_reminder(message: dict[str, Any], reminder: Reminder) -> bool:
-    metadata = message.get("metadata") or {}
-    payload = metadata.get("event_payload") or {}
     expected = reminder_metadata(reminder)["event_payload"]
-    return bool(
-        metadata.get("event_type") == REMINDER_EVENT
-        and payload.get("reminder_id") == expected["reminder_id"]
-        and payload.get("opens_at") == expected["opens_at"]
+    return tagged(
+        message,
+        REMINDER_EVENT,
+        reminder_id=expected["reminder_id"],
+        opens_at=expected["opens_at"],
     )
 
 
@@ -173,22 +170,10 @@ class SlackReminders:
         opened = await client.conversations_open(users=reminder.user_id)
         channel = str((opened.get("channel") or {}).get("id") or "")
         since = reminder.first_claimed_at or reminder.due_at
-        oldest = f"{(since - LOOKBACK).timestamp():.6f}"
-        cursor: str | None = None
-        for _ in range(HISTORY_PAGES):
-            response = await client.conversations_history(
-                channel=channel,
-                oldest=oldest,
-                limit=200,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
-            if any(_is_reminder(m, reminder) for m in response.get("messages") or []):
-                return True
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not response.get("has_more") or cursor is None:
-                return False
-        return False
+        found = await find_tagged(
+            client, channel, since=since, matches=lambda m: _is_reminder(m, reminder)
+        )
+        return found is not None
 
     async def _zone(self, reminder: Reminder) -> str | None:
         try:

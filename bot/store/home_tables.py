@@ -65,7 +65,7 @@ room_reminders = Table(
     Column("lease_until", UTCDateTime(), nullable=True),
     Column("sent_at", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
-    # 0011: bounds the look for an earlier attempt's message, and says when one is needed
+    # 0013: bounds the look for an earlier attempt's message, and says when one is needed
     Column("first_claimed_at", UTCDateTime(), nullable=True),
     Column("outcome_unknown", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("id"),

@@ -100,7 +100,7 @@ class RoomRow(Base):
     message_channel_id: Mapped[str | None] = mapped_column(String(32))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     last_change_verb: Mapped[str | None] = mapped_column(String(16))
-    """The last change the card announces (`extend`…); NULL: none yet, and before 0011."""
+    """The last change the card announces (`extend`…); NULL: none yet, and before 0012."""
     last_change_by: Mapped[str | None] = mapped_column(String(32))
     """Who made it (a Slack user id)."""
     state: Mapped[str] = mapped_column(String(16))

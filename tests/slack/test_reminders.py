@@ -164,6 +164,17 @@ async def test_a_rooms_own_lead_time(bot: LocalBot, clock: Clock) -> None:
     assert "opens in 15 minutes" in bot.slack.render_text(bot.slack.direct_messages(YOU)[0])
 
 
+async def test_a_lead_of_zero_reminds_as_the_room_opens(bot: LocalBot, clock: Clock) -> None:
+    """`remind 0m` is a lead like any other (not "no lead, so the default")."""
+    room = await _create(bot, "tomorrow 9am-10am remind 0m")
+    opens = await _opens(bot, room)
+    assert await _due(bot, room) == {YOU: opens}
+    clock.now = opens - LEAD
+    assert await _run(bot) == 0
+    clock.now = opens
+    assert await _run(bot) == 1
+
+
 async def test_a_bad_lead_time_is_refused_with_an_example(bot: LocalBot) -> None:
     await bot.command("/room create tomorrow 9am remind soon")
     await bot.settle()

@@ -148,18 +148,11 @@ class Session:
         self, argument: Choice
     ) -> tuple[Posted | HomeTab | home.Unfurled, Button] | str:
         """The card and button `:press` means, or a sentence saying why there is none."""
-        shown_unfurl = self.current_unfurl() if argument.room_id is None else None
-        if shown_unfurl is not None:
-            chosen = pick(buttons_of(shown_unfurl), argument)
-            return (shown_unfurl, chosen) if isinstance(chosen, Button) else chosen
-        shown_home = self.current_home() if argument.room_id is None else None
-        if shown_home is not None:
-            chosen_in_home = pick(buttons_of(shown_home), argument)
-            return (
-                (shown_home, chosen_in_home)
-                if isinstance(chosen_in_home, Button)
-                else chosen_in_home
-            )
+        # The Home or an unfurl shown since the last card: what the person is looking at.
+        aside = (self.current_unfurl() or self.current_home()) if argument.room_id is None else None
+        if aside is not None:
+            picked = pick(buttons_of(aside), argument)
+            return (aside, picked) if isinstance(picked, Button) else picked
         if argument.room_id is not None:
             card = card_for_room(self.bot.slack, argument.room_id, self.user_id)
             if card is None:
