@@ -51,7 +51,7 @@ from bot.service.join import JoinService
 from bot.service.recovery import AcsRecoveryWatch
 from bot.service.reminders import ReminderDispatcher
 from bot.service.response_urls import JournalResponseUrls
-from bot.service.room_watch import RoomWatch, WatchedAnswerer
+from bot.service.room_watch import RoomWatch
 from bot.service.rooms import RoomService
 from bot.service.runner import CommandRunner
 from bot.service.worker import JournalWorker, default_worker_id
@@ -330,9 +330,9 @@ class Runtime:
             ),
             journal=self.store.journal,
             registry=self.store.rooms,
-            # keeps reminders and Homes in step; also completes the workflow steps it answers
+            # also completes the workflow steps it answers
             answerer=StepAnswerer(
-                WatchedAnswerer(self.answerer, watch=self.room_watch, journal=self.store.journal),
+                self.answerer,
                 client=self.slack,
                 public_url=settings.public_url,
                 tokens=self.step_tokens,
@@ -341,6 +341,7 @@ class Runtime:
             clock=options.clock,
             on_delay=self.recovery.delayed,
             on_failure=self.metrics.command_failure,
+            watch=self.room_watch,  # keeps reminders and Homes in step with each change
         )
         process: Callable[[JournalEntry], Awaitable[None]] = self.runner
         if self.installs is not None:
@@ -425,8 +426,9 @@ class Runtime:
         self.reminders.poke(due)
 
     def _homes_changed(self, team_id: str, users: frozenset[str]) -> None:
-        """A room these people are in changed: redraw their Homes, after the command."""
-        self.worker.spawn(self.home.refresh(team_id, users), name="home-refresh")
+        """A room shown in these people's opened Homes changed: redraw them, after the
+        command."""
+        self.worker.spawn(self.home.republish(team_id, users), name="home-refresh")
 
     def render_metrics(self) -> bytes:
         """Every figure of this runtime, in Prometheus' text format, for `/metrics`."""

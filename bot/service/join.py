@@ -332,12 +332,12 @@ class JoinService:
                 [ParticipantRecord(knock.user_id, raw_id, Role.ATTENDEE)],
                 now=now,
             )
-        people = await self._watch.sync(room) if self._watch is not None else frozenset()
+        synced = await self._watch.sync(room) if self._watch is not None else None
         decided = await self._store.knocks.decide(
             knock_id, KnockState.ADMITTED, by=by, now=self._clock()
         )
-        if self._watch is not None:  # the room as recorded has them either way
-            self._watch.tell(room.team_id, people)
+        if self._watch is not None and synced is not None:  # the room has them either way
+            self._watch.settled(room.team_id, synced)
         if decided is None:  # someone decided it while we were adding
             latest = await self._store.knocks.get(knock_id)
             assert latest is not None, "knocks are never deleted"

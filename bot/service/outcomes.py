@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.domain import Role, RoomRecord
 
@@ -67,6 +68,8 @@ class RoomChanged:
     """False when the command changed nothing, so the room's message need not be re-posted."""
     zone_note: str | None = None
     """A create whose words named a zone: how it was read ("“PT” read as America/…")."""
+    reminder_lead: timedelta | None = None
+    """A create that asked for its reminders' lead time (`remind 15m`): that lead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import Role
@@ -41,6 +41,13 @@ class ResolvedCommand:
     title: str | None = None  # create and rename
     zone_note: str | None = None  # create: how a zone named in the text was read
     remind_minutes: int | None = None  # create: `remind 15m` (bot.service.room_watch)
+
+    @property
+    def reminder_lead(self) -> timedelta | None:
+        """The reminders' lead time a create asked for (`remind 15m`); None if it did not."""
+        if self.action != "create" or self.remind_minutes is None:
+            return None
+        return timedelta(minutes=max(0, self.remind_minutes))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -1,55 +1,43 @@
 """What follows a room change besides its answer: reminders moved, and people's Homes redrawn.
 
-`RoomWatch` is that follow-up, for whatever changed the room: a command (through
-`WatchedAnswerer`) or a knock admitted from the join flow (`JoinService.admit`), so a person
-let in by knocking is reminded and sees the room in their Home exactly as one added by
-`/room add` does.
+`RoomWatch` is that follow-up, for whatever changed the room: a command (through the
+`CommandRunner`) or a knock admitted from the join flow (`JoinService.admit`), so a person let
+in by knocking is reminded and sees the room in their Home exactly as one added by `/room add`
+does.
 
-`WatchedAnswerer` wraps the `Answerer` the runner uses. Every command that changed a room is
-answered through it, both when it ran now and when a replica resumed it after a crash (the
-runner answers before it marks the entry answered), so the reminder schedule is brought in
-line with the room, durably, before the command counts as done: a crash in between repeats
-the (idempotent) sync. The people whose rooms changed are then handed to *on_people* (the App
-Home's refresh), which may fail without harm to the command.
+For a command the reminder sync is a step of the journal's answered write
+(`Journal.mark_answered_with`): every command that changed a room — run now, or resumed by a
+replica after a crash — has its reminders brought in line with the room in the very
+transaction that marks it answered, so a command never counts as done without them, and the
+sync (with the read of who opened their Home) costs no database call of its own. The people
+whose opened Homes show the room are then handed to *on_people* (the App Home's refresh),
+which may fail without harm to the command.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from bot.domain import DEFAULT_REMINDER_LEAD, JournalEntry, PostedMessage, RoomRecord
-from bot.service.outcomes import Outcome, RoomChanged
-from bot.service.ports import Answerer
-from bot.service.resolved import RESOLVED
-from bot.store.journal import Journal
-from bot.store.reminders import ReminderSchedule
+from bot.domain import DEFAULT_REMINDER_LEAD, RoomRecord
+from bot.service.outcomes import RoomChanged
+from bot.store.reminders import ReminderSchedule, ReminderStep, SyncedReminders
 
 logger = logging.getLogger("roombot.room_watch")
 
-REMIND_KEY = "remind_minutes"
-"""Where a resolved create carries its reminder lead time, in minutes (`remind 15m`)."""
-
 PeopleChanged = Callable[[str, frozenset[str]], None]
+"""Told (team, people) whose opened Home tabs show a room that changed."""
 RemindersDue = Callable[[datetime], None]
-
-
-def reminder_lead(command: Mapping[str, Any]) -> timedelta | None:
-    """The lead time a journalled command asked for, if any."""
-    minutes = command.get(REMIND_KEY)
-    if isinstance(minutes, int) and not isinstance(minutes, bool) and minutes >= 0:
-        return timedelta(minutes=minutes)
-    return None
 
 
 class RoomWatch:
     """Keeps a room's reminders, then its people's Homes, in step with the room as recorded.
 
-    `sync` is the durable half (the schedule's rows, in the database) and runs before the
-    change counts as done, so a crash in between repeats it (it is idempotent); `tell` hands
-    the people to *on_people* (the App Home's refresh), which may fail without harm.
+    The durable half is the reminder sync (the schedule's rows, in the database): `step` for
+    a command, run by the journal's answered write; `sync` on its own for other changes. It
+    is idempotent, so a crash before it committed repeats it. `settled` then wakes the
+    reminder dispatcher if a reminder is due soon and hands the opened Homes to *on_people*.
     """
 
     def __init__(
@@ -65,73 +53,41 @@ class RoomWatch:
         self._on_due = on_due
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    async def sync(
-        self, room: RoomRecord, *, also: Iterable[str] = (), lead: timedelta | None = None
-    ) -> frozenset[str]:
-        """Bring *room*'s reminders in line with it; returns whose Homes show it (its people,
-        its creator, *also* — people just removed — and whoever had a reminder of it).
+    def step(self, change: RoomChanged) -> ReminderStep:
+        """The reminder sync a command's *change* calls for, as a step of the write that marks
+        the command answered.
 
-        *lead*, when the caller knows it (a create), saves reading it back. A reminder set
-        or moved wakes the dispatcher through *on_due*, which it ignores unless the reminder
-        is due before its next look (a room made less than its lead before opening)."""
-        people = {p.slack_user_id for p in room.participants} | {room.creator_id} | set(also)
-        synced = await self.schedule.sync(room, now=self._clock(), lead=lead)
+        A create knows its lead: the one it asked for (`remind 15m`, kept with the room), or
+        the default (a new room has no other; `remind 0m` is a lead of its own). People a
+        command removed are told too: the room leaves their Homes.
+        """
+        lead: timedelta | None = None
+        if change.verb == "create":
+            asked = change.reminder_lead
+            lead = DEFAULT_REMINDER_LEAD if asked is None else asked  # `remind 0m` is asked
+        removed = change.changes.removed if change.changes is not None else ()
+        return self.schedule.sync_step(
+            change.room,
+            now=self._clock(),
+            lead=lead,
+            set_lead=change.verb == "create" and change.reminder_lead is not None,
+            also=removed,
+        )
+
+    async def sync(self, room: RoomRecord, *, also: Iterable[str] = ()) -> SyncedReminders:
+        """Bring *room*'s reminders in line with it in a write of its own (a knock admitted);
+        pass the result to `settled` once the change is done."""
+        return await self.schedule.sync(room, now=self._clock(), also=also)
+
+    def settled(self, team_id: str, synced: SyncedReminders) -> None:
+        """A change and its reminders are recorded: wake the dispatcher if a reminder it set
+        is due before its next look (a room made less than its lead before opening), and
+        redraw the opened Homes that show the room, in the background."""
         if synced.earliest_due is not None and self._on_due is not None:
             self._on_due(synced.earliest_due)
-        return frozenset(people | synced.people)
-
-    def tell(self, team_id: str, people: frozenset[str]) -> None:
-        """Redraw *people*'s Homes, in the background."""
-        if not people or self._on_people is None:
+        if not synced.opened or self._on_people is None:
             return
         try:
-            self._on_people(team_id, people)
+            self._on_people(team_id, synced.opened)
         except Exception:
             logger.exception("could not start refreshing the Homes of a room's people")
-
-
-class WatchedAnswerer:
-    """An `Answerer` that also keeps reminders and Homes in step with every room change."""
-
-    def __init__(
-        self,
-        inner: Answerer,
-        *,
-        watch: RoomWatch | None = None,
-        journal: Journal | None = None,
-    ) -> None:
-        self._inner = inner
-        self._watch = watch
-        self._journal = journal
-
-    async def answer(self, entry: JournalEntry, outcome: Outcome) -> PostedMessage | None:
-        if not isinstance(outcome, RoomChanged) or self._watch is None:
-            return await self._inner.answer(entry, outcome)
-        room = outcome.room
-        lead = None
-        if outcome.verb == "create":
-            lead = await self._asked_lead(entry)
-            if lead is not None:
-                await self._watch.schedule.set_lead(room.room_id, lead)
-            if lead is None:  # a new room has no other (`remind 0m` is a lead of its own)
-                lead = DEFAULT_REMINDER_LEAD
-        removed = outcome.changes.removed if outcome.changes is not None else ()
-        people = await self._watch.sync(room, also=removed, lead=lead)
-        message = await self._inner.answer(entry, outcome)
-        self._watch.tell(room.team_id, people)
-        return message
-
-    async def _asked_lead(self, entry: JournalEntry) -> timedelta | None:
-        """The `remind` lead a create asked for: in its resolved command, which for a command
-        journalled as typed text is the one the runner pinned (read back from the journal)."""
-        command = entry.command
-        if command.get("kind") != RESOLVED and self._journal is not None:
-            pinned = await self._journal.get(entry.key)
-            command = pinned.command if pinned is not None else command
-        return reminder_lead(command)
-
-    async def delayed(self, entry: JournalEntry, reason: str) -> None:
-        await self._inner.delayed(entry, reason)
-
-    async def last_word(self, entry: JournalEntry, outcome: Outcome) -> bool:
-        return await self._inner.last_word(entry, outcome)

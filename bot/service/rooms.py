@@ -126,6 +126,7 @@ class RoomService:
             changes=changes,
             card_changed=changes is None or changes.any or _changed_since(room, entry),
             zone_note=command.zone_note,
+            reminder_lead=command.reminder_lead,
         )
 
     async def _create(self, entry: JournalEntry, command: ResolvedCommand) -> RoomRecord:

@@ -13,6 +13,10 @@ Anything else that goes wrong (a bug, an answer Slack will not take) is counted 
 journal and retried with a growing delay (2, 4, 8, 16 s); after `max_failures` attempts the
 runner gives up for good: the entry is answered, its person told how it ended by any route
 still open (a direct message when the channel is gone), and `on_failure` counts it.
+
+With a `RoomWatch`, a command that changed a room has that room's reminders brought in line in
+the same transaction that marks it answered (`Journal.mark_answered_with`), then the opened
+Homes that show the room redrawn.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from bot.service.interpret import Interpreter
 from bot.service.outcomes import Outcome, Refused, RoomChanged, ServiceError, TryLater
 from bot.service.ports import Answerer
 from bot.service.resolved import RESOLVED, ResolvedCommand, note_shown, with_note_shown
+from bot.service.room_watch import RoomWatch
 from bot.service.rooms import RoomService
 from bot.store.errors import LeaseLost
 from bot.store.journal import Journal
@@ -60,8 +65,10 @@ class CommandRunner:
         first_failure_delay: timedelta = FIRST_FAILURE_DELAY,
         on_delay: Callable[[], None] | None = None,
         on_failure: Callable[[str], None] | None = None,
+        watch: RoomWatch | None = None,
     ) -> None:
         self._service = service
+        self._watch = watch
         self._interpreter = interpreter
         self._journal = journal
         self._registry = registry
@@ -96,10 +103,20 @@ class CommandRunner:
         else:
             return
         message = await self._answerer.answer(entry, outcome)
-        shown = None
-        if message is not None and isinstance(outcome, RoomChanged):
-            shown = (outcome.room.room_id, message)
-        await self._journal.mark_answered(entry.key, worker, now=self._clock(), room_message=shown)
+        if not isinstance(outcome, RoomChanged):
+            await self._journal.mark_answered(entry.key, worker, now=self._clock())
+            return
+        shown = (outcome.room.room_id, message) if message is not None else None
+        if self._watch is None:
+            await self._journal.mark_answered(
+                entry.key, worker, now=self._clock(), room_message=shown
+            )
+            return
+        _, synced = await self._journal.mark_answered_with(
+            entry.key, worker, self._watch.step(outcome), now=self._clock(), room_message=shown
+        )
+        if synced is not None:  # None: answered before, and its reminders with it
+            self._watch.settled(outcome.room.team_id, synced)
 
     async def _decide(self, entry: JournalEntry, worker: str) -> Outcome | None:
         try:
@@ -212,7 +229,13 @@ class CommandRunner:
         command = ResolvedCommand.from_json(entry.command)
         if room is None:
             return Refused("room_not_found", f"Room `{entry.room_id}` is no longer known.")
-        return RoomChanged(verb=command.action, room=room, actor_id=entry.user_id, tz=command.tz)
+        return RoomChanged(
+            verb=command.action,
+            room=room,
+            actor_id=entry.user_id,
+            tz=command.tz,
+            reminder_lead=command.reminder_lead,
+        )
 
 
 GAVE_UP = "gave_up"

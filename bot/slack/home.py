@@ -281,12 +281,20 @@ class HomeViews:
     async def refresh(self, team_id: str, users: Iterable[str]) -> None:
         """Publish again the Homes of *users* (a room they are or were in changed).
 
-        Only Homes that were ever opened have a view to refresh. A person whose Home is being
-        published already is published once more after it (not once per change), so a burst
-        of changes costs each person two publishes at most. Best effort, one person at a
-        time: a Home that cannot be published now is published afresh when next opened.
+        Only Homes that were ever opened have a view to refresh: this asks the store which.
         """
-        for user in sorted(await self._store.opened_among(team_id, users)):
+        await self.republish(team_id, await self._store.opened_among(team_id, users))
+
+    async def republish(self, team_id: str, users: Iterable[str]) -> None:
+        """Publish again the Homes of *users*, whose Homes are known to be opened (a room
+        change read that with its reminders: `RoomWatch`).
+
+        A person whose Home is being published already is published once more after it (not
+        once per change), so a burst of changes costs each person two publishes at most. Best
+        effort, one person at a time: a Home that cannot be published now is published afresh
+        when next opened.
+        """
+        for user in sorted(set(users)):
             key = (team_id, user)
             if key in self._publishing:
                 self._stale.add(key)  # the running publish goes round once more

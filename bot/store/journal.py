@@ -20,9 +20,9 @@ if somebody did, its next move raises `LeaseLost` and it must stop.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -50,6 +50,8 @@ from bot.domain import (
 from bot.store.engine import Database, insert_ignoring_conflicts
 from bot.store.errors import EntryNotFound, InvalidTransition, LeaseLost
 from bot.store.tables import JournalRow, RoomRow
+
+T = TypeVar("T")
 
 _J = cast(Table, JournalRow.__table__)
 _ROOMS = cast(Table, RoomRow.__table__)
@@ -275,7 +277,31 @@ class Journal:
         no-op, so a worker that crashed after answering and before noticing the commit does
         not make the caller answer twice.
         """
-        return await self._db.write(_answer, key, worker_id, now=now, room_message=room_message)
+        entry, _ = await self._db.write(
+            _answer, key, worker_id, now=now, room_message=room_message, step=None
+        )
+        return entry
+
+    async def mark_answered_with(
+        self,
+        key: str,
+        worker_id: str,
+        step: Callable[[Connection], T],
+        *,
+        now: datetime,
+        room_message: tuple[str, PostedMessage] | None = None,
+    ) -> tuple[JournalEntry, T | None]:
+        """`mark_answered`, and another repository's *step* in the same transaction.
+
+        The step runs only when this call is the one that answers the entry, so what it
+        records (a room change's reminders, `ReminderSchedule.sync_step`) is committed
+        exactly with the answer: never an answered command whose follow-up is missing, and
+        one database call per command fewer. Its result is None when the entry had been
+        answered already (whoever answered it ran the step then).
+        """
+        return await self._db.write(
+            _answer, key, worker_id, now=now, room_message=room_message, step=step
+        )
 
     async def release(
         self,
@@ -548,7 +574,8 @@ def _answer(
     *,
     now: datetime,
     room_message: tuple[str, PostedMessage] | None,
-) -> JournalEntry:
+    step: Callable[[Connection], T] | None,
+) -> tuple[JournalEntry, T | None]:
     moved = _moved(connection, _ANSWER, key, worker_id, b_now=now)
     if moved is not None:
         if room_message is not None:  # only the worker that answered says where
@@ -562,10 +589,10 @@ def _answer(
                     "b_now": now,
                 },
             )
-        return moved
+        return moved, (step(connection) if step is not None else None)
     entry = _load(connection, key)  # a no-op, or say why not
     if entry.finished:
-        return entry
+        return entry, None
     _check_owner(entry, worker_id)
     raise AssertionError("unreachable: the conditional update would have matched")
 

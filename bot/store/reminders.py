@@ -18,8 +18,9 @@ moved, so a later attempt that was refused for another reason still looks.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -111,12 +112,20 @@ class HomeStore:
 
 
 class SyncedReminders(NamedTuple):
-    """What `ReminderSchedule.sync` changed."""
+    """What `ReminderSchedule.sync` changed, and whose Homes show the room."""
 
     people: frozenset[str]
-    """Everyone whose reminder was there before or is now."""
+    """Whose Homes show the room or did until now: its people, its creator, the people the
+    caller named (just removed), and everyone whose reminder was there before or is now."""
     earliest_due: datetime | None
     """When the earliest reminder it added or moved is due; None if it set none."""
+    opened: frozenset[str] = frozenset()
+    """Those of *people* who have opened their Home tab: the Homes to publish again, read in
+    the same transaction, so a room change costs no second database call for them."""
+
+
+ReminderStep = Callable[[Connection], SyncedReminders]
+"""A reminder sync waiting to run inside another repository's write (`sync_step`)."""
 
 
 class ReminderSchedule:
@@ -133,18 +142,42 @@ class ReminderSchedule:
         return await self._database.read(_lead, room_id)
 
     async def sync(
-        self, room: RoomRecord, *, now: datetime, lead: timedelta | None = None
+        self,
+        room: RoomRecord,
+        *,
+        now: datetime,
+        lead: timedelta | None = None,
+        also: Iterable[str] = (),
     ) -> SyncedReminders:
-        """Make *room*'s reminders match it; returns everyone whose reminder was there before
-        or is now (so their App Home can be refreshed too), and when the earliest reminder it
-        set is due (so the dispatcher wakes early only when it must). *lead*, when the caller
-        knows it (a create), saves reading it back.
+        """Make *room*'s reminders match it, in a transaction of its own (see `sync_step`)."""
+        return await self._database.write(self.sync_step(room, now=now, lead=lead, also=also))
+
+    @staticmethod
+    def sync_step(
+        room: RoomRecord,
+        *,
+        now: datetime,
+        lead: timedelta | None = None,
+        also: Iterable[str] = (),
+        set_lead: bool = False,
+    ) -> ReminderStep:
+        """The sync of *room*'s reminders as a step for another write to run in its own
+        transaction (`Journal.mark_answered_with`: a command's answer and its reminders are
+        recorded together, in one database call).
+
+        It returns whose Homes show the room (its people, its creator, *also* — people just
+        removed — and whoever had a reminder of it) and which of them opened their Home, and
+        when the earliest reminder it set is due (so the dispatcher wakes early only when it
+        must). *lead*, when the caller knows it (a create), saves reading it back; with
+        *set_lead* it is also kept as the room's lead (`remind 15m`).
 
         Only rooms that have not opened get new or moved reminders; one due in the past (a
         room made less than its lead before opening) is due at once. A reminder already sent
         is sent again only when the room moved to a new opening time.
         """
-        return await self._database.write(_sync, room, now, lead)
+        if set_lead and lead is None:
+            raise ValueError("set_lead needs the lead to set")
+        return partial(_sync, room=room, now=now, lead=lead, also=frozenset(also), keep=set_lead)
 
     async def claim(
         self, worker_id: str, *, lease: timedelta, now: datetime, limit: int = 20
@@ -293,8 +326,16 @@ def _lead(connection: Connection, room_id: str) -> timedelta:
 
 
 def _sync(
-    connection: Connection, room: RoomRecord, now: datetime, lead: timedelta | None
+    connection: Connection,
+    *,
+    room: RoomRecord,
+    now: datetime,
+    lead: timedelta | None,
+    also: frozenset[str],
+    keep: bool,
 ) -> SyncedReminders:
+    if keep and lead is not None:
+        _set_lead(connection, room.room_id, lead)
     lead = _lead(connection, room.room_id) if lead is None else lead
     existing = {row.user_id: row for row in connection.execute(_OF_ROOM, {"room_id": room.room_id})}
     wanted = {p.slack_user_id for p in room.participants} if room.active else set()
@@ -330,7 +371,14 @@ def _sync(
     if moved:
         connection.execute(_MOVE, moved)
     earliest = due if added or moved else None
-    return SyncedReminders(frozenset(existing) | frozenset(wanted), earliest)
+    people = (
+        frozenset(existing)
+        | {p.slack_user_id for p in room.participants}
+        | {room.creator_id}
+        | also
+    )
+    opened = _opened(connection, room.team_id, sorted(people))
+    return SyncedReminders(people, earliest, opened)
 
 
 def _claim(

@@ -176,3 +176,29 @@ async def test_a_release_that_cannot_tell_marks_the_outcome_unknown(store: Store
     (again,) = await schedule.claim("w1", lease=HOUR, now=due)
     assert again.outcome_unknown
     assert await schedule.finish(again.id, "w1", sent=True, now=due)
+
+
+async def test_sync_says_whose_opened_homes_show_the_room(store: Store) -> None:
+    """The Homes to publish again are read with the sync: its people, its creator and the
+    people the caller names (just removed), among those who ever opened their Home."""
+    home, schedule = HomeStore(store.database), ReminderSchedule(store.database)
+    for user in ("UBOB", "UCY", "UDAN"):
+        await home.mark_opened("T1", user, now=NOW)
+    room = await _room(store, "30", HOUR, ALICE, BOB)
+    synced = await schedule.sync(room, now=NOW)
+    assert synced.people == {"UALICE", "UBOB"}
+    assert synced.opened == {"UBOB"}  # Alice never opened hers; Dan is not in the room
+    synced = await schedule.sync(room, now=NOW, also=["UCY"])
+    assert synced.opened == {"UBOB", "UCY"}
+
+
+async def test_a_sync_step_sets_the_asked_lead_in_its_transaction(store: Store) -> None:
+    schedule = ReminderSchedule(store.database)
+    room = await _room(store, "31", HOUR, ALICE)
+    step = schedule.sync_step(room, now=NOW, lead=timedelta(minutes=20), set_lead=True)
+    synced = await store.database.write(step)
+    assert synced.earliest_due == NOW + HOUR - timedelta(minutes=20)
+    assert await schedule.lead("31") == timedelta(minutes=20)
+    # A later change reads the lead kept with the room.
+    await schedule.sync(room, now=NOW)
+    assert await schedule.of_room("31") == {"UALICE": ("pending", synced.earliest_due)}

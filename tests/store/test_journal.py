@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from bot.domain import (
     RESPONSE_URL_LIFETIME,
@@ -17,10 +18,13 @@ from bot.domain import (
     JournalEntry,
     JournalState,
     NewJournalEntry,
+    ParticipantRecord,
     PostedMessage,
+    Role,
     new_journal_key,
 )
 from bot.store import EntryNotFound, InvalidTransition, LeaseLost, Store
+from bot.store.reminders import ReminderSchedule
 from tests.journal_entries import new_entry
 from tests.store.helpers import NOW
 
@@ -350,6 +354,53 @@ async def test_answering_remembers_the_rooms_message_in_the_same_transaction(
     room = await store.rooms.get("R1")
     assert room is not None
     assert room.message == shown
+
+
+async def test_a_step_is_committed_with_the_answer_and_only_by_whoever_answers(
+    store: Store,
+) -> None:
+    """`mark_answered_with` runs another repository's step in the answer's transaction: a
+    step that fails leaves the entry unanswered, and answering again runs no step."""
+    schedule = ReminderSchedule(store.database)
+    entry = await _claimed(store)
+    room = await store.rooms.record_created(
+        room_id="R7",
+        team_id="T1",
+        channel_id="C1",
+        creator_id="U1",
+        valid_from=NOW + timedelta(hours=2),
+        valid_until=NOW + timedelta(hours=3),
+        pstn_dial_out=False,
+        participants=[ParticipantRecord("U2", "8:acs:2", Role.ATTENDEE)],
+        now=NOW,
+        journal_step=(entry.key, "w1"),
+    )
+    later = NOW + SECOND
+
+    def failing(connection: Connection) -> None:
+        schedule.sync_step(room, now=later)(connection)
+        raise RuntimeError("the step failed")
+
+    with pytest.raises(RuntimeError):
+        await store.journal.mark_answered_with(entry.key, "w1", failing, now=later)
+    unanswered = await store.journal.get(entry.key)
+    assert unanswered is not None
+    assert unanswered.state is JournalState.ROOM_CREATED
+    assert await schedule.of_room("R7") == {}  # rolled back with the answer
+
+    answered, synced = await store.journal.mark_answered_with(
+        entry.key, "w1", schedule.sync_step(room, now=later), now=later
+    )
+    assert answered.state is JournalState.ANSWERED
+    assert synced is not None
+    assert synced.people == {"U1", "U2"}
+    assert set(await schedule.of_room("R7")) == {"U2"}
+
+    def never(connection: Connection) -> None:
+        raise AssertionError("an answered entry runs no step")
+
+    again, nothing = await store.journal.mark_answered_with(entry.key, "w1", never, now=later)
+    assert (again.state, nothing) == (JournalState.ANSWERED, None)
 
 
 async def test_a_room_recorded_by_a_worker_that_lost_its_lease_is_not_recorded(
