@@ -112,10 +112,10 @@ class CommandRunner:
                 entry.key, worker, now=self._clock(), room_message=shown
             )
             return
-        _, synced = await self._journal.mark_answered_with(
+        answered, synced = await self._journal.mark_answered_with(
             entry.key, worker, self._watch.step(outcome), now=self._clock(), room_message=shown
         )
-        if synced is not None:  # None: answered before, and its reminders with it
+        if answered and synced is not None:  # else answered before, its reminders with it
             self._watch.settled(outcome.room.team_id, synced)
 
     async def _decide(self, entry: JournalEntry, worker: str) -> Outcome | None:

@@ -249,7 +249,7 @@ class Journal:
         failed, raises InvalidTransition. `RoomRegistry.record_created` does this in the same
         transaction as the room when given the journal key.
         """
-        return await self._db.write(room_created_in, key, room_id, worker_id, now=now)
+        return await self._db.write(_room_created, key, room_id, worker_id, now=now)
 
     async def mark_failed(
         self, key: str, code: str, message: str, worker_id: str, *, now: datetime
@@ -277,10 +277,7 @@ class Journal:
         no-op, so a worker that crashed after answering and before noticing the commit does
         not make the caller answer twice.
         """
-        entry, _ = await self._db.write(
-            _answer, key, worker_id, now=now, room_message=room_message, step=None
-        )
-        return entry
+        return await self._db.write(_answer, key, worker_id, now=now, room_message=room_message)
 
     async def mark_answered_with(
         self,
@@ -290,17 +287,19 @@ class Journal:
         *,
         now: datetime,
         room_message: tuple[str, PostedMessage] | None = None,
-    ) -> tuple[JournalEntry, T | None]:
-        """`mark_answered`, and another repository's *step* in the same transaction.
+    ) -> tuple[bool, T | None]:
+        """`mark_answered`, and another repository's *step* in the same transaction; (whether
+        this call answered the entry, what the step returned).
 
         The step runs only when this call is the one that answers the entry, so what it
         records (a room change's reminders, `ReminderSchedule.sync_step`) is committed
         exactly with the answer: never an answered command whose follow-up is missing, and
-        one database call per command fewer. Its result is None when the entry had been
-        answered already (whoever answered it ran the step then).
+        one database call per command fewer. When the entry had been answered already the
+        step does not run (whoever answered it ran it then): (False, None). The entry itself
+        is not read back; the runner has no use for it.
         """
         return await self._db.write(
-            _answer, key, worker_id, now=now, room_message=room_message, step=step
+            _answer_with, key, worker_id, step, now=now, room_message=room_message
         )
 
     async def release(
@@ -415,10 +414,14 @@ _BY_KEY = select(*_J.c).where(_J.c.key == bindparam("b_key"))
 _PENDING = select(func.count()).select_from(_J).where(_J.c.state != _ANSWERED)
 
 
-def _move_statement(condition: ColumnElement[bool], **values: Any) -> Update:
+def _move_statement(condition: ColumnElement[bool], *, entry: bool = True, **values: Any) -> Update:
     """The common case of a move: the lease holder moves its entry forward, in one
     conditional UPDATE … RETURNING; the row is read only when it matched nothing, to return
-    a no-op's entry or to raise the precise error."""
+    a no-op's entry or to raise the precise error.
+
+    Without *entry* only the key comes back: for moves whose caller does not use the entry,
+    since turning a whole row into one (its JSON command, its datetimes) cost as much as the
+    UPDATE itself (`make bench`, benchmark 2's profile)."""
     return (
         update(_J)
         .where(
@@ -427,15 +430,22 @@ def _move_statement(condition: ColumnElement[bool], **values: Any) -> Update:
             condition,
         )
         .values(updated_at=_NOW, **values)
-        .returning(*_J.c)
+        .returning(*(_J.c if entry else (_J.c.key,)))
     )
 
 
 _PIN = _move_statement(
     _J.c.state == _ACCEPTED, command=bindparam("b_command", type_=_J.c.command.type)
 )
+_ROOM_CREATED_CONDITION = and_(_J.c.state == _ACCEPTED, _J.c.room_id.is_(None))
 _ROOM_CREATED = _move_statement(
-    and_(_J.c.state == _ACCEPTED, _J.c.room_id.is_(None)),
+    _ROOM_CREATED_CONDITION,
+    state=JournalState.ROOM_CREATED.value,
+    room_id=bindparam("b_room", type_=_J.c.room_id.type),
+)
+_ROOM_CREATED_QUIETLY = _move_statement(
+    _ROOM_CREATED_CONDITION,
+    entry=False,
     state=JournalState.ROOM_CREATED.value,
     room_id=bindparam("b_room", type_=_J.c.room_id.type),
 )
@@ -450,6 +460,14 @@ _RENEW = _move_statement(
 )
 _ANSWER = _move_statement(
     _J.c.state != _ANSWERED,
+    state=_ANSWERED,
+    answered_at=_NOW,
+    lease_owner=None,
+    lease_until=None,
+)
+_ANSWER_QUIETLY = _move_statement(
+    _J.c.state != _ANSWERED,
+    entry=False,
     state=_ANSWERED,
     answered_at=_NOW,
     lease_owner=None,
@@ -494,6 +512,14 @@ def _moved(
     return None if row is None else _entry(row)
 
 
+def _moved_quietly(
+    connection: Connection, statement: Update, key: str, worker_id: str, **params: Any
+) -> bool:
+    """Run a move statement made with `entry=False`; whether it matched."""
+    params = {"b_key": key, "b_worker": worker_id, **params}
+    return connection.execute(statement, params).first() is not None
+
+
 def _load(connection: Connection, key: str) -> JournalEntry:
     row = connection.execute(_LOCK, {"b_key": key}).first()
     if row is None:
@@ -534,12 +560,29 @@ def _pin(
 
 def room_created_in(
     connection: Connection, key: str, room_id: str, worker_id: str, *, now: datetime
+) -> None:
+    """`Journal.mark_room_created` inside the caller's transaction (see its docstring), for
+    a caller that needs no entry back (`RoomRegistry.record_created`)."""
+    params = {"b_room": room_id, "b_now": now}
+    if not _moved_quietly(connection, _ROOM_CREATED_QUIETLY, key, worker_id, **params):
+        _not_room_created(connection, key, room_id, worker_id)
+
+
+def _room_created(
+    connection: Connection, key: str, room_id: str, worker_id: str, *, now: datetime
 ) -> JournalEntry:
-    """`Journal.mark_room_created` inside the caller's transaction (see its docstring)."""
     moved = _moved(connection, _ROOM_CREATED, key, worker_id, b_room=room_id, b_now=now)
     if moved is not None:
         return moved
-    entry = _load(connection, key)  # a no-op, or say why not
+    return _not_room_created(connection, key, room_id, worker_id)
+
+
+def _not_room_created(
+    connection: Connection, key: str, room_id: str, worker_id: str
+) -> JournalEntry:
+    """Why the room_created move matched nothing: the entry when it is a no-op (the same room
+    recorded before), or the precise error."""
+    entry = _load(connection, key)
     if entry.room_id is not None:
         if entry.room_id == room_id:
             return entry
@@ -574,25 +617,48 @@ def _answer(
     *,
     now: datetime,
     room_message: tuple[str, PostedMessage] | None,
-    step: Callable[[Connection], T] | None,
-) -> tuple[JournalEntry, T | None]:
+) -> JournalEntry:
     moved = _moved(connection, _ANSWER, key, worker_id, b_now=now)
     if moved is not None:
-        if room_message is not None:  # only the worker that answered says where
-            room_id, message = room_message
-            connection.execute(
-                _SET_MESSAGE,
-                {
-                    "b_room": room_id,
-                    "b_channel": message.channel_id,
-                    "b_ts": message.ts,
-                    "b_now": now,
-                },
-            )
-        return moved, (step(connection) if step is not None else None)
-    entry = _load(connection, key)  # a no-op, or say why not
+        _remember_message(connection, room_message, now)
+        return moved
+    return _answered_before(connection, key, worker_id)
+
+
+def _answer_with(
+    connection: Connection,
+    key: str,
+    worker_id: str,
+    step: Callable[[Connection], T],
+    *,
+    now: datetime,
+    room_message: tuple[str, PostedMessage] | None,
+) -> tuple[bool, T | None]:
+    if _moved_quietly(connection, _ANSWER_QUIETLY, key, worker_id, b_now=now):
+        _remember_message(connection, room_message, now)
+        return True, step(connection)
+    _answered_before(connection, key, worker_id)
+    return False, None
+
+
+def _remember_message(
+    connection: Connection, room_message: tuple[str, PostedMessage] | None, now: datetime
+) -> None:
+    if room_message is None:  # only the worker that answered says where
+        return
+    room_id, message = room_message
+    connection.execute(
+        _SET_MESSAGE,
+        {"b_room": room_id, "b_channel": message.channel_id, "b_ts": message.ts, "b_now": now},
+    )
+
+
+def _answered_before(connection: Connection, key: str, worker_id: str) -> JournalEntry:
+    """Why the answer matched nothing: the entry when it was answered already (a no-op),
+    or the precise error."""
+    entry = _load(connection, key)
     if entry.finished:
-        return entry, None
+        return entry
     _check_owner(entry, worker_id)
     raise AssertionError("unreachable: the conditional update would have matched")
 

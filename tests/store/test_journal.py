@@ -391,7 +391,10 @@ async def test_a_step_is_committed_with_the_answer_and_only_by_whoever_answers(
     answered, synced = await store.journal.mark_answered_with(
         entry.key, "w1", schedule.sync_step(room, now=later), now=later
     )
-    assert answered.state is JournalState.ANSWERED
+    assert answered
+    done = await store.journal.get(entry.key)
+    assert done is not None
+    assert done.state is JournalState.ANSWERED
     assert synced is not None
     assert synced.people == {"U1", "U2"}
     assert set(await schedule.of_room("R7")) == {"U2"}
@@ -399,8 +402,13 @@ async def test_a_step_is_committed_with_the_answer_and_only_by_whoever_answers(
     def never(connection: Connection) -> None:
         raise AssertionError("an answered entry runs no step")
 
-    again, nothing = await store.journal.mark_answered_with(entry.key, "w1", never, now=later)
-    assert (again.state, nothing) == (JournalState.ANSWERED, None)
+    assert await store.journal.mark_answered_with(entry.key, "w1", never, now=later) == (
+        False,
+        None,
+    )
+    other = await _claimed(store, worker="w2")
+    with pytest.raises(LeaseLost):  # not w3's to answer
+        await store.journal.mark_answered_with(other.key, "w3", never, now=later)
 
 
 async def test_a_room_recorded_by_a_worker_that_lost_its_lease_is_not_recorded(
