@@ -486,10 +486,11 @@ class PostgresDatabase(Database):
             **connect_args.get("server_settings", {}),
         }
         # A fixed pool: an overflow connection is closed as soon as the pool is full again,
-        # so under bursts the pool kept opening and closing connections, and each new one
-        # costs about 2.5 ms of CPU (asyncpg's handshake, SQLAlchemy's codecs): a fifth of a
-        # connection per command at 100 commands/s (`make bench`, pg_stat_database.sessions).
-        # Callers beyond `pool_size` wait for a connection, which costs no CPU.
+        # so under load the pool kept opening and closing connections (one per 5 to 7
+        # commands in `bench.throughput_bench`, by pg_stat_database.sessions), and each new
+        # one costs about 2.5 ms of our CPU (asyncpg's handshake, SQLAlchemy's codecs) and
+        # more of PostgreSQL's. Callers beyond `pool_size` wait for a connection instead,
+        # which costs next to nothing.
         options.setdefault("pool_size", POSTGRES_POOL_SIZE)
         options.setdefault("max_overflow", 0)
         # A connection PostgreSQL dropped (a restart, a failover) fails its next statement
@@ -511,7 +512,8 @@ class PostgresDatabase(Database):
     ) -> T:
         # BEGIN and COMMIT inside the one `run_sync`, not around it (`engine.begin()`): each
         # step of an AsyncConnection is a greenlet of its own, and two fewer of them save
-        # about 50 µs of CPU per write. The transaction is the same.
+        # 30 to 50 µs of CPU per write (measured on one-statement writes). The transaction
+        # is the same.
         async with self.engine.connect() as connection:
             return await connection.run_sync(_committed, work, *args, **kwargs)
 
