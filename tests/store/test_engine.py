@@ -8,14 +8,15 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 import bot.slack
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
@@ -249,4 +250,69 @@ async def test_sqlite_writes_waiting_together_commit_together_and_fail_alone(
         assert isinstance(outcomes[2], IntegrityError)
         assert await database.read(_numbers) == [1, 2, 3]
     finally:
+        await database.dispose()
+
+
+def _insert_numbers(connection: Connection, *numbers: int) -> None:
+    for n in numbers:
+        _insert_number(connection, n)
+
+
+async def test_a_write_is_kept_whole_or_not_at_all(database_url: str) -> None:
+    """A write is one transaction on either backend: when its second insert fails, its first
+    is not kept either."""
+    database = open_database(database_url)
+    try:
+        await database.write(_numbers_table)
+        await database.write(_insert_numbers, 1, 2)
+        with pytest.raises(IntegrityError):
+            await database.write(_insert_numbers, 3, 1)
+        assert await database.read(_numbers) == [1, 2]
+    finally:
+        await database.dispose()
+
+
+def _backend_pid(connection: Connection) -> int:
+    return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def _terminate(connection: Connection, application_name: str) -> int:
+    # In the select list, so that only the rows the WHERE kept are terminated (a condition's
+    # terms may be evaluated in any order, for every row).
+    ended = connection.execute(
+        text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :n"),
+        {"n": application_name},
+    )
+    return sum(1 for (done,) in ended if done)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgres_connections_ended_by_the_server_are_replaced(database_url: str) -> None:
+    """A restart or a failover ends every pooled connection. The call that meets a dead one
+    fails (its write leaves nothing), and the whole pool is replaced with it: the calls
+    after it, writes and reads alike, run on new connections."""
+    name = f"roombot_test_{uuid.uuid4().hex[:12]}"  # names this test's connections only
+    database = open_database(make_url(database_url).update_query_dict({"application_name": name}))
+    admin = open_database(database_url)
+    try:
+        await database.write(_numbers_table)
+        # At once, so the pool holds several connections, not the one a lone caller reuses.
+        before = set(await asyncio.gather(*(database.read(_backend_pid) for _ in range(4))))
+        assert await admin.read(_terminate, name) == len(before)
+
+        async def attempt(n: int) -> DBAPIError | None:
+            try:
+                await database.write(_insert_numbers, n, n + 10)
+            except DBAPIError as exc:
+                return exc
+            return None
+
+        errors = {n: await attempt(n) for n in (1, 2, 3)}
+        assert (errors[2], errors[3]) == (None, None)  # only the first call may fail
+        assert errors[1] is None or errors[1].connection_invalidated
+        kept = [n for n, error in errors.items() if error is None]
+        assert await database.read(_numbers) == sorted(kept + [n + 10 for n in kept])
+        assert await database.read(_backend_pid) not in before
+    finally:
+        await admin.dispose()
         await database.dispose()
