@@ -2,9 +2,9 @@
 
 Bolt's `parse_body` treats any form body that merely *contains* the text "payload" (a
 command's text, a channel or team name…) as an interactivity payload, finds no `payload=`
-field and returns `{}`, so `/room create payload review tomorrow` would 404. We let Bolt
-build its request as usual (it must keep the raw body for signature verification), then
-re-parse a form body by its fields, not by substring, and rebuild the context from it.
+field and returns `{}`, so `/room create payload review tomorrow` would 404. We parse a form
+body by its fields, not by substring, and give Bolt's request that body (and the raw one, as
+Bolt keeps it), with the context built from it: the body is parsed once, by us.
 """
 
 from __future__ import annotations
@@ -72,10 +72,12 @@ def to_bolt_request(raw_body: str, query: str, headers: dict[str, str]) -> Async
         if name in body and not isinstance(body[name], kind):
             raise ValueError(f"a Slack payload's {name} is a {kind.__name__}")
     try:
-        request = AsyncBoltRequest(body=raw_body, query=query, headers=headers)  # type: ignore[arg-type]
-        if body != request.body:
-            request.body = body
-            request.context = build_async_context(AsyncBoltContext({}), body)
+        # Built on an empty body, then given ours: Bolt's own parse would read the whole
+        # body a second time only for its result to be replaced (and its context with it).
+        request = AsyncBoltRequest(body="", query=query, headers=headers)  # type: ignore[arg-type]
+        request.raw_body = raw_body
+        request.body = body
+        request.context = build_async_context(AsyncBoltContext({}), body)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise ValueError("not a Slack payload") from exc
     return request
