@@ -188,6 +188,7 @@ class _ExpectedTokenWarning(logging.Filter):
 
 
 def _bolt_logger() -> logging.Logger:
+    # Bolt's loggers copy this one's level: `bot.logs.LEVEL_TESTED_LOGGERS` says why it is set.
     bolt = logging.getLogger("roombot.bolt")
     if not any(isinstance(f, _ExpectedTokenWarning) for f in bolt.filters):
         bolt.addFilter(_ExpectedTokenWarning())
