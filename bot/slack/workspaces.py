@@ -322,7 +322,9 @@ class OneWorkspace(AsyncAuthorize):
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._learnt: AsyncSlackResponse | None = None
+        # The answer is the same for every request (one token, learnt once), so it is built
+        # once too; Bolt only reads it (`AsyncBoltContext.set_authorize_result`).
+        self._result: AuthorizeResult | None = None
 
     async def __call__(
         self,
@@ -335,10 +337,10 @@ class OneWorkspace(AsyncAuthorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        if self._learnt is None:
-            self._learnt = await self._client.auth_test()
-        return AuthorizeResult.from_auth_test_response(
-            auth_test_response=self._learnt,
-            bot_token=self._client.token,
-            user_token=None,
-        )
+        if self._result is None:
+            self._result = AuthorizeResult.from_auth_test_response(
+                auth_test_response=await self._client.auth_test(),
+                bot_token=self._client.token,
+                user_token=None,
+            )
+        return self._result
