@@ -52,6 +52,17 @@ def scrub_at_source(name: str) -> None:
         logger.addFilter(RedactingFilter())
 
 
+LEVEL_TESTED_LOGGERS = (
+    "roombot.bolt",  # Bolt's base logger (`bot.slack.app`): its own loggers copy its level
+    "slack_sdk.web.async_base_client",  # every AsyncWebClient's, unless given another
+)
+"""Loggers whose libraries ask `logger.level <= logging.DEBUG` before building a debug line:
+the logger's *own* level, not its effective one. Left at NOTSET (0) the answer is always yes,
+so slack-sdk formatted every Web API call's request and response (a card's blocks included)
+and Bolt a line per middleware, for the handler to drop. `configure_logging` gives them the
+root's level, which filters exactly as inheriting it did."""
+
+
 def configure_logging(level: str = "INFO") -> None:
     """One stderr handler with the redacting filter; idempotent."""
     root = logging.getLogger()
@@ -62,6 +73,11 @@ def configure_logging(level: str = "INFO") -> None:
     handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level.upper())
+    if root.level > logging.DEBUG:  # at DEBUG they are left to build their lines
+        for name in LEVEL_TESTED_LOGGERS:
+            logger = logging.getLogger(name)
+            if logger.level == logging.NOTSET:  # a level set on purpose is kept
+                logger.setLevel(root.level)
     # Alembic narrates every start at INFO (plugins set up, "Context impl SQLiteImpl", each
     # revision run); roombot logs the schema it opened. Its lines are kept for DEBUG.
     if root.level > logging.DEBUG:

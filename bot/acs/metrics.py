@@ -30,10 +30,17 @@ class AcsCallMetrics:
             ["operation"],
             registry=registry,
         )
+        # `labels()` validates and joins its values and takes the metric's lock on each call;
+        # operations and statuses are a handful, so each child is looked up once and kept.
+        self._seconds_children: dict[tuple[str, int | None], Histogram] = {}
 
     def observe(self, record: CallRecord) -> None:
         """One call per HTTP attempt; a status of `none` is an attempt that got no answer."""
-        status = str(record.status) if record.status is not None else "none"
-        self._seconds.labels(record.operation, status).observe(record.seconds)
+        key = (record.operation, record.status)
+        child = self._seconds_children.get(key)
+        if child is None:
+            status = str(record.status) if record.status is not None else "none"
+            child = self._seconds_children[key] = self._seconds.labels(record.operation, status)
+        child.observe(record.seconds)
         if record.attempt > 1:
             self._retries.labels(record.operation).inc()

@@ -273,12 +273,18 @@ class SlackAnswerer:
             "event_payload": {"journal_key": entry.key, "room_id": room_id},
         }
         try:
-            response = await self._client.chat_postMessage(
-                channel=entry.channel_id,
-                blocks=room_blocks,
-                text=text,
-                unfurl_links=False,
-                metadata=metadata,
+            # `api_call`, the Web API client's generic method, with what `chat_postMessage`
+            # would send: its wrapper spreads nineteen arguments into a dict, drops the unset,
+            # and walks the blocks for Block Kit objects, on every card; ours are plain dicts.
+            response = await self._client.api_call(
+                "chat.postMessage",
+                json={
+                    "channel": entry.channel_id,
+                    "blocks": room_blocks,
+                    "text": text,
+                    "unfurl_links": False,
+                    "metadata": metadata,
+                },
             )
         except SlackApiError as exc:
             logger.info("chat.postMessage refused (%s); using the response_url", error_code(exc))

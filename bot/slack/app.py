@@ -19,7 +19,7 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -126,10 +126,13 @@ def build_app(
         **(bolt_options or {}),
     )
     listeners = _Listeners(deps)
-    app.middleware(_same_team)
-    if deps.home is not None:  # first: its Join answers presses in the Home
-        deps.home.register(app)
+    app.middleware(_SameTeam())
+    # Bolt tries its listeners in order, each a pass of kwargs injection into its matchers:
+    # the slash command, by far the most frequent request, goes first. No other listener
+    # matches a slash command, so the order changes nothing else.
     app.command(COMMAND)(listeners.on_command)
+    if deps.home is not None:  # before the card's Join: its own answers presses in the Home
+        deps.home.register(app)
     app.shortcut(SHORTCUT)(listeners.on_shortcut)
     app.view_submission(CALLBACK_ID)(listeners.on_modal_submit)
     app.view_closed(CALLBACK_ID)(_ack_only)
@@ -185,6 +188,7 @@ class _ExpectedTokenWarning(logging.Filter):
 
 
 def _bolt_logger() -> logging.Logger:
+    # Bolt's loggers copy this one's level: `bot.logs.LEVEL_TESTED_LOGGERS` says why it is set.
     bolt = logging.getLogger("roombot.bolt")
     if not any(isinstance(f, _ExpectedTokenWarning) for f in bolt.filters):
         bolt.addFilter(_ExpectedTokenWarning())
@@ -195,25 +199,39 @@ async def _ack_only(ack: AsyncAck) -> None:
     await ack()
 
 
-async def _same_team(
-    context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]
-) -> BoltResponse | None:
+class _SameTeam(AsyncMiddleware):
     """Refuse a payload that names no workspace, or another than the one our token is for.
 
     Slack always names the team; a payload without one is forged or broken, and journalled
     it would make a command (and a room) that belongs to no workspace.
+
+    A class (Bolt's documented `AsyncMiddleware`), not a function: a function middleware
+    costs every request a pass of Bolt's kwargs injection, for two attributes of the context.
     """
-    authorized = context.authorize_result
-    team = context.team_id
-    if not team:
-        logger.warning("refused a request that names no team")
-        return BoltResponse(status=400, body="the payload names no workspace (team)")
-    if authorized is not None and authorized.team_id and team != authorized.team_id:
-        logger.warning(
-            "refused a request for team %s (the bot serves %s)", team, authorized.team_id
-        )
-        return BoltResponse(status=200, body="")
-    return await next()
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse | None:
+        context = req.context
+        authorized = context.authorize_result
+        team = context.team_id
+        if not team:
+            logger.warning("refused a request that names no team")
+            return BoltResponse(status=400, body="the payload names no workspace (team)")
+        if authorized is not None and authorized.team_id and team != authorized.team_id:
+            logger.warning(
+                "refused a request for team %s (the bot serves %s)", team, authorized.team_id
+            )
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    @property
+    def name(self) -> str:
+        return "roombot.same_team"
 
 
 class _Listeners:

@@ -75,7 +75,15 @@ def local_fallback(moment: datetime, tz: str) -> str:
     """
     local = moment.astimezone(ZoneInfo(tz))
     name = "" if tz == "UTC" else f" ({tz})"
-    return f"{local:%a, %b} {local.day} {local:%Y %H:%M} {local.tzname()}{name}"
+    # What `%a, %b … %Y %H:%M` gives in the C locale (Python never sets LC_TIME), without
+    # strftime: it cost more than the rest of a room card together, four times a card.
+    day, month = _DAYS[local.weekday()], _MONTHS[local.month - 1]
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    return f"{day}, {month} {local.day} {local.year} {clock} {local.tzname()}{name}"
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def slack_date(moment: datetime, tz: str) -> str:

@@ -26,6 +26,9 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        # Each `labels()` call validates and joins its values and takes the metric's lock;
+        # the verbs and outcomes are a handful, so each child is looked up once and kept.
+        self._command_children: dict[tuple[str, str], Counter] = {}
 
     def command_failure(self, outcome: str) -> None:
         """An attempt at a journalled command failed unexpectedly: *outcome* is `retried`,
@@ -33,4 +36,7 @@ class Metrics:
         self._failures.labels(outcome).inc()
 
     def command(self, verb: str, outcome: str) -> None:
-        self._commands.labels(verb, outcome).inc()
+        child = self._command_children.get((verb, outcome))
+        if child is None:
+            child = self._command_children[(verb, outcome)] = self._commands.labels(verb, outcome)
+        child.inc()

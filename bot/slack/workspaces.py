@@ -31,6 +31,8 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import extract_enterprise_id, extract_is_enterprise_install
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
@@ -277,16 +279,26 @@ def act_for_each_request(app: AsyncApp) -> None:
     rest of the dispatch. Each dispatch runs in a context of its own: a task per message in
     Socket Mode, `dispatch_scope` around it over HTTP (`bot.slack.adapter`).
     """
+    app.middleware(_ActingForPayload())
 
-    async def acting_for_payload(
-        context: AsyncBoltContext,
-        body: dict[str, Any],
+
+class _ActingForPayload(AsyncMiddleware):
+    """Sets the payload's scope (`act_for_each_request`). A class (Bolt's documented
+    `AsyncMiddleware`), not a function, so no request pays Bolt's kwargs injection for it."""
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        _current.set(workspace_scope(body, context.team_id or ""))
+        _current.set(workspace_scope(req.body, req.context.team_id or ""))
         return await next()
 
-    app.middleware(acting_for_payload)
+    @property
+    def name(self) -> str:
+        return "roombot.acting_for_payload"
 
 
 @contextlib.contextmanager
@@ -310,7 +322,9 @@ class OneWorkspace(AsyncAuthorize):
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._learnt: AsyncSlackResponse | None = None
+        # The answer is the same for every request (one token, learnt once), so it is built
+        # once too; Bolt only reads it (`AsyncBoltContext.set_authorize_result`).
+        self._result: AuthorizeResult | None = None
 
     async def __call__(
         self,
@@ -323,10 +337,10 @@ class OneWorkspace(AsyncAuthorize):
         actor_team_id: str | None = None,
         actor_user_id: str | None = None,
     ) -> AuthorizeResult | None:
-        if self._learnt is None:
-            self._learnt = await self._client.auth_test()
-        return AuthorizeResult.from_auth_test_response(
-            auth_test_response=self._learnt,
-            bot_token=self._client.token,
-            user_token=None,
-        )
+        if self._result is None:
+            self._result = AuthorizeResult.from_auth_test_response(
+                auth_test_response=await self._client.auth_test(),
+                bot_token=self._client.token,
+                user_token=None,
+            )
+        return self._result
