@@ -190,6 +190,11 @@ async def test_sync_says_whose_opened_homes_show_the_room(store: Store) -> None:
     assert synced.opened == {"UBOB"}  # Alice never opened hers; Dan is not in the room
     synced = await schedule.sync(room, now=NOW, also=["UCY"])
     assert synced.opened == {"UBOB", "UCY"}
+    # Bob leaves: his reminder goes, and his Home is among those to publish (he held one).
+    without_bob = await store.rooms.remove_participants("30", ["UBOB"], now=NOW)
+    synced = await schedule.sync(without_bob, now=NOW)
+    assert synced.opened == {"UBOB"}
+    assert set(await schedule.of_room("30")) == {"UALICE"}
 
 
 async def test_a_sync_step_sets_the_asked_lead_in_its_transaction(store: Store) -> None:
