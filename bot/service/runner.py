@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import JournalEntry, JournalState
+from bot.domain import JournalEntry, JournalState, PostedMessage
 from bot.mrkdwn import escape
 from bot.service.interpret import Interpreter
 from bot.service.outcomes import Outcome, Refused, RoomChanged, ServiceError, TryLater
@@ -103,6 +103,19 @@ class CommandRunner:
         else:
             return
         message = await self._answerer.answer(entry, outcome)
+        await self._mark_answered(entry, worker, outcome, message)
+
+    async def _mark_answered(
+        self,
+        entry: JournalEntry,
+        worker: str,
+        outcome: Outcome | None,
+        message: PostedMessage | None = None,
+    ) -> None:
+        """Mark the entry answered; for a room change, with the room's reminders brought in
+        line in the same transaction (`RoomWatch`), then its people's Homes redrawn.
+
+        *message* is the Slack message that now shows the room, remembered with the room."""
         if not isinstance(outcome, RoomChanged):
             await self._journal.mark_answered(entry.key, worker, now=self._clock())
             return
@@ -193,12 +206,19 @@ class CommandRunner:
             exc_info=exc,
         )
         told = False
+        outcome: Outcome | None = None
         try:
             outcome = await self._final_outcome(entry, worker, error, failures)
             told = await self._answerer.last_word(entry, outcome)
         except Exception:
             logger.exception("command %s: could not say how it ended", entry.key)
-        await self._journal.mark_answered(entry.key, worker, now=self._clock())
+        try:  # a room it made still reminds its people, who may hear of it no other way
+            await self._mark_answered(entry, worker, outcome)
+        except LeaseLost:
+            raise
+        except Exception:  # the end is recorded even if the reminders cannot be
+            logger.exception("command %s: its room's reminders could not be set", entry.key)
+            await self._journal.mark_answered(entry.key, worker, now=self._clock())
         if not told:
             logger.error("command %s ended and nobody could be told", entry.key)
         self._count("gave_up_told" if told else "gave_up_untold")

@@ -102,6 +102,8 @@ async def test_an_answer_slack_keeps_refusing_is_retried_with_backoff_then_ends_
     assert room_id is not None
     assert f"Room `{room_id}` is ready, but I could not show it in <#{CHANNEL}>" in dm.text
     assert room_id in json.dumps(dm.blocks)
+    # The room it made still reminds its people before it opens, as an answered one would.
+    assert set(await bot.runtime.reminder_schedule.of_room(room_id)) == {ME}
     assert failure_counts(bot) == {"retried": MAX_FAILURES - 1, "gave_up_told": 1}
     assert bot.emulator.state.rooms_created == 1
 
