@@ -7,7 +7,7 @@ started it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -118,8 +118,6 @@ class HomeRecords(Protocol):
     ) -> tuple[list[str], int]: ...
 
     async def mark_opened(self, team_id: str, user_id: str, *, now: datetime) -> None: ...
-
-    async def opened_among(self, team_id: str, user_ids: Iterable[str]) -> frozenset[str]: ...
 
 
 class CallRecordsPort(Protocol):

@@ -278,13 +278,6 @@ class HomeViews:
         )
         await self._people.client.views_publish(user_id=user_id, view=view)
 
-    async def refresh(self, team_id: str, users: Iterable[str]) -> None:
-        """Publish again the Homes of *users* (a room they are or were in changed).
-
-        Only Homes that were ever opened have a view to refresh: this asks the store which.
-        """
-        await self.republish(team_id, await self._store.opened_among(team_id, users))
-
     async def republish(self, team_id: str, users: Iterable[str]) -> None:
         """Publish again the Homes of *users*, whose Homes are known to be opened (a room
         change read that with its reminders: `RoomWatch`).

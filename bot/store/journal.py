@@ -438,16 +438,13 @@ _PIN = _move_statement(
     _J.c.state == _ACCEPTED, command=bindparam("b_command", type_=_J.c.command.type)
 )
 _ROOM_CREATED_CONDITION = and_(_J.c.state == _ACCEPTED, _J.c.room_id.is_(None))
-_ROOM_CREATED = _move_statement(
-    _ROOM_CREATED_CONDITION,
-    state=JournalState.ROOM_CREATED.value,
-    room_id=bindparam("b_room", type_=_J.c.room_id.type),
-)
+_ROOM_CREATED_VALUES: dict[str, Any] = {
+    "state": JournalState.ROOM_CREATED.value,
+    "room_id": bindparam("b_room", type_=_J.c.room_id.type),
+}
+_ROOM_CREATED = _move_statement(_ROOM_CREATED_CONDITION, **_ROOM_CREATED_VALUES)
 _ROOM_CREATED_QUIETLY = _move_statement(
-    _ROOM_CREATED_CONDITION,
-    entry=False,
-    state=JournalState.ROOM_CREATED.value,
-    room_id=bindparam("b_room", type_=_J.c.room_id.type),
+    _ROOM_CREATED_CONDITION, entry=False, **_ROOM_CREATED_VALUES
 )
 _FAIL = _move_statement(
     and_(_J.c.state == _ACCEPTED, _J.c.error_code.is_(None)),
@@ -458,21 +455,14 @@ _FAIL = _move_statement(
 _RENEW = _move_statement(
     _J.c.state != _ANSWERED, lease_until=bindparam("b_until", type_=_J.c.lease_until.type)
 )
-_ANSWER = _move_statement(
-    _J.c.state != _ANSWERED,
-    state=_ANSWERED,
-    answered_at=_NOW,
-    lease_owner=None,
-    lease_until=None,
-)
-_ANSWER_QUIETLY = _move_statement(
-    _J.c.state != _ANSWERED,
-    entry=False,
-    state=_ANSWERED,
-    answered_at=_NOW,
-    lease_owner=None,
-    lease_until=None,
-)
+_ANSWERED_VALUES: dict[str, Any] = {
+    "state": _ANSWERED,
+    "answered_at": _NOW,
+    "lease_owner": None,
+    "lease_until": None,
+}
+_ANSWER = _move_statement(_J.c.state != _ANSWERED, **_ANSWERED_VALUES)
+_ANSWER_QUIETLY = _move_statement(_J.c.state != _ANSWERED, entry=False, **_ANSWERED_VALUES)
 _SET_MESSAGE = (
     update(_ROOMS)
     .where(_ROOMS.c.id == bindparam("b_room"))

@@ -108,11 +108,6 @@ class HomeStore:
         if not await self._database.read(_opened, team_id, [user_id]):  # a read is cheaper
             await self._database.write(_mark_opened, team_id, user_id, now)
 
-    async def opened_among(self, team_id: str, user_ids: Iterable[str]) -> frozenset[str]:
-        """Those of *user_ids* who have opened the Home tab (only they have a view to refresh)."""
-        wanted = sorted(set(user_ids))
-        return await self._database.read(_opened, team_id, wanted) if wanted else frozenset()
-
 
 class SyncedReminders(NamedTuple):
     """What `ReminderSchedule.sync` changed, and whose Homes show the room."""
@@ -122,7 +117,7 @@ class SyncedReminders(NamedTuple):
     caller named (just removed), and everyone whose reminder was there before or is now."""
     earliest_due: datetime | None
     """When the earliest reminder it added or moved is due; None if it set none."""
-    opened: frozenset[str] = frozenset()
+    opened: frozenset[str]
     """Those of *people* who have opened their Home tab: the Homes to publish again, read in
     the same transaction, so a room change costs no second database call for them."""
 

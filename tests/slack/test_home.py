@@ -120,7 +120,7 @@ async def test_a_burst_of_changes_publishes_each_home_at_most_twice(bot: LocalBo
     before = _publishes(bot.slack, YOU)
     watch = bot.runtime.home
     assert watch is not None
-    await asyncio.gather(*(watch.refresh(bot.slack.team_id, [YOU]) for _ in range(10)))
+    await asyncio.gather(*(watch.republish(bot.slack.team_id, [YOU]) for _ in range(10)))
     assert 1 <= _publishes(bot.slack, YOU) - before <= 2
     assert room in _home_text(bot.slack, YOU)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from bot.domain import (
     ParticipantRecord,
     PostedMessage,
     Role,
+    RoomRecord,
     new_journal_key,
 )
 from bot.store import EntryNotFound, InvalidTransition, LeaseLost, Store
@@ -55,17 +57,25 @@ async def _accepted(store: Store, **kwargs: Any) -> str:
     return entry.key
 
 
-async def _room_with_step(store: Store, room_id: str, key: str, worker: str) -> None:
+async def _room_with_step(
+    store: Store,
+    room_id: str,
+    key: str,
+    worker: str,
+    *,
+    opens: datetime = NOW,
+    people: Sequence[ParticipantRecord] = (),
+) -> RoomRecord:
     """Record a room together with its command's room_created step."""
-    await store.rooms.record_created(
+    return await store.rooms.record_created(
         room_id=room_id,
         team_id="T1",
         channel_id="C1",
         creator_id="U1",
-        valid_from=NOW,
-        valid_until=NOW + LEASE,
+        valid_from=opens,
+        valid_until=opens + LEASE,
         pstn_dial_out=False,
-        participants=(),
+        participants=people,
         now=NOW,
         journal_step=(key, worker),
     )
@@ -363,17 +373,13 @@ async def test_a_step_is_committed_with_the_answer_and_only_by_whoever_answers(
     step that fails leaves the entry unanswered, and answering again runs no step."""
     schedule = ReminderSchedule(store.database)
     entry = await _claimed(store)
-    room = await store.rooms.record_created(
-        room_id="R7",
-        team_id="T1",
-        channel_id="C1",
-        creator_id="U1",
-        valid_from=NOW + timedelta(hours=2),
-        valid_until=NOW + timedelta(hours=3),
-        pstn_dial_out=False,
-        participants=[ParticipantRecord("U2", "8:acs:2", Role.ATTENDEE)],
-        now=NOW,
-        journal_step=(entry.key, "w1"),
+    room = await _room_with_step(
+        store,
+        "R7",
+        entry.key,
+        "w1",
+        opens=NOW + timedelta(hours=2),
+        people=[ParticipantRecord("U2", "8:acs:2", Role.ATTENDEE)],
     )
     later = NOW + SECOND
 
