@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from bot.domain import DEFAULT_REMINDER_LEAD as DEFAULT_LEAD
-from bot.domain import Preferences, Reminder, RoomRecord
+from bot.domain import Preferences, Reminder, RoomRecord, RoomState
 from bot.store.engine import Database, insert_ignoring_conflicts
 from bot.store.home_tables import (
     home_preferences,
@@ -292,7 +292,8 @@ _LEAD = select(room_reminder_leads.c.lead_minutes).where(
     room_reminder_leads.c.room_id == bindparam("room_id")
 )
 _OF_ROOM = room_reminders.c.room_id == bindparam("room_id")
-_OF_ROOM_AND_OPENED = union_all(
+_PEOPLE_OF_ROOM = _participants.c.room_id == bindparam("room_id")
+_SYNC_READ = union_all(
     select(
         literal_column("'reminder'").label("kind"),
         room_reminders.c.id,
@@ -301,17 +302,30 @@ _OF_ROOM_AND_OPENED = union_all(
         room_reminders.c.due_at,
         room_reminders.c.state,
     ).where(_OF_ROOM),
+    select(
+        literal_column("'member'"),
+        null(),
+        _participants.c.slack_user_id,
+        _rooms.c.valid_from,
+        null(),
+        _rooms.c.state,
+    )
+    .select_from(_rooms.outerjoin(_participants, _participants.c.room_id == _rooms.c.id))
+    .where(_rooms.c.id == bindparam("room_id")),
     select(literal_column("'opened'"), null(), home_views.c.user_id, null(), null(), null()).where(
         home_views.c.team_id == bindparam("team_id"),
         or_(
-            home_views.c.user_id.in_(bindparam("people", expanding=True)),
+            home_views.c.user_id.in_(bindparam("named", expanding=True)),
+            home_views.c.user_id.in_(select(_participants.c.slack_user_id).where(_PEOPLE_OF_ROOM)),
             home_views.c.user_id.in_(select(room_reminders.c.user_id).where(_OF_ROOM)),
         ),
     ),
 )
-"""A room's reminders, and which of its people opened their Home (named in *people*, or
-holding a reminder of it): the two reads of a sync in one statement, one round trip fewer
-on PostgreSQL per room change (`make bench`, benchmark 2)."""
+"""All a sync reads, in one statement (one round trip on PostgreSQL per room change, `make
+bench`, benchmark 2): the room's reminders (`reminder`); the room as recorded now, its opening,
+state and people (`member`, one row per person, the person NULL when it has none); and which of
+its people opened their Home (`opened`: its participants, its reminders' holders, and the
+people *named*: its creator and those just removed)."""
 _DROP = delete(room_reminders).where(room_reminders.c.id.in_(bindparam("ids", expanding=True)))
 _ADD = insert(room_reminders)
 _MOVE = (
@@ -349,21 +363,31 @@ def _sync(
     if keep and lead is not None:
         _set_lead(connection, room.room_id, lead)
     lead = _lead(connection, room.room_id) if lead is None else lead
-    people = {p.slack_user_id for p in room.participants} | {room.creator_id} | also
+    named = {room.creator_id} | also
     found = connection.execute(
-        _OF_ROOM_AND_OPENED,
-        {"room_id": room.room_id, "team_id": room.team_id, "people": sorted(people)},
+        _SYNC_READ, {"room_id": room.room_id, "team_id": room.team_id, "named": sorted(named)}
     ).all()
     existing = {row.user_id: row for row in found if row.kind == "reminder"}
     opened = frozenset(row.user_id for row in found if row.kind == "opened")
-    wanted = {p.slack_user_id for p in room.participants} if room.active else set()
+    # The room as recorded now, not as the caller last saw it: two changes of one room may
+    # reach this point in either order (each after its own answer), and the one that comes
+    # last must not put back what the other changed.
+    members = [row for row in found if row.kind == "member"]
+    opens = members[0].opens_at if members else room.valid_from
+    active = members[0].state == RoomState.ACTIVE.value if members else room.active
+    participants = (
+        {row.user_id for row in members if row.user_id is not None}
+        if members
+        else {p.slack_user_id for p in room.participants}
+    )
+    wanted = participants if active else set()
     gone = [row.id for user, row in existing.items() if user not in wanted]
     if gone:
         connection.execute(_DROP, {"ids": gone})
     added: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
-    due = max(room.valid_from - lead, now)
-    if room.valid_from > now:
+    due = max(opens - lead, now)
+    if opens > now:
         for user in sorted(wanted):
             row = existing.get(user)
             if row is None:
@@ -373,23 +397,21 @@ def _sync(
                         "room_id": room.room_id,
                         "team_id": room.team_id,
                         "user_id": user,
-                        "opens_at": room.valid_from,
+                        "opens_at": opens,
                         "due_at": due,
                         "state": PENDING,
                         "attempts": 0,
                         "updated_at": now,
                     }
                 )
-            elif row.opens_at != room.valid_from or (row.state == PENDING and row.due_at != due):
-                moved.append(
-                    {"reminder_id": row.id, "opens_at": room.valid_from, "due_at": due, "now": now}
-                )
+            elif row.opens_at != opens or (row.state == PENDING and row.due_at != due):
+                moved.append({"reminder_id": row.id, "opens_at": opens, "due_at": due, "now": now})
     if added:
         connection.execute(_ADD, added)
     if moved:
         connection.execute(_MOVE, moved)
     earliest = due if added or moved else None
-    return SyncedReminders(frozenset(people | existing.keys()), earliest, opened)
+    return SyncedReminders(frozenset(participants | named | existing.keys()), earliest, opened)
 
 
 def _claim(

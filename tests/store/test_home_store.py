@@ -207,3 +207,20 @@ async def test_a_sync_step_sets_the_asked_lead_in_its_transaction(store: Store) 
     # A later change reads the lead kept with the room.
     await schedule.sync(room, now=NOW)
     assert await schedule.of_room("31") == {"UALICE": ("pending", synced.earliest_due)}
+
+
+async def test_a_sync_follows_the_room_as_recorded_not_the_callers_copy(store: Store) -> None:
+    """Two changes of one room may sync in either order (each after its own answer): the one
+    that comes last reads the room as it is now, and does not put back what the other
+    changed (Bob removed, the opening moved)."""
+    schedule = ReminderSchedule(store.database)
+    seen_first = await _room(store, "32", HOUR, ALICE, BOB)
+    await store.rooms.remove_participants("32", ["UBOB"], now=NOW)
+    latest = await store.rooms.update_window(
+        "32", valid_from=NOW + 2 * HOUR, valid_until=NOW + 3 * HOUR, now=NOW
+    )
+    await schedule.sync(latest, now=NOW)
+    synced = await schedule.sync(seen_first, now=NOW)  # an earlier change's sync, coming last
+    due = NOW + 2 * HOUR - timedelta(minutes=5)
+    assert await schedule.of_room("32") == {"UALICE": ("pending", due)}
+    assert synced.people == {"UALICE"}
