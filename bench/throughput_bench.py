@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import common
 from bench.common import (
+    Child,
     FakeSlackHandle,
     Result,
     Row,
@@ -105,19 +107,42 @@ def _process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Measured:
+    """One round's figures: the rate, and CPU per command of each part of the machine."""
+
+    rate: float  # commands/s, request to the last posted message
+    server_ms: float  # the roombot (or baseline) processes
+    postgres_ms: float | None  # PostgreSQL's backends for the setup's database, if any
+    harness_ms: float  # the ACS emulator, the fake Slack and this load generator
+
+    @property
+    def machine_ms(self) -> float:
+        """CPU per command of everything the round ran on this machine."""
+        return self.server_ms + (self.postgres_ms or 0.0) + self.harness_ms
+
+
+def _harness_cpu(harness: list[Child]) -> float:
+    """CPU seconds so far of the emulator and fake Slack children and of this process (the
+    load generator: the signed requests are made before the clock starts)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return sum(child.cpu_seconds() for child in harness) + own.ru_utime + own.ru_stime
+
+
 async def _round(
     http: aiohttp.ClientSession,
     setup: Setup,
     slack: FakeSlackHandle,
     commands: SignedCommands,
     count: int,
-) -> tuple[float, float, float | None]:
-    """Send *count* commands, round-robin over the setup's servers; (commands/s to the last
-    posted message, roombot CPU ms per command, PostgreSQL CPU ms per command or None)."""
+    harness: list[Child],
+) -> Measured:
+    """Send *count* commands, round-robin over the setup's servers, and measure the round."""
     batch = commands.batch(count)
     before = (await slack.stats(http))["messages"]
     cpu = sum(server.child.cpu_seconds() for server in setup.servers)
     postgres = await _postgres_cpu(setup.database) if isinstance(setup.database, str) else None
+    harness_cpu = _harness_cpu(harness)
     started = time.perf_counter()
     urls = [server.events_url for server in setup.servers]
     sending = asyncio.create_task(post_all(http, urls, batch, concurrency=CONCURRENCY))
@@ -127,12 +152,13 @@ async def _round(
     for server in setup.servers:
         await server.idle(http)
     cpu = sum(server.child.cpu_seconds() for server in setup.servers) - cpu
+    harness_cpu = _harness_cpu(harness) - harness_cpu
     database_ms = None
     if postgres is not None and isinstance(setup.database, str):
         after = await _postgres_cpu(setup.database)
         used = sum(seconds - postgres.get(pid, 0.0) for pid, seconds in after.items())
         database_ms = used / count * 1000
-    return count / elapsed, cpu / count * 1000, database_ms
+    return Measured(count / elapsed, cpu / count * 1000, database_ms, harness_cpu / count * 1000)
 
 
 async def run(*, quick: bool = False, profile: bool = True, postgres: bool = True) -> Result:
@@ -145,8 +171,9 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
         common.postgres_database("one") as one_url,
         common.postgres_database("two") as two_url,
     ):
-        _, connection = await kids.emulator(latency_ms=LATENCY_MS)
-        _, slack = await kids.fake_slack()
+        emulator, connection = await kids.emulator(latency_ms=LATENCY_MS)
+        fake_slack, slack = await kids.fake_slack()
+        harness = [emulator, fake_slack]
         secret = new_signing_secret()
         setups: dict[str, Setup] = {}
 
@@ -172,7 +199,7 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
         sent = dict.fromkeys(setups, 0)
         async with client_session() as http:
             for name, setup in setups.items():  # warm up, and size N to ~`seconds` of work
-                rate, _, _ = await _round(http, setup, slack, commands, warm)
+                rate = (await _round(http, setup, slack, commands, warm, harness)).rate
                 sent[name] += warm
                 sizes[name] = max(warm, min(5000, round(rate * seconds)))
             # Every roombot setup runs as many commands per round as the SQLite one: a round's
@@ -184,22 +211,28 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
             for number in range(rounds):
                 order = list(setups) if number % 2 == 0 else list(reversed(setups))
                 for name in order:
-                    rate, cpu, database_ms = await _round(
-                        http, setups[name], slack, commands, sizes[name]
+                    measured = await _round(
+                        http, setups[name], slack, commands, sizes[name], harness
                     )
                     sent[name] += sizes[name]
-                    figures.setdefault(f"{name} commands/s", []).append(rate)
-                    figures.setdefault(f"{name} cpu ms/command", []).append(cpu)
-                    if database_ms is not None:
+                    figures.setdefault(f"{name} commands/s", []).append(measured.rate)
+                    figures.setdefault(f"{name} cpu ms/command", []).append(measured.server_ms)
+                    figures.setdefault(f"{name} harness cpu ms/command", []).append(
+                        measured.harness_ms
+                    )
+                    figures.setdefault(f"{name} machine cpu ms/command", []).append(
+                        measured.machine_ms
+                    )
+                    if measured.postgres_ms is not None:
                         figures.setdefault(f"{name} postgres cpu ms/command", []).append(
-                            database_ms
+                            measured.postgres_ms
                         )
             if profile and not quick and py_spy() is not None:
                 raw = kids.workdir / "roombot-profile.txt"
                 sampled = os.environ.get("ROOMBOT_BENCH_PROFILE_SETUP", "roombot")  # or pg-1
                 roombot = setups[sampled]
                 async with Sampler(roombot.servers[0].child.pid, raw):
-                    await _round(http, roombot, slack, commands, sizes[sampled])
+                    await _round(http, roombot, slack, commands, sizes[sampled], harness)
                 sent[sampled] += sizes[sampled]
                 found = summarise(raw) if raw.exists() else None
                 if found is not None and (keep := os.environ.get("ROOMBOT_BENCH_PROFILE")):
@@ -261,6 +294,8 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
             f"No PostgreSQL rows: no server answered at {common.POSTGRES_ADMIN_URL} "
             "(set ROOMBOT_BENCH_POSTGRES to a postgresql+asyncpg:// URL)."
         )
+    measured = [name for name in ("roombot", "pg-1", "pg-2") if f"{name} commands/s" in figures]
+    notes.append(_machine_budget(figures, measured))
     extra: dict[str, object] = {}
     if found is not None and found.samples:
         extra["sections"] = [("Profile of `roombot serve` during one round", found.lines())]
@@ -280,6 +315,32 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
         rounds=figures,
         notes=notes,
         extra=extra,
+    )
+
+
+def _machine_budget(figures: dict[str, list[float]], names: list[str]) -> str:
+    """The account of what the machine's cores allow: every process's CPU per command, and
+    the rate at which they would all be busy (medians over the rounds)."""
+    cores = os.cpu_count() or 1
+    parts = []
+    for name in names:
+        server = median(figures[f"{name} cpu ms/command"])
+        database = median(figures.get(f"{name} postgres cpu ms/command", [0.0]))
+        harness = median(figures[f"{name} harness cpu ms/command"])
+        total = median(figures[f"{name} machine cpu ms/command"])
+        rate = median(figures[f"{name} commands/s"])
+        busy = rate * total / (1000 * cores)
+        database_part = f" + PostgreSQL {database:.2f}" if database else ""
+        parts.append(
+            f"{name}: roombot {server:.2f}{database_part} + harness {harness:.2f} = "
+            f"{total:.2f} ms, so {cores} cores allow at most {1000 * cores / total:,.0f}/s "
+            f"(the round ran at {rate:,.0f}/s, {busy:.0%} of them busy)"
+        )
+    budget = 1000 * cores / POSTGRES_GOAL
+    return (
+        f"CPU per command of the whole machine (harness = the ACS emulator, the fake Slack and "
+        f"this load generator): {'; '.join(parts)}. {POSTGRES_GOAL:g}/s on {cores} cores "
+        f"leaves {budget:.1f} ms of CPU per command for everything together."
     )
 
 
