@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
+import secrets
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
 import bot.slack
 from bot.store import SchemaNotCurrent, Store, StoreUnavailable
-from bot.store.engine import open_database, prepare_url
+from bot.store.engine import POSTGRES_WRITERS, Database, open_database, prepare_url
 from tests.journal_entries import new_entry
 from tests.store.helpers import NOW
 
@@ -269,6 +273,95 @@ async def test_a_write_is_kept_whole_or_not_at_all(database_url: str) -> None:
             await database.write(_insert_numbers, 3, 1)
         assert await database.read(_numbers) == [1, 2]
     finally:
+        await database.dispose()
+
+
+def _transaction_id(connection: Connection) -> int:
+    return int(connection.exec_driver_sql("SELECT txid_current()").scalar_one())
+
+
+def _insert_number_telling_transaction(connection: Connection, n: int) -> tuple[int, int]:
+    return _insert_number(connection, n), _transaction_id(connection)
+
+
+def _wait_for_lock(connection: Connection, key: int) -> None:
+    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def _lock_waiters(connection: Connection, key: int) -> int:
+    waiting = connection.execute(
+        text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 "
+            "AND objid = :k AND NOT granted"
+        ),
+        {"k": key},
+    )
+    return int(waiting.scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def _postgres_writers_busy(database: Database, admin: Database) -> AsyncIterator[None]:
+    """Every writer of *database* waits for a lock *admin* holds until the block ends: writes
+    made inside the block queue up, and run once it is over."""
+    key = secrets.randbelow(2**31)
+    async with admin.async_engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        busy = []
+        for waiting in range(1, POSTGRES_WRITERS + 1):  # one at a time, or they would group
+            busy.append(asyncio.ensure_future(database.write(_wait_for_lock, key)))
+            deadline = time.monotonic() + 10
+            while await admin.read(_lock_waiters, key) < waiting:
+                assert time.monotonic() < deadline, "a writer never started"
+        yield
+        # The writes made in the block start queueing before this unlock reaches the server
+        # (they were ready before it, and the loop runs ready tasks in order).
+        await holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    await asyncio.gather(*busy)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgres_writes_waiting_together_share_one_transaction(database_url: str) -> None:
+    """While every writer is busy, the writes that queue up run in one transaction (BEGIN
+    and COMMIT once for all), each with its own result."""
+    database, admin = open_database(database_url), open_database(database_url)
+    try:
+        await database.write(_numbers_table)
+        async with _postgres_writers_busy(database, admin):
+            queued = [
+                asyncio.ensure_future(database.write(_insert_number_telling_transaction, n))
+                for n in (1, 2, 3)
+            ]
+        outcomes = await asyncio.gather(*queued)
+        assert [n for n, _ in outcomes] == [1, 2, 3]
+        assert len({transaction for _, transaction in outcomes}) == 1
+        lone = await database.write(_insert_number_telling_transaction, 4)
+        assert lone[1] != outcomes[0][1]
+        assert await database.read(_numbers) == [1, 2, 3, 4]
+    finally:
+        await admin.dispose()
+        await database.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgres_a_write_that_fails_in_a_group_fails_alone(database_url: str) -> None:
+    """When one write of a group fails, the group is rolled back and each write runs again
+    alone, in order: the failing one gets its own error, the others are kept."""
+    database, admin = open_database(database_url), open_database(database_url)
+    try:
+        await database.write(_numbers_table)
+        async with _postgres_writers_busy(database, admin):
+            queued = [
+                asyncio.ensure_future(database.write(_insert_number_telling_transaction, n))
+                for n in (1, 2, 1, 3)
+            ]
+        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+        kept = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+        assert [n for n, _ in kept] == [1, 2, 3]
+        assert isinstance(outcomes[2], IntegrityError)
+        assert len({transaction for _, transaction in kept}) == 3  # each alone, after all
+        assert await database.read(_numbers) == [1, 2, 3]
+    finally:
+        await admin.dispose()
         await database.dispose()
 
 
