@@ -611,9 +611,13 @@ class _PostgresGroupWriter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            group = [self._waiting.popleft()]
+            group: list[_Job] = []
             while self._waiting and len(group) < POSTGRES_GROUP_LIMIT:
-                group.append(self._waiting.popleft())
+                job = self._waiting.popleft()
+                if not job.future.cancelled():  # its caller gave up before it started
+                    group.append(job)
+            if not group:
+                continue
             if self._waiting:
                 self._wake.set()  # more than one group waits: another task takes the next
             try:

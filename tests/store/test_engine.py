@@ -365,6 +365,27 @@ async def test_postgres_a_write_that_fails_in_a_group_fails_alone(database_url: 
         await database.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgres_a_write_cancelled_while_it_waits_never_runs(database_url: str) -> None:
+    """A caller that gives up on a write still waiting for a writer (a timeout, shutdown)
+    leaves nothing behind; the writes around it run."""
+    database, admin = open_database(database_url), open_database(database_url)
+    try:
+        await database.write(_numbers_table)
+        async with _postgres_writers_busy(database, admin):
+            queued = {
+                n: asyncio.ensure_future(database.write(_insert_number, n)) for n in (1, 2, 3)
+            }
+            await asyncio.wait(queued.values(), timeout=0)  # each has queued its write
+            queued[2].cancel()
+        assert await asyncio.gather(queued[1], queued[3]) == [1, 3]
+        assert queued[2].cancelled()
+        assert await database.read(_numbers) == [1, 3]
+    finally:
+        await admin.dispose()
+        await database.dispose()
+
+
 def _backend_pid(connection: Connection) -> int:
     return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
