@@ -19,6 +19,7 @@ import signal
 from aiohttp import web
 
 from bench.common import CHANNELS, USERS, ZONES
+from bot.event_loop import run_loop
 from bot.local.fake_slack import FakeSlack
 
 STATS_KEY: web.AppKey[FakeSlack] = web.AppKey("fake", FakeSlack)
@@ -79,4 +80,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        run_loop(main())

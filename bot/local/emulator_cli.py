@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.acs.auth import AccessKey
 from bot.cli_args import port_number
+from bot.event_loop import run_loop
 from bot.local import emulator_events
 from bot.local.emulator import DEFAULT_PAGE_SIZE, EmulatorServer
 
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(_serve(args))
+        return run_loop(_serve(args))
     return 0
 
 

@@ -31,6 +31,7 @@ What it models, as Slack documents it:
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
@@ -157,7 +158,7 @@ class SlackExtensions:
         """The interactivity payload of a message shortcut pressed by *user* on *message*."""
         fake = self._fake
         replies = [m for m in fake.messages if m.thread_ts == message.ts and m.ts != message.ts]
-        shown = fake._message_json(message, with_metadata=False)
+        shown = copy.deepcopy(fake._message_json(message, with_metadata=False))  # the caller's
         if replies:
             shown.update(thread_ts=message.ts, reply_count=len(replies))
         return {

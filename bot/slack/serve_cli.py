@@ -15,13 +15,12 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Coroutine
-from typing import Any
 
 from aiohttp import web
 
 from bot.cli_args import LOG_LEVELS, log_level, port_number
 from bot.config import ConfigError, Settings, environment_help, load_settings
+from bot.event_loop import run_loop
 from bot.logs import configure_logging
 from bot.main import DatabaseNotReady, EdgeSite, Runtime, web_app
 
@@ -75,20 +74,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"roombot: cannot start: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def run_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run *main* on uvloop where it is installed, else on asyncio's own loop.
-
-    uvloop's loop and transports cut the server's CPU per command by about 15% in the
-    throughput benchmark (docs/benchmarks.md); nothing else changes with the loop.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
 
 
 async def serve(settings: Settings, *, host: str, port: int) -> None:
