@@ -56,9 +56,11 @@ def shown(token: Token) -> str:
     unescaped to be read, so its `& < >` are escaped again: "<b>" shows as typed, never as a
     link, and a typed "&lt;@U1&gt;" never becomes a mention.
     """
+    raw = token.raw
     if token.kind is Kind.USER or token.kind is Kind.GROUP:
-        return token.raw
-    return escape(token.raw)
+        return raw
+    # most words have nothing to escape: skip the two calls (every word of every command)
+    return escape(raw) if "&" in raw or "<" in raw or ">" in raw else raw
 
 
 _PIECE = re.compile(r"<([^<>]*)>|[^\s<]+|<")
