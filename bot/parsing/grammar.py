@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Role
@@ -302,8 +303,15 @@ def _close_role(word: str) -> str | None:
     return did_you_mean(word, ROLE_NAMES, cutoff=0.75)
 
 
-def did_you_mean(word: str, known: Iterable[str], *, cutoff: float) -> str | None:
-    """The *known* word closest to *word* (same first letter, similar length), if close enough."""
+@functools.lru_cache(maxsize=4096)
+def did_you_mean(
+    word: str, known: frozenset[str] | tuple[str, ...], *, cutoff: float
+) -> str | None:
+    """The *known* word closest to *word* (same first letter, similar length), if close enough.
+
+    Kept per word: difflib is most of the cost of a refusal (about 0.1 ms against the whole
+    vocabulary), and a misspelling comes back as often as the command that carries it.
+    """
     candidates = [
         candidate
         for candidate in known
