@@ -106,8 +106,18 @@ def tokenize(text: str) -> list[Token]:
         if inner is not None:
             tokens.append(_escape_token(inner, match.group(0)))
         else:
-            _word_tokens(_unescape(match.group(0)), tokens)
+            tokens.extend(_piece_tokens(_unescape(match.group(0))))
     return tokens
+
+
+@functools.lru_cache(maxsize=4096)
+def _piece_tokens(piece: str) -> tuple[Token, ...]:
+    """The tokens of one piece of text between spaces, kept per piece: the same words come in
+    every command (``create``, ``tomorrow``, ``9am-5pm``) around people who differ, and a
+    frozen `Token` costs more to build than to look up."""
+    tokens: list[Token] = []
+    _word_tokens(piece, tokens)
+    return tuple(tokens)
 
 
 def _escape_token(inner: str, raw: str) -> Token:
