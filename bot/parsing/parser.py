@@ -3,7 +3,9 @@
 Why a pure function: the Slack listener calls it before ``ack()``, the journal replays it, and
 ``roombot parse`` runs thousands of cases in one process; so the clock and the zone are arguments,
 nothing is read from the environment, and nothing slow runs on the common path (dateparser only
-for rare date atoms, and `warm_up` pays its first-call cost at start-up).
+for rare date atoms, and `warm_up` pays its first-call cost at start-up). What does not depend on
+the moment (a text's tokens, people and zone; the reading of its window, per day) is kept in
+bounded caches, so a command said again costs a fraction of the first time; answers never change.
 
 The verb comes first and ``create`` is the default: ``/room tomorrow for 1 week @ann`` creates.
 An empty text opens the modal; an unknown first word gets a did-you-mean and the usage.

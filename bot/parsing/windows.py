@@ -132,7 +132,7 @@ _READINGS_KEPT = 4096
 """How many readings `_read_reading` keeps (a few hundred bytes each); the oldest goes first."""
 _ReadingKey: TypeAlias = tuple[tuple[str, ...], tuple[str, ...], date, tzinfo | None, bool]
 _readings: dict[_ReadingKey, tuple[Reading, int]] = {}
-_readings_lock = threading.Lock()  # the journal and `roombot parse` may read from threads
+_readings_lock = threading.Lock()  # parse is a plain function: any thread may call it
 
 
 def _read_reading(w: Words) -> tuple[Reading, int]:
@@ -140,11 +140,11 @@ def _read_reading(w: Words) -> tuple[Reading, int]:
     the same day in the same zone.
 
     Why: reading is most of a command's CPU (every reader is tried at every position) and runs
-    on the event loop inside the ack, while people and the throughput benchmark send the same
-    few windows over and over. A reading is a pure function of the words, *today* and the
-    locale's date order, except where a reader asked `Words.clock_now` (``same time
-    tomorrow``, ``this evening``, dateparser): such readings are never kept. Refusals are not
-    kept either (each is raised afresh). The values are frozen, so sharing them is safe;
+    on the event loop inside the ack, while people send the same few windows over and over
+    (``tomorrow 9am-5pm``, whoever they invite). A reading is a pure function of the words,
+    *today* and the locale's date order, except where a reader asked `Words.clock_now` (``same
+    time tomorrow``, ``this evening``, dateparser): such readings are never kept. Refusals are
+    not kept either (each is raised afresh). The values are frozen, so sharing them is safe;
     resolving them into instants, against the exact *now*, is never reused.
     """
     key = (w.words, w.raws, w.today, w.now.tzinfo, w.month_first)
