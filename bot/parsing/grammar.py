@@ -203,14 +203,15 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
         token = tokens[i]
         following = tokens[i + 1] if i + 1 < count else None
         i += 1
-        if token.kind is Kind.USER or token.kind is Kind.GROUP:
-            last = mentions.setdefault(token.text, Mention(token.text, token.label))
-            roles.setdefault(token.text, Role.ATTENDEE)
-            continue
-        if token.kind is Kind.PLAIN_AT:
-            raise _refuse_plain_mention(token)
-        if token.kind is Kind.NOT_A_PERSON:
-            raise _refuse_not_a_person(token)
+        kind = token.kind
+        if kind is not Kind.WORD:  # one test for the common case: a word
+            if kind is Kind.USER or kind is Kind.GROUP:
+                last = mentions.setdefault(token.text, Mention(token.text, token.label))
+                roles.setdefault(token.text, Role.ATTENDEE)
+                continue
+            if kind is Kind.PLAIN_AT:
+                raise _refuse_plain_mention(token)
+            raise _refuse_not_a_person(token)  # Kind.NOT_A_PERSON
         word = token.text
         if word == _REMIND:
             remind_minutes, used = read_reminder(tokens[i:])
