@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain import Role
@@ -56,9 +57,11 @@ def shown(token: Token) -> str:
     unescaped to be read, so its `& < >` are escaped again: "<b>" shows as typed, never as a
     link, and a typed "&lt;@U1&gt;" never becomes a mention.
     """
+    raw = token.raw
     if token.kind is Kind.USER or token.kind is Kind.GROUP:
-        return token.raw
-    return escape(token.raw)
+        return raw
+    # most words have nothing to escape: skip the two calls (every word of every command)
+    return escape(raw) if "&" in raw or "<" in raw or ">" in raw else raw
 
 
 _PIECE = re.compile(r"<([^<>]*)>|[^\s<]+|<")
@@ -103,8 +106,18 @@ def tokenize(text: str) -> list[Token]:
         if inner is not None:
             tokens.append(_escape_token(inner, match.group(0)))
         else:
-            _word_tokens(_unescape(match.group(0)), tokens)
+            tokens.extend(_piece_tokens(_unescape(match.group(0))))
     return tokens
+
+
+@functools.lru_cache(maxsize=4096)
+def _piece_tokens(piece: str) -> tuple[Token, ...]:
+    """The tokens of one piece of text between spaces, kept per piece: the same words come in
+    every command (``create``, ``tomorrow``, ``9am-5pm``) around people who differ, and a
+    frozen `Token` costs more to build than to look up."""
+    tokens: list[Token] = []
+    _word_tokens(piece, tokens)
+    return tuple(tokens)
 
 
 def _escape_token(inner: str, raw: str) -> Token:
@@ -190,14 +203,15 @@ def read_invitees(tokens: Sequence[Token], is_window_word: Callable[[str], bool]
         token = tokens[i]
         following = tokens[i + 1] if i + 1 < count else None
         i += 1
-        if token.kind is Kind.USER or token.kind is Kind.GROUP:
-            last = mentions.setdefault(token.text, Mention(token.text, token.label))
-            roles.setdefault(token.text, Role.ATTENDEE)
-            continue
-        if token.kind is Kind.PLAIN_AT:
-            raise _refuse_plain_mention(token)
-        if token.kind is Kind.NOT_A_PERSON:
-            raise _refuse_not_a_person(token)
+        kind = token.kind
+        if kind is not Kind.WORD:  # one test for the common case: a word
+            if kind is Kind.USER or kind is Kind.GROUP:
+                last = mentions.setdefault(token.text, Mention(token.text, token.label))
+                roles.setdefault(token.text, Role.ATTENDEE)
+                continue
+            if kind is Kind.PLAIN_AT:
+                raise _refuse_plain_mention(token)
+            raise _refuse_not_a_person(token)  # Kind.NOT_A_PERSON
         word = token.text
         if word == _REMIND:
             remind_minutes, used = read_reminder(tokens[i:])
@@ -300,8 +314,15 @@ def _close_role(word: str) -> str | None:
     return did_you_mean(word, ROLE_NAMES, cutoff=0.75)
 
 
-def did_you_mean(word: str, known: Iterable[str], *, cutoff: float) -> str | None:
-    """The *known* word closest to *word* (same first letter, similar length), if close enough."""
+@functools.lru_cache(maxsize=4096)
+def did_you_mean(
+    word: str, known: frozenset[str] | tuple[str, ...], *, cutoff: float
+) -> str | None:
+    """The *known* word closest to *word* (same first letter, similar length), if close enough.
+
+    Kept per word: difflib is most of the cost of a refusal (about 0.1 ms against the whole
+    vocabulary), and a misspelling comes back as often as the command that carries it.
+    """
     candidates = [
         candidate
         for candidate in known

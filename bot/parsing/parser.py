@@ -3,7 +3,9 @@
 Why a pure function: the Slack listener calls it before ``ack()``, the journal replays it, and
 ``roombot parse`` runs thousands of cases in one process; so the clock and the zone are arguments,
 nothing is read from the environment, and nothing slow runs on the common path (dateparser only
-for rare date atoms, and `warm_up` pays its first-call cost at start-up).
+for rare date atoms, and `warm_up` pays its first-call cost at start-up). What does not depend on
+the moment (a text's tokens, people and zone; the reading of its window, per day) is kept in
+bounded caches, so a command said again costs a fraction of the first time; answers never change.
 
 The verb comes first and ``create`` is the default: ``/room tomorrow for 1 week @ann`` creates.
 An empty text opens the modal; an unknown first word gets a did-you-mean and the usage.
@@ -41,6 +43,7 @@ from bot.parsing.commands import (
 from bot.parsing.grammar import (
     ROLE_NAMES,
     Kind,
+    Split,
     Token,
     did_you_mean,
     read_invitees,
@@ -54,12 +57,14 @@ from bot.parsing.windows import (
     VOCABULARY,
     is_window_word,
     read_extension,
+    read_said_window,
     read_window,
 )
 from bot.parsing.windows import (
     warm_up as _warm_up_windows,
 )
-from bot.parsing.zones import ABBREVIATIONS, take_zone
+from bot.parsing.words import Said, said_of
+from bot.parsing.zones import ABBREVIATIONS, NamedZone, take_zone
 
 VERBS = {
     "create": "create",
@@ -136,12 +141,12 @@ def parse(
     """
     zone = _zone(tz)
     local_now = _local(now, zone)
-    tokens: list[Token] = []  # what was read, for the refusal's examples
+    tokens: Sequence[Token] = ()  # what was read, for the refusal's examples
     try:
         words, title = take_title(text)
         if title is not None and not words.strip():
             words = "create"  # `/room "Standup"`: a room now, with that title
-        tokens = tokenize(words)
+        tokens = _tokens(words)
         command = _parse(tokens, local_now, zone, locale, default_length, words)
         if isinstance(command, CreateRoom | RenameRoom) and title is not None:
             return dataclasses.replace(command, title=title)
@@ -188,8 +193,40 @@ def _local(now: datetime, zone: tzinfo) -> datetime:
     return now.astimezone(zone).replace(microsecond=0)
 
 
+_TEXTS_KEPT = 1024
+"""How many texts `_tokens` and `_window_words` keep (a few kilobytes each at most)."""
+
+
+@functools.lru_cache(maxsize=_TEXTS_KEPT)
+def _tokens(words: str) -> tuple[Token, ...]:
+    """`tokenize`, kept per text: the same few commands come again and again (tokens are frozen)."""
+    return tuple(tokenize(words))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _WindowWords:
+    """A create's arguments taken apart: who, dial-out, the zone named, and the window's words."""
+
+    split: Split
+    named: NamedZone | None
+    said: Said
+
+
+@functools.lru_cache(maxsize=_TEXTS_KEPT)
+def _window_words(words: str, skip: int) -> _WindowWords:
+    """The tokens of *words* after the first *skip* (the verb), read as `_create` reads them.
+
+    Kept per text, as `_tokens` is: none of it depends on the moment. A refusal is raised afresh
+    each time (`lru_cache` keeps only values).
+    """
+    split = read_invitees(_tokens(words)[skip:], _window_or_zone_word)
+    _refuse_recurring(split.rest, "create")
+    window_words, named = take_zone(split.rest, words)
+    return _WindowWords(split, named, said_of(window_words))
+
+
 def _parse(
-    tokens: list[Token],
+    tokens: Sequence[Token],
     now: datetime,
     zone: tzinfo,
     locale: str,
@@ -211,7 +248,7 @@ def _parse(
     else:
         arguments = tokens[1:]
     if verb == "create":
-        return _create(arguments, now, locale, default_length, text)
+        return _create(len(tokens) - len(arguments), now, locale, default_length, text)
     if verb == "list":
         _nothing_after("list", arguments)
         return ListRooms()
@@ -259,14 +296,14 @@ def _parse(
 
 
 def _create(
-    arguments: Sequence[Token], now: datetime, locale: str, default_length: timedelta, text: str
+    skip: int, now: datetime, locale: str, default_length: timedelta, text: str
 ) -> CreateRoom:
-    split = read_invitees(arguments, _window_or_zone_word)
-    _refuse_recurring(split.rest, "create")
-    words, named = take_zone(split.rest, text)
+    """The room that the tokens of *text* after the first *skip* (the verb, if typed) ask for."""
+    read = _window_words(text, skip)
+    split, named = read.split, read.named
     if named is not None:  # a zone in the text wins over the user's
         now = now.astimezone(named.zone)
-    window = read_window(words, now, locale, default_length)
+    window = read_said_window(read.said, now, locale, default_length)
     return CreateRoom(
         valid_from=window.valid_from,
         valid_until=window.valid_until,

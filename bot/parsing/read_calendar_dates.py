@@ -199,7 +199,9 @@ def _dateparser_date(w: Words, pos: int) -> Found[DaySaid]:
     span = w.words[pos:end]
     if not any(word[:3] in MONTHS for word in span):
         return None  # only a phrase naming a month can be a date we do not read ourselves
-    found = dateparser_atoms.dateparser_date(" ".join(span), w.now, month_first=w.month_first)
+    found = dateparser_atoms.dateparser_date(
+        " ".join(span), w.clock_now(), month_first=w.month_first
+    )
     if found is None:
         return None
     year, month, number = found

@@ -44,7 +44,7 @@ def read_clock(w: Words, pos: int) -> Found[ClockSaid]:
     if (after := close_of_business(w, pos)) is not None:  # "cob": 17:00
         return ClockSaid(w.said(start, after), COB_HOUR, 0, twenty_four=True), after
     if (after := _same_time(w, pos)) is not None:  # "same time tomorrow": the time it is now
-        now = w.now
+        now = w.clock_now()
         return ClockSaid(w.said(start, after), now.hour, now.minute, twenty_four=True), after
     if word == "eod" or (word == "end" and w.at(pos + 1) == "of"):
         skip = 1 if word == "eod" else 3 + (w.at(pos + 2) == "the")

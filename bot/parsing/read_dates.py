@@ -63,7 +63,8 @@ def read_day(w: Words, pos: int, *, periods: bool = True) -> Found[DaySaid]:
         later = _day(w, part[1], periods=False)  # "mid morning tomorrow"
         if later is not None and later[0].part is None and later[0].period_end is None:
             return replace(later[0], part=part[0]).said_as(w.said(start, later[1]), start), later[1]
-        over = at_wall_clock(w.today, part[0][1], 0, w.now.tzinfo or UTC) <= w.now
+        now = w.clock_now()
+        over = at_wall_clock(w.today, part[0][1], 0, now.tzinfo or UTC) <= now
         found = DaySaid(resolved=w.today + timedelta(days=over)), pos  # else tomorrow's
     if found is None:
         return None

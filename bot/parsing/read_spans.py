@@ -348,7 +348,7 @@ def _now_phrase(w: Words, pos: int) -> int | None:
 def _offset_point(w: Words, start: int, offset: Duration, pos: int) -> tuple[PointSaid, int]:
     """``in 2 hours`` (an instant); ``3 days from today``, ``in 2 days at 3pm`` (a day)."""
     if offset.seconds == 0 and w.at(pos - 1) == "today":
-        on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.now).date())
+        on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.clock_now()).date())
         clock, pos = at_clock(w, pos)  # "3 days from today": that day; "… at 3pm"
         return PointSaid(w.said(start, pos), start, day=on, clock=clock), pos
     if offset.seconds == 0 and (on_weekday := weekday_after_offset(w, offset, pos)):
@@ -358,7 +358,7 @@ def _offset_point(w: Words, start: int, offset: Duration, pos: int) -> tuple[Poi
     if offset.seconds == 0:
         clock, pos = at_clock(w, pos)
         if clock is not None:  # "in 2 days at 3pm": that day, at that time
-            on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.now).date())
+            on = DaySaid(w.said(start, pos), start, resolved=offset.after(w.clock_now()).date())
             return PointSaid(w.said(start, pos), start, day=on, clock=clock), pos
     return PointSaid(w.said(start, pos), start, offset=offset), pos
 

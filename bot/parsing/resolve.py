@@ -263,6 +263,16 @@ def _overnight(w: Words, start: datetime, end: ClockSaid) -> bool:
     return utc(next_day) - utc(start) <= OVERNIGHT
 
 
+def _end_on(w: Words, start: datetime, on: date, clock: ClockSaid) -> datetime:
+    """*clock* as the end on day *on*; on *start*'s own day, the next day's when the range runs
+    overnight (`_overnight`, with the same-day end computed once: this runs on every range)."""
+    same_day = _at(w, on, clock)
+    if on != start.date() or utc(same_day) > utc(start):
+        return same_day
+    next_day = _at(w, on + timedelta(days=1), clock)
+    return next_day if utc(next_day) - utc(start) <= OVERNIGHT else same_day
+
+
 def _end(
     w: Words,
     first: PointSaid | None,
@@ -286,9 +296,7 @@ def _end(
     if day is not None and day.resolved is not None:
         if clock is None:
             return _day_over(w, day)
-        if day.resolved == start.date() and _overnight(w, start, clock):
-            return _at(w, day.resolved + timedelta(days=1), clock)
-        return _at(w, day.resolved, clock)
+        return _end_on(w, start, day.resolved, clock)
     assert clock is not None
     on = start.date()  # a clock time alone ends at its next occurrence after the start
     moment = at_wall_clock(on, clock.hour_as(end=True), clock.minute, zone)

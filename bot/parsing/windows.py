@@ -34,9 +34,11 @@ The rules (all on the user's wall clock; DST handled by `timemath`):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import TypeAlias
 
 from bot.parsing.commands import Duration, ErrorCode, Refusal, Window
 from bot.parsing.dateparser_atoms import warm_up
@@ -48,9 +50,10 @@ from bot.parsing.resolve import resolve
 from bot.parsing.said import Reading
 from bot.parsing.timemath import (
     DEFAULT_LENGTH,
+    ELAPSED_MAX,
     MAX_DAYS,
     add_elapsed,
-    calendar_limit,
+    calendar_limit_at,
     elapsed_limit,
     utc,
 )
@@ -65,7 +68,7 @@ from bot.parsing.vocabulary import (
     is_window_word,
     month_first,
 )
-from bot.parsing.words import Words
+from bot.parsing.words import Said, Words, said_of
 
 __all__ = [
     "EXAMPLES",
@@ -80,6 +83,7 @@ __all__ = [
     "month_first",
     "read_extension",
     "read_length",
+    "read_said_window",
     "read_window",
     "warm_up",
 ]
@@ -104,14 +108,56 @@ def read_window(
     the user's zone); an instant with no end lasts *default_length*. Raises `Refusal` for words
     it cannot read and windows the rules refuse.
     """
-    w = Words.of(tokens, now, locale)
+    return read_said_window(said_of(tokens), now, locale, default_length)
+
+
+def read_said_window(
+    words: Said,
+    now: datetime,
+    locale: str,
+    default_length: timedelta = DEFAULT_LENGTH,
+) -> Resolved:
+    """`read_window` of the words `said_of` gave (which a caller may keep per text)."""
+    w = Words.of_said(words, now, locale)
     refuse_alternatives(w)
-    reading, pos = read_reading(w, 0)
+    reading, pos = _read_reading(w)
     if pos < len(w):
         raise w.refusal(pos)
     start, end = resolve(w, reading)
     said = tuple(point.text if point else "" for point in (reading.start, reading.end))
     return judge(start, end, now, (said[0], said[1]), default_length)
+
+
+_READINGS_KEPT = 4096
+"""How many readings `_read_reading` keeps (a few hundred bytes each); the oldest goes first."""
+_ReadingKey: TypeAlias = tuple[tuple[str, ...], tuple[str, ...], date, tzinfo | None, bool]
+_readings: dict[_ReadingKey, tuple[Reading, int]] = {}
+_readings_lock = threading.Lock()  # parse is a plain function: any thread may call it
+
+
+def _read_reading(w: Words) -> tuple[Reading, int]:
+    """`read_spans.read_window` from the start of *w*, reused when the same words were read on
+    the same day in the same zone.
+
+    Why: reading is most of a command's CPU (every reader is tried at every position) and runs
+    on the event loop inside the ack, while people send the same few windows over and over
+    (``tomorrow 9am-5pm``, whoever they invite). A reading is a pure function of the words,
+    *today* and the locale's date order, except where a reader asked `Words.clock_now` (``same
+    time tomorrow``, ``this evening``, dateparser): such readings are never kept. Refusals are
+    not kept either (each is raised afresh). The values are frozen, so sharing them is safe;
+    resolving them into instants, against the exact *now*, is never reused.
+    """
+    key = (w.words, w.raws, w.today, w.now.tzinfo, w.month_first)
+    kept = _readings.get(key)
+    if kept is not None:
+        return kept
+    found = read_reading(w, 0)
+    if not w.clock_reads:
+        with _readings_lock:
+            if len(_readings) >= _READINGS_KEPT:
+                del _readings[next(iter(_readings))]
+            _readings[key] = found
+    return found
 
 
 def read_length(text: str) -> timedelta:
@@ -165,7 +211,7 @@ def read_extension(
                 "e.g. `/room extend 99117812428622880 by 2 hours`."
             )
             raise Refusal(ErrorCode.EMPTY_WINDOW, message)
-        if utc(length.after(now)) > utc(calendar_limit(now)):
+        if utc(length.after(now)) > calendar_limit_at(now):
             message = (
                 f"Extending by {length} is more than a room may last ({MAX_DAYS} days); "
                 "e.g. `/room extend 99117812428622880 by 2 weeks`."
@@ -260,23 +306,26 @@ def judge(
         )
         raise Refusal(ErrorCode.EMPTY_WINDOW, message, window)
     valid_until = end if end is not None else add_elapsed(start, default_length.total_seconds())
-    if utc(valid_until) <= now_at:
+    until_at = end_at if end_at is not None else utc(valid_until)
+    if until_at <= now_at:
         message = (
             f"That window is over already: {_literal(window)}, and it is now {describe(now)}. "
             f"Pick a time still to come, e.g. {EXAMPLES}."
         )
         raise Refusal(ErrorCode.WINDOW_IN_PAST, message, window)
-    if start_at > utc(calendar_limit(now)):
+    limit_at = calendar_limit_at(now)
+    if start_at > limit_at:
         message = (
             f"That window starts {_length(start_at - now_at)} from now ({_literal(window)}); "
             f"a room can be set up at most {MAX_DAYS} days ahead. Pick a closer start, "
             f"e.g. {EXAMPLES}."
         )
         raise Refusal(ErrorCode.START_TOO_FAR_AHEAD, message, window)
-    valid_from = start if start_at > now_at else now
-    if end is not None and utc(end) > utc(calendar_limit(valid_from)):
+    later = start_at > now_at
+    valid_from, from_at = (start, start_at) if later else (now, now_at)
+    if end_at is not None and end_at > (calendar_limit_at(start) if later else limit_at):
         message = (
-            f"That window is {_length(utc(valid_until) - utc(valid_from))} long "
+            f"That window is {_length(until_at - from_at)} long "
             f"({_literal(window)}); a "
             f"room can stay open at most {MAX_DAYS} days. Shorten it, e.g. "
             f"`/room create tomorrow for {MAX_DAYS} days`."
@@ -284,7 +333,8 @@ def judge(
         raise Refusal(ErrorCode.WINDOW_TOO_LONG, message, window)
     # ACS counts its 180 days in elapsed time: a window of 180 calendar days across a fall-back
     # (180 days and 1 hour) ends that hour sooner; `window` keeps the end as said
-    valid_until = min(valid_until, elapsed_limit(valid_from), key=utc)
+    if from_at + ELAPSED_MAX < until_at:
+        valid_until = elapsed_limit(valid_from)
     return Resolved(valid_from, valid_until, window)
 
 

@@ -8,7 +8,7 @@ its caller still holds the position it started from: nothing is ever rewound by 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeAlias, TypeVar
 
@@ -22,21 +22,46 @@ Found: TypeAlias = tuple[T, int] | None
 Reader: TypeAlias = Callable[["Words", int], Found[T]]
 
 
+Said: TypeAlias = tuple[tuple[str, ...], tuple[str, ...]]
+"""The case-folded words of some tokens, and the same words as messages quote them."""
+
+
+def said_of(tokens: Sequence[Token]) -> Said:
+    """The words of *tokens* as `Words` holds them (case-folded, and as quoted)."""
+    return tuple([token.text for token in tokens]), tuple([shown(token) for token in tokens])
+
+
 @dataclass(frozen=True, slots=True)
 class Words:
-    """The case-folded words of a window, as typed for messages, and the moment they were said."""
+    """The case-folded words of a window, as typed for messages, and the moment they were said.
+
+    A reader asks `clock_now` rather than reading *now* when its value depends on more than
+    *today* (``same time tomorrow``, ``this evening``): that is recorded, and `windows` keeps
+    for reuse only a reading that depended on the words and *today* alone.
+    """
 
     words: tuple[str, ...]
     raws: tuple[str, ...]  # quoted in messages only
-    now: datetime
+    now: datetime  # readers: `clock_now`, never this
     today: date
     month_first: bool
+    clock_reads: list[bool] = field(default_factory=list, compare=False, repr=False)
+    """One entry per `clock_now` call (shared with copies made by `dataclasses.replace`)."""
 
     @classmethod
     def of(cls, tokens: Sequence[Token], now: datetime, locale: str) -> Words:
-        texts = tuple([token.text for token in tokens])
-        raws = tuple([shown(token) for token in tokens])
-        return cls(texts, raws, now, now.date(), month_first(locale))
+        return cls.of_said(said_of(tokens), now, locale)
+
+    @classmethod
+    def of_said(cls, said: Said, now: datetime, locale: str) -> Words:
+        """The words of `said_of` (which a caller may keep per text), said at *now*."""
+        return cls(said[0], said[1], now, now.date(), month_first(locale))
+
+    def clock_now(self) -> datetime:
+        """*now*, for a reader whose value depends on the time of day or the zone, not only on
+        *today*; a reading that asked is never reused for another moment."""
+        self.clock_reads.append(True)
+        return self.now
 
     def __len__(self) -> int:
         return len(self.words)

@@ -48,6 +48,7 @@ ABBREVIATIONS = {
     **dict.fromkeys(("nzst", "nzdt"), "Pacific/Auckland"),
 }
 _GLUED_OFFSET = re.compile(r"(?:utc|gmt)([+-])([0-9]{1,2})(?::?([0-9]{2}))?")
+_OFFSET_LEADS = frozenset({"utc", "gmt"})  # what a glued offset starts with: no regex otherwise
 _OFFSET_PART = re.compile(r"([0-9]{1,2})(?::?([0-9]{2}))?")
 _MAX_OFFSET = timedelta(hours=14)
 
@@ -95,7 +96,7 @@ def _zone_at(words: list[Token], index: int, text: str) -> tuple[NamedZone, int]
         return NamedZone(words[index].raw, name, ZoneInfo(name)), 1
     if "/" in word and (iana := _iana_names().get(word)) is not None:
         return NamedZone(words[index].raw, iana, ZoneInfo(iana)), 1
-    if match := _GLUED_OFFSET.fullmatch(word):
+    if word[:3] in _OFFSET_LEADS and (match := _GLUED_OFFSET.fullmatch(word)):
         sign, hours, minutes = match.groups()
         named = _offset(words[index].raw, sign, hours, minutes)
         return (named, 1) if named is not None else None
