@@ -18,10 +18,13 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import unquote
 
 SIGNED_HEADERS = "x-ms-date;host;x-ms-content-sha256"
+# English names, as RFC 1123 wants whatever the process locale (what email.utils also uses).
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _AUTH_PREFIX = f"HMAC-SHA256 SignedHeaders={SIGNED_HEADERS}&Signature="
 CLOCK_SKEW = timedelta(minutes=15)
 
@@ -50,14 +53,31 @@ class AccessKey:
         return "AccessKey(***)"
 
 
+def _b64(digest: bytes) -> str:
+    return binascii.b2a_base64(digest, newline=False).decode("ascii")
+
+
+_EMPTY_HASH = _b64(hashlib.sha256(b"").digest())
+
+
 def content_hash(body: bytes) -> str:
-    """Base64 of the body's SHA-256, the `x-ms-content-sha256` header."""
-    return base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
+    """Base64 of the body's SHA-256, the `x-ms-content-sha256` header.
+
+    Every GET and DELETE signs an empty body, so that hash is computed once, at import."""
+    return _b64(hashlib.sha256(body).digest()) if body else _EMPTY_HASH
 
 
 def http_date(moment: datetime) -> str:
-    """RFC 1123 date in GMT, independent of the process locale (strftime's %a/%b are not)."""
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
+    """RFC 1123 date in GMT, independent of the process locale (strftime's %a/%b are not).
+
+    The same text as `email.utils.format_datetime(moment, usegmt=True)`, formatted here
+    directly: that one costs about 4 µs, and every attempt dates its signature (a create
+    also dates its Repeatability-First-Sent)."""
+    t = moment.astimezone(UTC)
+    return (
+        f"{_DAYS[t.weekday()]}, {t.day:02d} {_MONTHS[t.month - 1]} {t.year:04d} "
+        f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} GMT"
+    )
 
 
 def string_to_sign(method: str, path_and_query: str, date: str, host: str, hashed: str) -> str:
@@ -65,8 +85,7 @@ def string_to_sign(method: str, path_and_query: str, date: str, host: str, hashe
 
 
 def signature(key: AccessKey, text: str) -> str:
-    mac = hmac.new(key.secret, text.encode("utf-8"), hashlib.sha256).digest()
-    return base64.b64encode(mac).decode("ascii")
+    return _b64(hmac.new(key.secret, text.encode("utf-8"), hashlib.sha256).digest())
 
 
 def sign(

@@ -60,7 +60,9 @@ _ALREADY_GONE = frozenset({404})
 
 
 def _dump(model: BaseModel) -> bytes:
-    return model.model_dump_json(by_alias=True, exclude_none=True).encode()
+    """The JSON body, as bytes straight from pydantic-core (what `model_dump_json` gives,
+    without its wrapper and the str round trip: it decodes the bytes, we encoded them again)."""
+    return model.__pydantic_serializer__.to_json(model, by_alias=True, exclude_none=True)
 
 
 def _json_request(

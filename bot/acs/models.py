@@ -26,10 +26,30 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 def _parse_time(value: Any) -> Any:
     """Accept the service's 7-digit fractions (pydantic stops at 6) and reject naive values."""
     if isinstance(value, str):
-        return _FRACTION.sub(r"\1", value, count=1)
+        return _six_fraction_digits(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         raise ValueError("datetime must be timezone-aware")
     return value
+
+
+def _six_fraction_digits(text: str) -> str:
+    """*text* with the digits after the sixth of its fraction dropped: what
+    `_FRACTION.sub(r"\\1", text, count=1)` gives, without the regex in the common cases.
+
+    Every time of every answer comes through here (a room has three), and the regex costs
+    about 1.5 µs even when it finds nothing to drop."""
+    dot = text.find(".")
+    if dot < 0:
+        return text  # no fraction: nothing to drop
+    if text.find(".", dot + 1) >= 0:
+        return _FRACTION.sub(r"\1", text, count=1)  # not a plain time: let the regex judge
+    end = dot + 7
+    if not text[dot + 1 : end + 1].isdecimal() or len(text) <= end:
+        return text  # six digits or fewer (isdecimal is exactly the regex's \d)
+    rest = end
+    while rest < len(text) and text[rest].isdecimal():
+        rest += 1
+    return text[:end] + text[rest:]
 
 
 def format_time(value: datetime) -> str:

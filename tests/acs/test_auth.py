@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import locale
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,21 @@ def test_http_date_ignores_the_process_locale() -> None:
         locale.setlocale(locale.LC_TIME, previous)
     # A non-UTC aware datetime is converted, not mislabelled.
     assert http_date(SIGNED_AT.astimezone()) == "Tue, 01 Apr 2025 12:00:00 GMT"
+
+
+def test_http_date_is_the_text_of_the_standard_library() -> None:
+    # Every weekday and month, single-digit days, years below 1000, odd offsets.
+    offsets = [timezone(timedelta(minutes=m)) for m in (-845, -60, 0, 345, 840)]
+    moment = datetime(999, 1, 1, tzinfo=UTC)
+    while moment.year < 2200:
+        for offset in offsets:
+            local = moment.astimezone(offset)
+            assert http_date(local) == format_datetime(moment, usegmt=True)
+        moment += timedelta(days=37, hours=5, minutes=7, seconds=11)
+
+
+def test_an_empty_body_hashes_like_any_other() -> None:
+    assert content_hash(b"") == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 
 
 def _signed(path: str = "/rooms?api-version=2025-03-13", body: bytes = b"{}") -> dict[str, str]:
