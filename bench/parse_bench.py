@@ -42,11 +42,15 @@ def _percentiles(samples_ns: list[int]) -> dict[str, float]:
     }
 
 
-def _time(calls: list[Callable[[], object]], rounds: int) -> list[int]:
+def _time(
+    calls: list[Callable[[], object]], rounds: int, before: Callable[[], object] | None = None
+) -> list[int]:
     samples: list[int] = []
     clock = time.perf_counter_ns
     for _ in range(rounds):
         for call in calls:
+            if before is not None:
+                before()  # not timed
             started = clock()
             call()
             samples.append(clock() - started)
@@ -57,7 +61,7 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
     """Median, p99 and max per call (ms) for `parse` and for dateparser, and their ratio."""
     import dateparser
 
-    from bot.parsing import parse, warm_up
+    from bot.parsing import forget_kept, parse, warm_up
 
     warm_up()
     cases = _cases()
@@ -72,28 +76,37 @@ def run(rounds: int = ROUNDS) -> dict[str, Any]:
             functools.partial(dateparser.parse, phrase, languages=["en"], settings=settings)
         )
     ours = _percentiles(_time(parse_calls, rounds))
+    # Each text as if never seen: `parse` keeps what does not depend on the moment, so the
+    # figure above is mostly texts said again; this one is the cost of a new one.
+    first = _percentiles(_time(parse_calls, max(rounds // 4, 5), before=forget_kept))
     theirs = _percentiles(_time(dateparser_calls, max(rounds // 10, 5)))
     return {
         "cases": len(cases),
         "parse": ours,
+        "first": first,
         "dateparser": theirs,
         "ratio_median": theirs["median_ms"] / ours["median_ms"],
-        "goal_met": ours["median_ms"] <= 0.1 and ours["p99_ms"] <= 1.0,
+        "goal_met": first["median_ms"] <= 0.1 and first["p99_ms"] <= 1.0,
     }
 
 
 def _table(result: dict[str, Any]) -> str:
     rows = [f"{'':28}{'median ms':>11}{'p99 ms':>10}{'max ms':>10}"]
-    for name in ("parse", "dateparser"):
+    labels = {
+        "parse": "bot.parsing.parse",
+        "first": "parse, each text new",
+        "dateparser": "dateparser.parse (1/phrase)",
+    }
+    for name, label in labels.items():
         figures = result[name]
-        label = "bot.parsing.parse" if name == "parse" else "dateparser.parse (1/phrase)"
         rows.append(
             f"{label:28}{figures['median_ms']:>11.4f}{figures['p99_ms']:>10.4f}"
             f"{figures['max_ms']:>10.4f}"
         )
     rows.append(
         f"{result['cases']} cases; dateparser/parse median ratio: {result['ratio_median']:.1f}x; "
-        f"goal (median <= 0.1 ms, p99 <= 1 ms) {'met' if result['goal_met'] else 'NOT met'}"
+        f"goal (median <= 0.1 ms, p99 <= 1 ms, each text new) "
+        f"{'met' if result['goal_met'] else 'NOT met'}"
     )
     return "\n".join(rows)
 

@@ -24,7 +24,7 @@ from bot.parsing.commands import (
     ShowRoom,
     Window,
 )
-from bot.parsing.parser import USAGE, parse, warm_up
+from bot.parsing.parser import USAGE, forget_kept, parse, warm_up
 
 __all__ = [
     "USAGE",
@@ -47,6 +47,7 @@ __all__ = [
     "ShowHelp",
     "ShowRoom",
     "Window",
+    "forget_kept",
     "parse",
     "warm_up",
 ]

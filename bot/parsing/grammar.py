@@ -386,3 +386,9 @@ def _display(mention: Mention) -> str:
         label = escape(mention.label)
         return label if label.startswith("@") else f"@{label}"
     return f"<@{mention.id}>"
+
+
+def forget_kept_words() -> None:
+    """Empty the kept tokens and suggestions (`bot.parsing.parser.forget_kept`)."""
+    _piece_tokens.cache_clear()
+    did_you_mean.cache_clear()

@@ -46,6 +46,7 @@ from bot.parsing.grammar import (
     Split,
     Token,
     did_you_mean,
+    forget_kept_words,
     read_invitees,
     shown,
     tokenize,
@@ -55,6 +56,7 @@ from bot.parsing.titles import take_title
 from bot.parsing.windows import (
     EXAMPLES,
     VOCABULARY,
+    forget_readings,
     is_window_word,
     read_extension,
     read_said_window,
@@ -170,6 +172,16 @@ def parse(
 def warm_up() -> None:
     """Pay dateparser's import and first-call cost (about 0.1 s) now; call it once at start-up."""
     _warm_up_windows()
+
+
+def forget_kept() -> None:
+    """Forget every kept reading, token and suggestion, so the next parse of any text costs
+    what its first did. For measuring that first time (`bench.parse_bench`); the answers are
+    the same either way."""
+    _tokens.cache_clear()
+    _window_words.cache_clear()
+    forget_kept_words()
+    forget_readings()
 
 
 def _zone(tz: str | tzinfo) -> tzinfo:

@@ -78,6 +78,7 @@ __all__ = [
     "WEEKDAYS",
     "Resolved",
     "describe",
+    "forget_readings",
     "is_window_word",
     "judge",
     "month_first",
@@ -158,6 +159,12 @@ def _read_reading(w: Words) -> tuple[Reading, int]:
                 del _readings[next(iter(_readings))]
             _readings[key] = found
     return found
+
+
+def forget_readings() -> None:
+    """Empty what `_read_reading` keeps (`bench.parse_bench` times a first sight with it)."""
+    with _readings_lock:
+        _readings.clear()
 
 
 def read_length(text: str) -> timedelta:
