@@ -561,7 +561,9 @@ class _PostgresGroupWriter:
     transaction of its own: each gets its own result or error, the same as if they had run one
     after another (which is what a group does too), and one failure costs the others only a
     repeat. Savepoints would isolate a failure without the repeat, but cost every write two
-    more round trips. Results are handed out after the commit.
+    more round trips. Results are handed out after the commit; a COMMIT that fails is every
+    write's error, as it would have been each one's alone. A write whose caller gave up while
+    it waited is dropped.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -597,8 +599,8 @@ class _PostgresGroupWriter:
     async def close(self) -> None:
         """Finish the writes queued so far, then stop the tasks."""
         self._closing = True
-        if self._wake is None:
-            return
+        if self._wake is None or self._tasks[0].get_loop() is not asyncio.get_running_loop():
+            return  # never started, or on a loop that has ended (and its tasks with it)
         self._wake.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -635,16 +637,22 @@ class _PostgresGroupWriter:
 
 
 def _run_group(connection: Connection, group: list[_Job]) -> list[tuple[bool, Any]]:
-    """Run *group*'s writes in one transaction of *connection*; on a failure, each alone."""
-    if len(group) > 1:
-        try:
-            with connection.begin():
-                results = [job.work(connection, *job.args, **job.kwargs) for job in group]
-        except Exception:  # noqa: S110 - each write runs again alone, and reports its own
-            pass
-        else:
-            return [(True, result) for result in results]
-    return [_alone(connection, job) for job in group]
+    """Run *group*'s writes in one transaction of *connection*; when one of them raises, each
+    alone instead. A failed COMMIT is every write's error, never a reason to run them again:
+    the server may have committed it before the connection failed."""
+    if len(group) == 1:
+        return [_alone(connection, group[0])]
+    transaction = connection.begin()
+    try:
+        results = [job.work(connection, *job.args, **job.kwargs) for job in group]
+    except Exception:
+        transaction.rollback()  # nothing was committed: each runs again alone, in order
+        return [_alone(connection, job) for job in group]
+    except BaseException:
+        transaction.rollback()
+        raise
+    transaction.commit()
+    return [(True, result) for result in results]
 
 
 def _alone(connection: Connection, job: _Job) -> tuple[bool, Any]:
