@@ -365,6 +365,30 @@ async def test_postgres_a_write_that_fails_in_a_group_fails_alone(database_url: 
         await database.dispose()
 
 
+def _deferred_numbers_table(connection: Connection) -> None:
+    connection.exec_driver_sql(
+        "CREATE TABLE numbers (n INTEGER, UNIQUE (n) DEFERRABLE INITIALLY DEFERRED)"
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_postgres_a_group_whose_commit_fails_fails_whole(database_url: str) -> None:
+    """A COMMIT that fails (here a deferred unique check) is the error of every write in the
+    group; none is run again alone, as the server may have committed before a connection
+    failed."""
+    database, admin = open_database(database_url), open_database(database_url)
+    try:
+        await database.write(_deferred_numbers_table)
+        async with _postgres_writers_busy(database, admin):
+            queued = [asyncio.ensure_future(database.write(_insert_number, n)) for n in (5, 5)]
+        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+        assert all(isinstance(outcome, IntegrityError) for outcome in outcomes), outcomes
+        assert await database.read(_numbers) == []
+    finally:
+        await admin.dispose()
+        await database.dispose()
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_postgres_a_write_cancelled_while_it_waits_never_runs(database_url: str) -> None:
     """A caller that gives up on a write still waiting for a writer (a timeout, shutdown)
