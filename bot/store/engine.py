@@ -497,6 +497,11 @@ class PostgresDatabase(Database):
         # which costs next to nothing.
         options.setdefault("pool_size", POSTGRES_POOL_SIZE)
         options.setdefault("max_overflow", 0)
+        # The connection used last is the next one out: its PostgreSQL backend (and the
+        # caches on both ends) is still warm, where first-in-first-out wakes each of the 20
+        # in turn. roombot 5% and PostgreSQL 14% less CPU per command (`bench.throughput_bench`,
+        # one replica, alternating rounds).
+        options.setdefault("pool_use_lifo", True)
         # A connection PostgreSQL dropped (a restart, a failover) fails its next statement
         # and SQLAlchemy then empties the pool, so the next transaction gets fresh ones; a
         # ping before every checkout would cost each transaction a round trip to avoid that.
