@@ -113,7 +113,10 @@ def build_app(
     authorize (`bot.slack.install.Installs.bolt_options`).
     """
     app = AsyncApp(
-        name="roombot",  # without a name Bolt calls inspect.stack(), which reads source files
+        # Without a name Bolt calls inspect.stack(), which reads source files. Bolt makes the
+        # logger of that name in the base logger's image (its level, handlers and filters) on
+        # every request: named "roombot", it was the parent of all of roombot's loggers.
+        name=BOLT_LOGGER,
         logger=_bolt_logger(),
         client=client,
         signing_secret=signing_secret,
@@ -175,6 +178,10 @@ def _register_extensions(app: AsyncApp, deps: SlackDeps) -> None:
     app.event(unfurl.EVENT)(unfurler.on_link_shared)
 
 
+BOLT_LOGGER = "roombot.bolt"
+"""Bolt's base logger, and its app's name: the logger Bolt configures per request is that one."""
+
+
 class _ExpectedTokenWarning(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is the design.
 
@@ -189,7 +196,7 @@ class _ExpectedTokenWarning(logging.Filter):
 
 def _bolt_logger() -> logging.Logger:
     # Bolt's loggers copy this one's level: `bot.logs.LEVEL_TESTED_LOGGERS` says why it is set.
-    bolt = logging.getLogger("roombot.bolt")
+    bolt = logging.getLogger(BOLT_LOGGER)
     if not any(isinstance(f, _ExpectedTokenWarning) for f in bolt.filters):
         bolt.addFilter(_ExpectedTokenWarning())
     return bolt

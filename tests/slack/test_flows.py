@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from datetime import timedelta
@@ -64,6 +65,8 @@ async def test_create_posts_the_room_and_makes_it_in_acs(bot: LocalBot) -> None:
     assert members == {p.acs_raw_id for p in record.participants}
     # Nothing left in the journal.
     assert await bot.runtime.store.journal.pending_count() == 0
+    # Bolt configured only its own logger: roombot's are as logging set them up.
+    assert logging.getLogger("roombot").filters == []
 
 
 async def test_identities_are_reused_across_rooms(bot: LocalBot) -> None:
