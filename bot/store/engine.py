@@ -15,10 +15,9 @@ Every store operation is written once, as a plain function of a synchronous SQLA
   fails to upgrade a read lock. Writes commit with `synchronous=FULL`: a transaction the
   writer reports done (the journal's accept, before Slack gets its ack) is on disk, and
   survives a power cut as well as a crash. The writer pays for that fsync once per group:
-  it takes every write waiting in its queue at once, runs each in a SAVEPOINT of one
-  transaction (a write that fails rolls back alone) and commits them together
-  (`_GroupCommitWriter`). Alone, a write is one plain transaction; under load the fsyncs
-  are shared, so FULL costs what NORMAL did (`make bench`).
+  it takes every write waiting in its queue at once and runs them in one transaction
+  (`_GroupCommitWriter`, `_run_group`). Alone, a write is one plain transaction; under load
+  the fsyncs are shared, so FULL costs what NORMAL did (`make bench`).
 - **PostgreSQL**: asyncpg through SQLAlchemy's async engine; the same function runs inside
   `AsyncConnection.run_sync`. Cross-replica safety comes from the statements themselves
   (`ON CONFLICT`, `FOR UPDATE SKIP LOCKED`, conditional updates). Writes waiting together
@@ -290,12 +289,12 @@ class _GroupCommitWriter:
 
     Each `submit` queues a write and returns a future of its result. The thread takes the
     oldest write and every other one already waiting (up to `SQLITE_GROUP_LIMIT`), runs them
-    in one `BEGIN IMMEDIATE` transaction, each in a SAVEPOINT of its own, and commits once:
-    one fsync for the group however many writes it holds. A write that raises rolls back to
-    its savepoint and gets its error; the others are unaffected. Results are handed out only
-    after the commit, so nothing is reported done before it is on disk; if the commit itself
-    fails, every write of the group gets that error. Nothing waits to fill a group: a write
-    arriving at an idle writer is committed at once.
+    in one `BEGIN IMMEDIATE` transaction and commits once: one fsync for the group however
+    many writes it holds. When a write raises, the group is rolled back and each write runs
+    again alone (`_run_group`, as on PostgreSQL): it gets its error, the others are kept.
+    Results are handed out only after the commit, so nothing is reported done before it is
+    on disk; if the commit itself fails, every write of the group gets that error. Nothing
+    waits to fill a group: a write arriving at an idle writer is committed at once.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -338,16 +337,10 @@ class _GroupCommitWriter:
                 return
 
     def _commit(self, group: list[_Job]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
         try:
-            with self._engine.begin() as connection:
-                if len(group) == 1:  # alone: no savepoint, the transaction is the write's own
-                    only = group[0]
-                    outcomes.append((True, only.work(connection, *only.args, **only.kwargs)))
-                else:
-                    for job in group:
-                        outcomes.append(_in_savepoint(connection, job))
-        except BaseException as exc:  # the group's transaction failed: none of it is kept
+            with self._engine.connect() as connection:
+                outcomes = _run_group(connection, group)
+        except BaseException as exc:  # no connection, or the COMMIT failed: none of it is kept
             outcomes = [(False, exc)] * len(group)
         # One wake-up per event loop for the whole group, not one per write: each wake-up is
         # a system call on both sides, which costs more than settling a future.
@@ -360,27 +353,12 @@ class _GroupCommitWriter:
                 loop.call_soon_threadsafe(_settle_all, results)
 
 
-def _in_savepoint(connection: Connection, job: _Job) -> tuple[bool, Any]:
-    # Spelled out rather than `begin_nested()`: a savepoint SQLAlchemy knows of is one an ORM
-    # session on the connection (`orm`) would join and release on its own.
-    _driver_sql(connection, "SAVEPOINT roombot_write")
-    try:
-        result = job.work(connection, *job.args, **job.kwargs)
-    except Exception as exc:
-        _driver_sql(connection, "ROLLBACK TO roombot_write")
-        _driver_sql(connection, "RELEASE roombot_write")
-        return False, exc
-    _driver_sql(connection, "RELEASE roombot_write")
-    return True, result
-
-
 def _driver_sql(connection: Connection, statement: str) -> None:
     """Run a transaction-control *statement* on the driver's own connection.
 
     `exec_driver_sql` would take it through SQLAlchemy's whole execution path (events,
-    result set-up): about 60 µs a statement here, for statements that return nothing. Each
-    transaction runs two or four of them (BEGIN, and a savepoint's pair in a group), which
-    was a tenth of the store's CPU per command (`make bench`, benchmark 2).
+    result set-up): about 60 µs a statement here, for statements that return nothing; BEGIN
+    through it was a twentieth of the store's CPU per command (`make bench`, benchmark 2).
     """
     # The DB-API connection, not the driver's own: under the aiosqlite engine of the OAuth
     # stores (`async_engine`) the driver's `execute` is a coroutine; SQLAlchemy's adapter
@@ -417,6 +395,34 @@ def _committed(
     """*work* in a transaction of *connection*: committed when it returns, else rolled back."""
     with connection.begin():
         return work(connection, *args, **kwargs)
+
+
+def _run_group(connection: Connection, group: list[_Job]) -> list[tuple[bool, Any]]:
+    """Run *group*'s writes in one transaction of *connection* (either backend); when one of
+    them raises, each alone instead, in order. Savepoints would spare the others the repeat,
+    but cost every write two more statements (on PostgreSQL, round trips) for a path taken
+    only on a failure. A failed COMMIT is every write's error, never a reason to run them
+    again: the server may have committed it before the connection failed."""
+    if len(group) == 1:
+        return [_alone(connection, group[0])]
+    transaction = connection.begin()
+    try:
+        results = [job.work(connection, *job.args, **job.kwargs) for job in group]
+    except Exception:
+        transaction.rollback()  # nothing was committed: each runs again alone, in order
+        return [_alone(connection, job) for job in group]
+    except BaseException:
+        transaction.rollback()
+        raise
+    transaction.commit()
+    return [(True, result) for result in results]
+
+
+def _alone(connection: Connection, job: _Job) -> tuple[bool, Any]:
+    try:
+        return True, _committed(connection, job.work, *job.args, **job.kwargs)
+    except Exception as exc:
+        return False, exc
 
 
 def orm(connection: Connection) -> Session:
@@ -639,32 +645,6 @@ class _PostgresGroupWriter:
             _settle_all(
                 [(job.future, ok, value) for job, (ok, value) in zip(group, outcomes, strict=True)]
             )
-
-
-def _run_group(connection: Connection, group: list[_Job]) -> list[tuple[bool, Any]]:
-    """Run *group*'s writes in one transaction of *connection*; when one of them raises, each
-    alone instead. A failed COMMIT is every write's error, never a reason to run them again:
-    the server may have committed it before the connection failed."""
-    if len(group) == 1:
-        return [_alone(connection, group[0])]
-    transaction = connection.begin()
-    try:
-        results = [job.work(connection, *job.args, **job.kwargs) for job in group]
-    except Exception:
-        transaction.rollback()  # nothing was committed: each runs again alone, in order
-        return [_alone(connection, job) for job in group]
-    except BaseException:
-        transaction.rollback()
-        raise
-    transaction.commit()
-    return [(True, result) for result in results]
-
-
-def _alone(connection: Connection, job: _Job) -> tuple[bool, Any]:
-    try:
-        return True, _committed(connection, job.work, *job.args, **job.kwargs)
-    except Exception as exc:
-        return False, exc
 
 
 def open_database(url: str | URL, *, migrating: bool = False, **options: Any) -> Database:

@@ -233,8 +233,8 @@ def _numbers(connection: Connection) -> list[int]:
 async def test_sqlite_writes_waiting_together_commit_together_and_fail_alone(
     tmp_path: Path,
 ) -> None:
-    """Writes queued while the writer is busy share one transaction (one fsync), each in a
-    savepoint: the one that fails gets its own error and the others are kept."""
+    """Writes queued while the writer is busy share one transaction (one fsync); when one
+    fails, each runs again alone: the one that fails gets its own error, the others are kept."""
     database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
     try:
         await database.write(_numbers_table)
