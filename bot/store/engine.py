@@ -567,14 +567,10 @@ class _PostgresGroupWriter:
     `POSTGRES_GROUP_LIMIT`) and runs them one after another in one transaction on one
     connection: BEGIN and COMMIT are round trips of their own, which a lone write pays in
     full (two of its three to five) and a group pays once. Nothing waits to fill a group: a
-    write that finds a task idle runs at once, alone, as before. When any write of a group
-    raises, the group is rolled back and each of its writes runs again alone, in order, in a
-    transaction of its own: each gets its own result or error, the same as if they had run one
-    after another (which is what a group does too), and one failure costs the others only a
-    repeat. Savepoints would isolate a failure without the repeat, but cost every write two
-    more round trips. Results are handed out after the commit; a COMMIT that fails is every
-    write's error, as it would have been each one's alone. A write whose caller gave up while
-    it waited is dropped.
+    write that finds a task idle runs at once, alone, as before. A write that raises makes
+    each run again alone (`_run_group`): every write gets its own result or error, the same
+    as if they had run one after another, which is what a group does too. Results are
+    handed out after the commit. A write whose caller gave up while it waited is dropped.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -636,7 +632,7 @@ class _PostgresGroupWriter:
             try:
                 async with self._engine.connect() as connection:
                     outcomes = await connection.run_sync(_run_group, group)
-            except Exception as exc:  # no connection: none of the group ran
+            except Exception as exc:  # no connection, or the COMMIT failed: each write's error
                 outcomes = [(False, exc)] * len(group)
             except BaseException:  # cancelled (the loop is ending): nobody will hear
                 for job in group:
