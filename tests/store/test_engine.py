@@ -319,50 +319,57 @@ async def _postgres_writers_busy(database: Database, admin: Database) -> AsyncIt
     await asyncio.gather(*busy)
 
 
+@pytest.fixture(name="pair")
+async def _pair(database_url: str) -> AsyncIterator[tuple[Database, Database]]:
+    """The database under test, and a second handle on it that holds its writers up."""
+    database, admin = open_database(database_url), open_database(database_url)
+    try:
+        yield database, admin
+    finally:
+        await admin.dispose()
+        await database.dispose()
+
+
 @pytest.mark.parametrize("backend", ["postgresql"])
-async def test_postgres_writes_waiting_together_share_one_transaction(database_url: str) -> None:
+async def test_postgres_writes_waiting_together_share_one_transaction(
+    pair: tuple[Database, Database],
+) -> None:
     """While every writer is busy, the writes that queue up run in one transaction (BEGIN
     and COMMIT once for all), each with its own result."""
-    database, admin = open_database(database_url), open_database(database_url)
-    try:
-        await database.write(_numbers_table)
-        async with _postgres_writers_busy(database, admin):
-            queued = [
-                asyncio.ensure_future(database.write(_insert_number_telling_transaction, n))
-                for n in (1, 2, 3)
-            ]
-        outcomes = await asyncio.gather(*queued)
-        assert [n for n, _ in outcomes] == [1, 2, 3]
-        assert len({transaction for _, transaction in outcomes}) == 1
-        lone = await database.write(_insert_number_telling_transaction, 4)
-        assert lone[1] != outcomes[0][1]
-        assert await database.read(_numbers) == [1, 2, 3, 4]
-    finally:
-        await admin.dispose()
-        await database.dispose()
+    database, admin = pair
+    await database.write(_numbers_table)
+    async with _postgres_writers_busy(database, admin):
+        queued = [
+            asyncio.ensure_future(database.write(_insert_number_telling_transaction, n))
+            for n in (1, 2, 3)
+        ]
+    outcomes = await asyncio.gather(*queued)
+    assert [n for n, _ in outcomes] == [1, 2, 3]
+    assert len({transaction for _, transaction in outcomes}) == 1
+    lone = await database.write(_insert_number_telling_transaction, 4)
+    assert lone[1] != outcomes[0][1]
+    assert await database.read(_numbers) == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-async def test_postgres_a_write_that_fails_in_a_group_fails_alone(database_url: str) -> None:
+async def test_postgres_a_write_that_fails_in_a_group_fails_alone(
+    pair: tuple[Database, Database],
+) -> None:
     """When one write of a group fails, the group is rolled back and each write runs again
     alone, in order: the failing one gets its own error, the others are kept."""
-    database, admin = open_database(database_url), open_database(database_url)
-    try:
-        await database.write(_numbers_table)
-        async with _postgres_writers_busy(database, admin):
-            queued = [
-                asyncio.ensure_future(database.write(_insert_number_telling_transaction, n))
-                for n in (1, 2, 1, 3)
-            ]
-        outcomes = await asyncio.gather(*queued, return_exceptions=True)
-        kept = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
-        assert [n for n, _ in kept] == [1, 2, 3]
-        assert isinstance(outcomes[2], IntegrityError)
-        assert len({transaction for _, transaction in kept}) == 3  # each alone, after all
-        assert await database.read(_numbers) == [1, 2, 3]
-    finally:
-        await admin.dispose()
-        await database.dispose()
+    database, admin = pair
+    await database.write(_numbers_table)
+    async with _postgres_writers_busy(database, admin):
+        queued = [
+            asyncio.ensure_future(database.write(_insert_number_telling_transaction, n))
+            for n in (1, 2, 1, 3)
+        ]
+    outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    kept = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+    assert [n for n, _ in kept] == [1, 2, 3]
+    assert isinstance(outcomes[2], IntegrityError)
+    assert len({transaction for _, transaction in kept}) == 3  # each alone, after all
+    assert await database.read(_numbers) == [1, 2, 3]
 
 
 def _deferred_numbers_table(connection: Connection) -> None:
@@ -372,42 +379,36 @@ def _deferred_numbers_table(connection: Connection) -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-async def test_postgres_a_group_whose_commit_fails_fails_whole(database_url: str) -> None:
+async def test_postgres_a_group_whose_commit_fails_fails_whole(
+    pair: tuple[Database, Database],
+) -> None:
     """A COMMIT that fails (here a deferred unique check) is the error of every write in the
     group; none is run again alone, as the server may have committed before a connection
     failed."""
-    database, admin = open_database(database_url), open_database(database_url)
-    try:
-        await database.write(_deferred_numbers_table)
-        async with _postgres_writers_busy(database, admin):
-            queued = [asyncio.ensure_future(database.write(_insert_number, n)) for n in (5, 5)]
-        outcomes = await asyncio.gather(*queued, return_exceptions=True)
-        assert all(isinstance(outcome, IntegrityError) for outcome in outcomes), outcomes
-        assert await database.read(_numbers) == []
-    finally:
-        await admin.dispose()
-        await database.dispose()
+    database, admin = pair
+    await database.write(_deferred_numbers_table)
+    async with _postgres_writers_busy(database, admin):
+        queued = [asyncio.ensure_future(database.write(_insert_number, n)) for n in (5, 5)]
+    outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    assert all(isinstance(outcome, IntegrityError) for outcome in outcomes), outcomes
+    assert await database.read(_numbers) == []
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-async def test_postgres_a_write_cancelled_while_it_waits_never_runs(database_url: str) -> None:
+async def test_postgres_a_write_cancelled_while_it_waits_never_runs(
+    pair: tuple[Database, Database],
+) -> None:
     """A caller that gives up on a write still waiting for a writer (a timeout, shutdown)
     leaves nothing behind; the writes around it run."""
-    database, admin = open_database(database_url), open_database(database_url)
-    try:
-        await database.write(_numbers_table)
-        async with _postgres_writers_busy(database, admin):
-            queued = {
-                n: asyncio.ensure_future(database.write(_insert_number, n)) for n in (1, 2, 3)
-            }
-            await asyncio.wait(queued.values(), timeout=0)  # each has queued its write
-            queued[2].cancel()
-        assert await asyncio.gather(queued[1], queued[3]) == [1, 3]
-        assert queued[2].cancelled()
-        assert await database.read(_numbers) == [1, 3]
-    finally:
-        await admin.dispose()
-        await database.dispose()
+    database, admin = pair
+    await database.write(_numbers_table)
+    async with _postgres_writers_busy(database, admin):
+        queued = {n: asyncio.ensure_future(database.write(_insert_number, n)) for n in (1, 2, 3)}
+        await asyncio.wait(queued.values(), timeout=0)  # each has queued its write
+        queued[2].cancel()
+    assert await asyncio.gather(queued[1], queued[3]) == [1, 3]
+    assert queued[2].cancelled()
+    assert await database.read(_numbers) == [1, 3]
 
 
 def _backend_pid(connection: Connection) -> int:
