@@ -75,3 +75,27 @@ def test_readers_ask_the_clock_through_clock_now() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+def test_what_is_kept_stays_bounded_and_can_be_forgotten() -> None:
+    """Distinct windows beyond the bound push the oldest out; `forget_kept` empties it all
+    (the parse benchmark times a first sight with it)."""
+    from bot.parsing import forget_kept, windows  # the bound is the module's own promise
+
+    forget_kept()
+    texts = [
+        f"create tomorrow {hour}:{minute:02d} for {length} minutes"
+        for length in (15, 20, 25, 30, 35, 40)
+        for hour in range(8, 20)
+        for minute in range(0, 60, 1)
+    ]
+    assert len(texts) > windows._READINGS_KEPT
+    for text in texts:
+        _window(text, "2027-01-13T07:00:00")
+    assert len(windows._readings) == windows._READINGS_KEPT
+    forget_kept()
+    assert windows._readings == {}
+    assert _window(texts[0], "2027-01-13T07:00:00") == (
+        "2027-01-14T08:00:00+00:00",
+        "2027-01-14T08:15:00+00:00",
+    )

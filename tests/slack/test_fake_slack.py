@@ -600,6 +600,17 @@ async def test_a_slash_commands_ack_is_the_response_urls_original(fake: FakeSlac
     )
 
 
+async def test_an_ack_shown_is_kept_as_it_was(fake: FakeSlack) -> None:
+    """The fake keeps its own copy of an ack's blocks: the caller changing its dict afterwards
+    does not change what Slack shows (the fake keeps parsed request bodies without copying)."""
+    url = fake.new_response_url(DEFAULT_CHANNEL_ID, ALICE)
+    ack = {"response_type": "ephemeral", "text": "working", "blocks": [dict(SECTION)]}
+    note = fake.show_ack(url, ack)
+    assert note is not None
+    ack["blocks"][0]["block_id"] = "changed"
+    assert note.blocks == [SECTION]
+
+
 async def test_response_url_allows_five_uses(fake: FakeSlack) -> None:
     url = fake.new_response_url(DEFAULT_CHANNEL_ID, ALICE)
     for n in range(5):
