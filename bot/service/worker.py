@@ -31,6 +31,16 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+MAX_CONCURRENCY = 128
+"""Commands one process works on at once. Most of a command's time is spent waiting (ACS,
+Slack, the database), so the bound is about memory and fairness, not CPU: a command waits
+about 100 ms in the throughput benchmark and a second or more against the real services,
+where 64 capped a replica near 64 commands/s whatever its CPU. More at once also makes the
+database writes that wait together bigger groups (`bot.store.engine`): on PostgreSQL with one
+replica, 32, 64 and 128 gave 350, 379 and 387 commands/s and 2.60, 2.48 and 2.38 ms of CPU
+per command (`bench.throughput_bench`'s harness, alternating rounds)."""
+
+
 class JournalWorker:
     """Claims journal entries and runs *process* on each, in tracked tasks."""
 
@@ -43,7 +53,7 @@ class JournalWorker:
         lease: timedelta = timedelta(seconds=15),
         poll_interval: float = 2.0,
         batch: int = 50,
-        max_concurrency: int = 64,
+        max_concurrency: int = MAX_CONCURRENCY,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.worker_id = worker_id or default_worker_id()
