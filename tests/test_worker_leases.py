@@ -1,4 +1,5 @@
-"""The worker's leases: a command leased at accept is taken afresh if it waited for a slot."""
+"""The worker's leases and slots: a command leased at accept is taken afresh if it waited for a
+slot, and what a busy worker cannot start stays free for others."""
 
 from __future__ import annotations
 
@@ -91,3 +92,41 @@ async def test_a_renewal_under_way_when_the_work_ends_is_finished_not_cancelled(
             await asyncio.wait_for(renewed.wait(), 5)  # times out when it was cancelled
         finally:
             await worker.aclose()
+
+
+async def test_a_busy_worker_leaves_what_it_cannot_start_in_the_journal_for_others(
+    tmp_path: Path,
+) -> None:
+    """A worker works on at most `max_concurrency` commands at once and claims no more than
+    it can start: the rest stay unleased, so another replica can take them meanwhile."""
+    now = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+    running: set[str] = set()
+    peak = 0
+    two_running, release = asyncio.Event(), asyncio.Event()
+
+    async def process(entry: JournalEntry) -> None:
+        nonlocal peak
+        running.add(entry.key)
+        peak = max(peak, len(running))
+        if len(running) == 2:
+            two_running.set()
+        await release.wait()
+        running.discard(entry.key)
+
+    async with Store.open(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", migrate=True) as store:
+        for _ in range(5):
+            assert await store.journal.accept(_new(now))
+        worker = JournalWorker(
+            store.journal, process, worker_id="w1", lease=LEASE, clock=lambda: now,
+            max_concurrency=2,
+        )  # fmt: skip
+        assert await worker.run_once() == 2
+        await asyncio.wait_for(two_running.wait(), 5)
+        assert await worker.run_once() == 0  # busy: nothing more is claimed
+        taken = await store.journal.claim("w2", lease=LEASE, now=now, limit=10)
+        assert len(taken) == 3  # the other replica finds them free
+        release.set()
+        assert await worker.drain(5)
+        await worker.aclose()
+
+    assert peak == 2
