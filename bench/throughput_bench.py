@@ -287,7 +287,8 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
             f"these connections): {db_one:.2f} ms with one replica, {db_two:.2f} ms with two. "
             f"On {os.cpu_count()} cores shared by roombot, PostgreSQL, the ACS emulator, the "
             "fake Slack and this load generator, a second replica can only add what the first "
-            "left idle: the figure measures contention for cores, not how far replicas scale."
+            "left idle: the figure measures contention for cores, not how far replicas scale. "
+            + _cores_for_gain(figures, one)
         )
     elif postgres:
         notes.append(
@@ -315,6 +316,19 @@ async def run(*, quick: bool = False, profile: bool = True, postgres: bool = Tru
         rounds=figures,
         notes=notes,
         extra=extra,
+    )
+
+
+def _cores_for_gain(figures: dict[str, list[float]], one: float) -> str:
+    """Whether the machine could hold `REPLICA_GAIN` times one replica's rate at what the
+    two-replica round cost per command, everything on the machine counted."""
+    target = REPLICA_GAIN * one
+    total = median(figures["pg-2 machine cpu ms/command"])
+    needed = target * total / 1000
+    return (
+        f"{REPLICA_GAIN:g}x one replica ({target:,.0f}/s) at the {total:.2f} ms of the whole "
+        f"machine's CPU that each command took with two would need {needed:.1f} cores; this "
+        f"machine has {os.cpu_count()}."
     )
 
 
