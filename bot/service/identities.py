@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ CREATE_CONCURRENCY = 8
 KNOWN_FOR = 60.0
 """Seconds a mapping read from the database is reused without reading it again."""
 
+KNOWN_AT_MOST = 10_000
+"""Mappings kept for reuse at most; the one used least recently goes first. Without a bound
+every person ever named would stay in memory for the life of the process."""
+
 
 @dataclass
 class _KeyLock:
@@ -40,9 +45,10 @@ class UserIdentities:
     """Mappings for the people a command names, creating the ACS identities that are missing.
 
     Mappings almost never change once made (only `roombot identities import --replace`
-    changes one), so `get_or_create_many`, on every create's path, reuses what it read in the
-    last `KNOWN_FOR` seconds instead of a read transaction per command; a replacement
-    imported while the bot serves takes effect within that time.
+    changes one), so `get_or_create_many`, on every create's path, reuses what it read or
+    made in the last `KNOWN_FOR` seconds (for at most `KNOWN_AT_MOST` people) instead of a
+    read transaction per command; a replacement imported while the bot serves takes effect
+    within that time.
     """
 
     def __init__(
@@ -51,18 +57,24 @@ class UserIdentities:
         acs: AcsIdentities,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        known_at_most: int = KNOWN_AT_MOST,
     ) -> None:
         self._directory = directory
         self._acs = acs
         self._monotonic = monotonic
         self._locks: dict[tuple[str, str], _KeyLock] = {}
         self._flights: dict[tuple[str, str], asyncio.Future[IdentityMapping]] = {}
-        self._known: dict[tuple[str, str], tuple[IdentityMapping, float]] = {}
+        self._known: OrderedDict[tuple[str, str], tuple[IdentityMapping, float]] = OrderedDict()
+        self._known_at_most = known_at_most
 
     def _remember(self, mappings: Iterable[IdentityMapping]) -> None:
         until = self._monotonic() + KNOWN_FOR
         for mapping in mappings:
-            self._known[(mapping.team_id, mapping.slack_user_id)] = (mapping, until)
+            key = (mapping.team_id, mapping.slack_user_id)
+            self._known[key] = (mapping, until)
+            self._known.move_to_end(key)
+        while len(self._known) > self._known_at_most:
+            self._known.popitem(last=False)
 
     def _recalled(self, team_id: str, users: Iterable[str]) -> dict[str, IdentityMapping]:
         now = self._monotonic()
@@ -72,6 +84,7 @@ class UserIdentities:
             if known is not None:
                 if known[1] > now:
                     found[user] = known[0]
+                    self._known.move_to_end((team_id, user))
                 else:
                     del self._known[(team_id, user)]
         return found
@@ -153,6 +166,8 @@ class UserIdentities:
                 return await self.get_or_create(team_id, user, now=now)
 
         results = await asyncio.gather(*(create(user) for user in missing), return_exceptions=True)
+        made = [result for result in results if not isinstance(result, BaseException)]
+        self._remember(made)  # the next command that names them need not read them back
         for result in results:
             if isinstance(result, BaseException):
                 raise result

@@ -336,3 +336,49 @@ async def test_mappings_read_are_reused_for_a_while_then_read_again(
     clock[0] = KNOWN_FOR + 1
     later = await directory.get_or_create_many("T1", ["U1"], now=NOW)
     assert later["U1"].acs_raw_id == "8:acs:r_new"
+
+
+async def test_a_mapping_just_made_is_reused_like_one_read(
+    database_url: str, store: Store, identity_client: IdentityClient
+) -> None:
+    """The command that made someone's identity leaves the mapping for the next one to reuse:
+    the next create that names them reads nothing (a replacement imported meanwhile by another
+    process shows only once `KNOWN_FOR` has passed, as for a mapping read)."""
+    clock = [0.0]
+    directory = UserIdentities(store.identities, identity_client, monotonic=lambda: clock[0])
+    made = (await directory.get_or_create_many("T1", ["U1"], now=NOW))["U1"]
+
+    async with Store.open(database_url) as elsewhere:
+        await elsewhere.identities.import_rows(
+            [ImportRow(1, "T1", "U1", "8:acs:r_new")], now=NOW, replace=True
+        )
+    clock[0] = KNOWN_FOR - 1
+    assert (await directory.get_or_create_many("T1", ["U1"], now=NOW))["U1"] == made
+    clock[0] = KNOWN_FOR + 1
+    later = await directory.get_or_create_many("T1", ["U1"], now=NOW)
+    assert later["U1"].acs_raw_id == "8:acs:r_new"
+
+
+async def test_only_the_people_used_most_recently_are_kept(
+    database_url: str, store: Store, identity_client: IdentityClient
+) -> None:
+    """At most `known_at_most` mappings are kept; the one used least recently is read again."""
+    rows = [ImportRow(n, "T1", f"U{n}", f"8:acs:r_{n}_old") for n in (1, 2, 3)]
+    await store.identities.import_rows(rows, now=NOW)
+    directory = UserIdentities(store.identities, identity_client, known_at_most=2)
+    await directory.get_or_create_many("T1", ["U1", "U2"], now=NOW)
+    await directory.get_or_create_many("T1", ["U1"], now=NOW)  # U1 used again: U2 is oldest
+    await directory.get_or_create_many("T1", ["U3"], now=NOW)  # U2 makes room for U3
+
+    async with Store.open(database_url) as elsewhere:
+        await elsewhere.identities.import_rows(
+            [ImportRow(n, "T1", f"U{n}", f"8:acs:r_{n}_new") for n in (1, 2, 3)],
+            now=NOW,
+            replace=True,
+        )
+    seen = await directory.get_or_create_many("T1", ["U1", "U2", "U3"], now=NOW)
+    assert {user: m.acs_raw_id for user, m in seen.items()} == {
+        "U1": "8:acs:r_1_old",
+        "U2": "8:acs:r_2_new",  # forgotten, so read again
+        "U3": "8:acs:r_3_old",
+    }
