@@ -33,12 +33,13 @@ def default_worker_id() -> str:
 
 MAX_CONCURRENCY = 128
 """Commands one process works on at once. Most of a command's time is spent waiting (ACS,
-Slack, the database), so the bound is about memory and fairness, not CPU: a command waits
-about 100 ms in the throughput benchmark and a second or more against the real services,
-where 64 capped a replica near 64 commands/s whatever its CPU. More at once also makes the
-database writes that wait together bigger groups (`bot.store.engine`): on PostgreSQL with one
-replica, 32, 64 and 128 gave 350, 379 and 387 commands/s and 2.60, 2.48 and 2.38 ms of CPU
-per command (`bench.throughput_bench`'s harness, alternating rounds)."""
+Slack, the database), so the bound is about memory and fairness, not CPU. A command takes
+about 100 ms in the throughput benchmark but a second or more against the real services,
+where 64 at once would cap a replica near 64 commands/s whatever its CPU. More at once also
+makes bigger groups of the database writes that wait together (`bot.store.engine`): on
+PostgreSQL with one replica, 128 was 1-12% faster than 64 in three runs of
+`bench.throughput_bench`'s harness with alternating rounds, and took 4-8% less CPU per command
+in two of them (2% more in the third)."""
 
 
 class JournalWorker:
