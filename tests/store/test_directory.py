@@ -315,45 +315,30 @@ async def test_import_of_many_rows_crosses_query_chunks(store: Store) -> None:
     assert again == ImportReport(unchanged=1201)
 
 
-async def test_mappings_read_are_reused_for_a_while_then_read_again(
-    database_url: str, store: Store, identity_client: IdentityClient
+async def _replaced_elsewhere(database_url: str, rows: list[ImportRow]) -> None:
+    """`roombot identities import --replace`, run by another process."""
+    async with Store.open(database_url) as elsewhere:
+        await elsewhere.identities.import_rows(rows, now=NOW, replace=True)
+
+
+@pytest.mark.parametrize("known_by", ["read", "made"])
+async def test_a_mapping_read_or_made_is_reused_for_a_while_then_read_again(
+    known_by: str, database_url: str, store: Store, identity_client: IdentityClient
 ) -> None:
-    """Every create looks its people up; a mapping read once is reused for KNOWN_FOR seconds,
-    so a replacement imported by another process shows once that time has passed."""
-    await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_old")], now=NOW)
+    """Every create looks its people up; a mapping read once, or made by the command that
+    first named them, is reused for KNOWN_FOR seconds, so a replacement imported by another
+    process shows once that time has passed."""
+    if known_by == "read":
+        await store.identities.import_rows([ImportRow(1, "T1", "U1", "8:acs:r_old")], now=NOW)
     clock = [0.0]
     directory = UserIdentities(store.identities, identity_client, monotonic=lambda: clock[0])
-    first = await directory.get_or_create_many("T1", ["U1"], now=NOW)
-    assert first["U1"].acs_raw_id == "8:acs:r_old"
+    first = (await directory.get_or_create_many("T1", ["U1"], now=NOW))["U1"]
+    assert (first.acs_raw_id == "8:acs:r_old") is (known_by == "read")
 
-    async with Store.open(database_url) as elsewhere:  # `roombot identities import --replace`
-        await elsewhere.identities.import_rows(
-            [ImportRow(1, "T1", "U1", "8:acs:r_new")], now=NOW, replace=True
-        )
+    await _replaced_elsewhere(database_url, [ImportRow(1, "T1", "U1", "8:acs:r_new")])
     clock[0] = KNOWN_FOR - 1
     again = await directory.get_or_create_many("T1", ["U1"], now=NOW)
-    assert again["U1"].acs_raw_id == "8:acs:r_old"  # reused, not read
-    clock[0] = KNOWN_FOR + 1
-    later = await directory.get_or_create_many("T1", ["U1"], now=NOW)
-    assert later["U1"].acs_raw_id == "8:acs:r_new"
-
-
-async def test_a_mapping_just_made_is_reused_like_one_read(
-    database_url: str, store: Store, identity_client: IdentityClient
-) -> None:
-    """The command that made someone's identity leaves the mapping for the next one to reuse:
-    the next create that names them reads nothing (a replacement imported meanwhile by another
-    process shows only once `KNOWN_FOR` has passed, as for a mapping read)."""
-    clock = [0.0]
-    directory = UserIdentities(store.identities, identity_client, monotonic=lambda: clock[0])
-    made = (await directory.get_or_create_many("T1", ["U1"], now=NOW))["U1"]
-
-    async with Store.open(database_url) as elsewhere:
-        await elsewhere.identities.import_rows(
-            [ImportRow(1, "T1", "U1", "8:acs:r_new")], now=NOW, replace=True
-        )
-    clock[0] = KNOWN_FOR - 1
-    assert (await directory.get_or_create_many("T1", ["U1"], now=NOW))["U1"] == made
+    assert again["U1"] == first  # reused, not read
     clock[0] = KNOWN_FOR + 1
     later = await directory.get_or_create_many("T1", ["U1"], now=NOW)
     assert later["U1"].acs_raw_id == "8:acs:r_new"
@@ -370,12 +355,9 @@ async def test_only_the_people_used_most_recently_are_kept(
     await directory.get_or_create_many("T1", ["U1"], now=NOW)  # U1 used again: U2 is oldest
     await directory.get_or_create_many("T1", ["U3"], now=NOW)  # U2 makes room for U3
 
-    async with Store.open(database_url) as elsewhere:
-        await elsewhere.identities.import_rows(
-            [ImportRow(n, "T1", f"U{n}", f"8:acs:r_{n}_new") for n in (1, 2, 3)],
-            now=NOW,
-            replace=True,
-        )
+    await _replaced_elsewhere(
+        database_url, [ImportRow(n, "T1", f"U{n}", f"8:acs:r_{n}_new") for n in (1, 2, 3)]
+    )
     seen = await directory.get_or_create_many("T1", ["U1", "U2", "U3"], now=NOW)
     assert {user: m.acs_raw_id for user, m in seen.items()} == {
         "U1": "8:acs:r_1_old",
