@@ -192,3 +192,18 @@ def test_after_room_show_a_press_means_the_room_shown(tmp_path: Path) -> None:
     pressed = done.stdout[done.stdout.index("roombot> :press Extend") :]
     assert f"(only you) Room `{first}` now closes at" in pressed
     assert f"`{first}`" in pressed.split("(edited)")[1]
+
+
+def test_a_slash_command_that_is_not_roombots_is_answered_by_the_console(tmp_path: Path) -> None:
+    """As in Slack, only /room reaches the bot: another slash command (a newcomer's /quit)
+    gets a plain answer naming the right one, not the bot's HTTP 404."""
+    done = run_script(tmp_path, "/quit\n/room list\n")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:2] == [
+        "roombot> /quit",
+        "  /quit is not a command here: roombot's is /room (help lists what the console "
+        "takes; :quit or Ctrl-D leaves).",
+    ]
+    assert "HTTP 404" not in done.stdout
+    assert "roombot> /room list" in lines  # and the session goes on

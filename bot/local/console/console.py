@@ -24,6 +24,7 @@ from bot.local.console.transcript import readable
 from bot.local.dev_cli import CHANNEL, DEFAULT_DATABASE, ME, LocalBot, local_bot
 from bot.local.fake_slack import View
 from bot.local.fake_slack_ext import links_in
+from bot.slack.app import COMMAND
 
 PROMPT = "roombot> "
 EMULATOR_STATE = Path("var/dev-emulator.json")
@@ -175,6 +176,12 @@ class Console:
                 return True
             self._echo(line)
             self._show(self._thread.run(self._session.paste(line)))
+        elif word != COMMAND:  # Slack answers these itself; they never reach an app
+            self._echo(line)
+            self.say(
+                f"  {word} is not a command here: roombot's is {COMMAND} (help lists what the "
+                "console takes; :quit or Ctrl-D leaves)."
+            )
         else:
             self._echo(line)
             self._show(self._thread.run(self._session.command(line)))
